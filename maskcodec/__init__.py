@@ -1,0 +1,30 @@
+"""maskcodec: masking is compression.
+
+The encoder keeps a seeded pseudo-random subset of pixels and sends the seed
+plus the survivors; the decoder regenerates the mask from the seed and
+inpaints the rest. The format is defined by ``spec/format.md``.
+
+>>> import maskcodec
+>>> img = maskcodec.sample_image("mastcam")
+>>> data = maskcodec.encode(img, keep=0.1, seed=42)
+>>> maskcodec.inspect(data).shape
+(251, 317, 3)
+>>> maskcodec.decode(data).shape
+(251, 317, 3)
+"""
+from __future__ import annotations
+
+from .codec import decode, encode, inspect, survivors
+from .container import Header, Limits
+from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
+                     ModelError, TruncatedError, UnsupportedVersionError)
+from .mask import mask
+from .samples import sample_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "encode", "decode", "inspect", "survivors", "mask", "sample_image", "Header", "Limits",
+    "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError",
+    "UnsupportedVersionError", "LimitExceededError", "ModelError", "__version__",
+]

@@ -1,0 +1,167 @@
+"""encode / decode / inspect: the public codec, wiring the stages together.
+
+image -> mask(seed) -> gather -> pack -> zstd + container -> bytes, and back:
+bytes -> container -> unpack -> scatter into the mask -> inpaint -> image.
+"""
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+from . import container, inpaint
+from .container import Header, Limits
+from .errors import FormatError, InvalidInputError
+from .mask import keep_to_threshold, mask_from_threshold
+from .pack import default_transform, pack, unpack
+
+__all__ = ["encode", "decode", "inspect", "survivors"]
+
+MAX_CHANNELS = container.Limits().max_channels
+DEFAULT_INPAINTER = "auto"
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise InvalidInputError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise InvalidInputError(f"image dtype must be uint8 or uint16, got {image.dtype}")
+    if image.ndim not in (2, 3):
+        raise InvalidInputError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
+    if image.ndim == 3 and not 1 <= image.shape[2] <= MAX_CHANNELS:
+        raise InvalidInputError(f"image must have 1 to {MAX_CHANNELS} channels, got {image.shape[2]}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise InvalidInputError(f"image has no pixels: shape {image.shape}")
+    if image.shape[0] > Limits().max_side or image.shape[1] > Limits().max_side:
+        raise InvalidInputError(f"image sides must be at most {Limits().max_side}, got {image.shape[:2]}")
+    return image
+
+
+def _check_bits(image: np.ndarray, bits: int | None) -> int:
+    full = 8 * image.dtype.itemsize
+    if bits is None:
+        return full
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= full:
+        raise InvalidInputError(f"bits must be an integer in 1..{full} for {image.dtype}, got {bits!r}")
+    top = int(image.max()) if image.size else 0
+    if top >> int(bits):
+        raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={bits} "
+                                f"(maximum {(1 << int(bits)) - 1})")
+    return int(bits)
+
+
+def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
+           bits: int | None = None, metadata: dict | None = None) -> bytes:
+    """Compress an image by keeping a seeded pseudo-random fraction of its pixels.
+
+    Needs numpy, construct and zstandard only (no model, no onnxruntime).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` or ``(H, W, C)`` with 1 <= C <= 64, dtype uint8 or uint16.
+    keep : float
+        Fraction of pixels kept, in (0, 1]. All channels of a kept pixel are kept.
+    seed : int, optional
+        32-bit mask seed; ``None`` draws one (it is stored in the file).
+    bits : int, optional
+        Significant bits per sample (e.g. 12 for 12-bit data in uint16);
+        default the dtype's width. Every value must fit.
+    metadata : dict, optional
+        JSON-serializable description stored in the header (product id, ...).
+
+    Returns
+    -------
+    bytes
+        A complete ``.mcx`` file (``spec/format.md``).
+
+    Examples
+    --------
+    >>> import maskcodec
+    >>> img = maskcodec.sample_image("mastcam")
+    >>> data = maskcodec.encode(img, keep=0.1, seed=1)
+    >>> out = maskcodec.decode(data)
+    >>> m = maskcodec.mask(img.shape, 0.1, 1)
+    >>> bool((out[m] == img[m]).all()), out.shape == img.shape
+    (True, True)
+    """
+    image = _check_image(image)
+    threshold = keep_to_threshold(keep)
+    if seed is None:
+        seed = secrets.randbits(32)
+    bits = _check_bits(image, bits)
+    m = mask_from_threshold(image.shape, threshold, seed)
+    values = image[m]
+    if values.ndim == 1:
+        values = values[:, None]
+    channels = values.shape[1]
+    transform = default_transform(channels)
+    return container.write(
+        shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
+        keep_threshold=threshold, survivors=values.shape[0],
+        raw=pack(values, bits, transform), metadata=metadata,
+    )
+
+
+def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
+    """The header of a maskcodec file, checked, without decoding the payload.
+
+    Examples
+    --------
+    >>> import maskcodec
+    >>> h = maskcodec.inspect(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=3))
+    >>> h.shape, h.dtype, h.seed, h.mode
+    ((128, 128, 3), 'uint8', 3, 'mask')
+    """
+    return container.read_header(data, limits)
+
+
+def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
+    """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a file, without inpainting."""
+    header, raw = container.read(data, limits)
+    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
+    n = int(np.count_nonzero(m))
+    if n != header.survivors:
+        raise FormatError(f"header says {header.survivors} kept pixels but the mask for seed "
+                          f"{header.seed} keeps {n}: the file is inconsistent")
+    values = unpack(raw, n, header.channels, header.bits, header.transform)
+    return header, m, values.astype(header.dtype, copy=False)
+
+
+def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, limits: Limits = Limits()) -> np.ndarray:
+    """Decompress a maskcodec file: kept pixels exactly, the rest inpainted.
+
+    Parameters
+    ----------
+    data : bytes
+        A complete ``.mcx`` file.
+    inpainter : str
+        ``"auto"`` (the best available for the image), a classical name
+        (``"nconv"``, ``"linear"``) or a model id from ``models/manifest.json``.
+    limits : Limits
+        What the decoder agrees to allocate; larger files raise
+        :class:`~maskcodec.errors.LimitExceededError`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as the encoded image.
+
+    Examples
+    --------
+    >>> import maskcodec
+    >>> img = maskcodec.sample_image("navcam")
+    >>> out = maskcodec.decode(maskcodec.encode(img, 0.25, seed=5), inpainter="nconv")
+    >>> out.dtype, out.shape == img.shape
+    (dtype('uint8'), True)
+    """
+    fill = inpaint.resolve(inpainter, inspect(data, limits=limits))
+    header, m, values = survivors(data, limits=limits)
+    h, w = header.shape[:2]
+    scale = float((1 << header.bits) - 1)
+    known = np.zeros((h, w, header.channels), np.float32)
+    known[m] = values.astype(np.float32) / scale
+    est = fill(known, m)
+    out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
+    out[m] = values
+    return out.reshape(header.shape)

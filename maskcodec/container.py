@@ -1,0 +1,252 @@
+"""The ``.mcx`` container: header, zstd payload and checksums, defined with ``construct``.
+
+The byte layout is the one in ``spec/format.md`` ("Container"); this module is
+its executable form. Parsing is defensive: every field is checked against the
+spec and the decoder's :class:`Limits` before anything is allocated, and every
+fault raises a specific :class:`~maskcodec.errors.FormatError` subclass.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import construct as cs
+import numpy as np
+import zstandard
+
+from .errors import (ChecksumError, FormatError, LimitExceededError, TruncatedError,
+                     UnsupportedVersionError)
+from .mask import threshold_to_keep
+from .pack import TRANSFORM_GREEN_DIFF, TRANSFORMS
+
+__all__ = ["MAGIC", "VERSION", "Header", "Limits", "write", "read_header", "read"]
+
+MAGIC = b"\x89MCX"
+VERSION = (1, 0)
+MODE_MASK = 0
+MODES = {MODE_MASK: "mask"}
+SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
+SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
+MAX_MODEL_ID = 64
+ZSTD_LEVEL = 19
+FLAG_CHANNEL_AXIS = 0x0001  # the image was (H, W, C), also when C == 1
+
+# Fixed part of the header: everything up to the variable-length model id.
+_FIXED = cs.Struct(
+    "magic" / cs.Bytes(4),
+    "version_major" / cs.Int8ul,
+    "version_minor" / cs.Int8ul,
+    "flags" / cs.Int16ul,
+    "mode" / cs.Int8ul,
+    "sample_format" / cs.Int8ul,
+    "bits" / cs.Int8ul,
+    "transform" / cs.Int8ul,
+    "channels" / cs.Int16ul,
+    "reserved" / cs.Int16ul,
+    "height" / cs.Int32ul,
+    "width" / cs.Int32ul,
+    "seed" / cs.Int32ul,
+    "keep_threshold" / cs.Int32ul,
+    "survivors" / cs.Int32ul,
+)
+_VARIABLE = cs.Struct(
+    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
+    "model_sha256" / cs.Bytes(32),
+    "metadata" / cs.Prefixed(cs.Int32ul, cs.GreedyBytes),
+    "payload_raw_size" / cs.Int64ul,
+    "payload_size" / cs.Int64ul,
+)
+FIXED_SIZE = _FIXED.sizeof()
+CRC_SIZE = 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a decoder agrees to allocate. Files beyond these raise
+    :class:`~maskcodec.errors.LimitExceededError` before any allocation.
+
+    Examples
+    --------
+    >>> Limits().max_pixels
+    268435456
+    """
+
+    max_pixels: int = 1 << 28          # 16384 x 16384
+    max_side: int = 1 << 16
+    max_channels: int = 64
+    max_metadata: int = 1 << 20
+    max_payload_raw: int = 1 << 31
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a maskcodec file says about itself (see ``maskcodec.inspect``)."""
+
+    version: tuple[int, int]
+    mode: str
+    shape: tuple[int, ...]
+    dtype: str
+    bits: int
+    channels: int
+    seed: int
+    keep: float
+    keep_threshold: int
+    transform: int
+    survivors: int
+    model_id: str
+    model_sha256: str
+    metadata: dict = field(default_factory=dict)
+    header_size: int = 0
+    payload_size: int = 0
+    payload_raw_size: int = 0
+    file_size: int = 0
+
+    def to_json(self) -> dict:
+        """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints)."""
+        d = asdict(self)
+        d["version"] = f"{self.version[0]}.{self.version[1]}"
+        d["shape"] = list(self.shape)
+        return d
+
+
+def _crc(data: bytes) -> bytes:
+    return cs.Int32ul.build(zlib.crc32(data))
+
+
+def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int, seed: int,
+          keep_threshold: int, survivors: int, raw: bytes, model_id: str = "",
+          model_sha256: bytes = bytes(32), metadata: dict | None = None) -> bytes:
+    """Build a complete file: header, header CRC, zstd payload, payload CRC."""
+    h, w = shape[:2]
+    channels = shape[2] if len(shape) == 3 else 1
+    flags = FLAG_CHANNEL_AXIS if len(shape) == 3 else 0
+    meta = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode() if metadata else b""
+    payload = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(raw)
+    head = _FIXED.build(dict(
+        magic=MAGIC, version_major=VERSION[0], version_minor=VERSION[1], flags=flags, mode=MODE_MASK,
+        sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
+        channels=channels, reserved=0, height=h, width=w, seed=seed, keep_threshold=keep_threshold,
+        survivors=survivors,
+    )) + _VARIABLE.build(dict(
+        model_id=model_id, model_sha256=model_sha256, metadata=meta,
+        payload_raw_size=len(raw), payload_size=len(payload),
+    ))
+    return head + _crc(head) + payload + _crc(payload)
+
+
+def _fail_if(cond: bool, exc: type, msg: str) -> None:
+    if cond:
+        raise exc(msg)
+
+
+def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
+    """Parse and check the header; returns it, its size in bytes, and whether
+    the file as a whole is complete (not shorter than the header announces)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise FormatError(f"expected bytes of a maskcodec file, got {type(data).__name__}")
+    data = bytes(data)
+    head4 = data[:4]
+    if head4 != MAGIC[:len(head4)]:
+        raise FormatError(f"not a maskcodec file: magic number is {head4!r}, expected {MAGIC!r}")
+    _fail_if(len(data) < FIXED_SIZE, TruncatedError,
+             f"file is {len(data)} bytes, shorter than the {FIXED_SIZE}-byte fixed header")
+    f = _FIXED.parse(data)
+    _fail_if(f.version_major != VERSION[0], UnsupportedVersionError,
+             f"format version {f.version_major}.{f.version_minor} is not supported; "
+             f"this decoder reads major version {VERSION[0]}")
+    try:
+        v = _VARIABLE.parse(data[FIXED_SIZE:])
+    except cs.StreamError:
+        raise TruncatedError(f"file of {len(data)} bytes ends inside the header") from None
+    except (cs.StringError, UnicodeDecodeError):
+        raise FormatError("model id is not ASCII text") from None
+    header_size = FIXED_SIZE + 1 + len(v.model_id) + 32 + 4 + len(v.metadata) + 16
+    _fail_if(len(data) < header_size + CRC_SIZE, TruncatedError,
+             f"file of {len(data)} bytes ends inside the header checksum")
+    stored = data[header_size:header_size + CRC_SIZE]
+    _fail_if(stored != _crc(data[:header_size]), ChecksumError,
+             "header CRC32 does not match: the header is corrupted")
+    # Field checks, in table order (spec "Container").
+    _fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
+             f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
+             f"only flag bit 0 is defined and the rest must be zero")
+    _fail_if(f.mode not in MODES, UnsupportedVersionError,
+             f"mode {f.mode} is unknown; this decoder reads modes {sorted(MODES)}")
+    _fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
+             f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
+    dtype = SAMPLE_FORMATS[f.sample_format]
+    _fail_if(not 1 <= f.bits <= 8 * dtype.itemsize, FormatError,
+             f"bits={f.bits} is impossible for {dtype.name}; expected 1..{8 * dtype.itemsize}")
+    _fail_if(f.transform not in TRANSFORMS, FormatError, f"transform {f.transform} is unknown")
+    _fail_if(f.transform == TRANSFORM_GREEN_DIFF and f.channels != 3, FormatError,
+             f"transform 1 (green difference) needs 3 channels, header has {f.channels}")
+    _fail_if(f.height == 0 or f.width == 0 or f.channels == 0, FormatError,
+             f"image size {f.height}x{f.width}x{f.channels} has a zero dimension")
+    _fail_if(f.height > limits.max_side or f.width > limits.max_side, LimitExceededError,
+             f"image size {f.height}x{f.width} exceeds the decoder's limit of {limits.max_side} per side")
+    _fail_if(f.height * f.width > limits.max_pixels, LimitExceededError,
+             f"image of {f.height}x{f.width} pixels exceeds the decoder's limit of {limits.max_pixels} pixels")
+    _fail_if(f.channels > limits.max_channels, LimitExceededError,
+             f"{f.channels} channels exceed the decoder's limit of {limits.max_channels}")
+    _fail_if(f.survivors > f.height * f.width, FormatError,
+             f"header claims {f.survivors} kept pixels in an image of {f.height * f.width}")
+    _fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
+             f"metadata of {len(v.metadata)} bytes exceeds the limit of {limits.max_metadata}")
+    expected_raw = f.survivors * f.channels * dtype.itemsize
+    _fail_if(v.payload_raw_size != expected_raw, FormatError,
+             f"payload_raw_size is {v.payload_raw_size}, expected {expected_raw} "
+             f"({f.survivors} pixels x {f.channels} channels x {dtype.itemsize} bytes)")
+    _fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
+             f"decompressed payload of {v.payload_raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
+    _fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
+             "model id and model hash must be both present or both absent")
+    try:
+        metadata = json.loads(v.metadata.decode("utf-8")) if v.metadata else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"metadata block is not UTF-8 JSON: {e}") from None
+    _fail_if(not isinstance(metadata, dict), FormatError, "metadata block must be a JSON object")
+    total = header_size + CRC_SIZE + v.payload_size + CRC_SIZE
+    _fail_if(f.channels > 1 and not f.flags & FLAG_CHANNEL_AXIS, FormatError,
+             f"{f.channels} channels but flag bit 0 (channel axis) is clear")
+    shape = (f.height, f.width, f.channels) if f.flags & FLAG_CHANNEL_AXIS else (f.height, f.width)
+    header = Header(
+        version=(f.version_major, f.version_minor), mode=MODES[f.mode], shape=shape,
+        dtype=dtype.name, bits=f.bits, channels=f.channels, seed=f.seed,
+        keep=threshold_to_keep(f.keep_threshold), keep_threshold=f.keep_threshold,
+        transform=f.transform, survivors=f.survivors, model_id=v.model_id,
+        model_sha256=v.model_sha256.hex() if v.model_id else "", metadata=metadata,
+        header_size=header_size + CRC_SIZE, payload_size=v.payload_size,
+        payload_raw_size=v.payload_raw_size, file_size=total,
+    )
+    return header, header_size + CRC_SIZE, len(data) >= total
+
+
+def read_header(data: bytes, limits: Limits = Limits()) -> Header:
+    """Parse and check the header alone (no payload decompression)."""
+    return _parse_header(data, limits)[0]
+
+
+def read(data: bytes, limits: Limits = Limits()) -> tuple[Header, bytes]:
+    """Parse a whole file: returns the header and the decompressed survivor bytes."""
+    header, start, complete = _parse_header(data, limits)
+    _fail_if(not complete, TruncatedError,
+             f"file is {len(data)} bytes but its header announces {header.file_size}: the payload is truncated")
+    _fail_if(len(data) > header.file_size, FormatError,
+             f"file has {len(data) - header.file_size} trailing bytes after the payload checksum")
+    payload = bytes(data[start:start + header.payload_size])
+    _fail_if(data[start + header.payload_size:header.file_size] != _crc(payload), ChecksumError,
+             "payload CRC32 does not match: the compressed payload is corrupted")
+    try:
+        params = zstandard.get_frame_parameters(payload)
+    except zstandard.ZstdError as e:
+        raise FormatError(f"payload is not a zstd frame: {e}") from None
+    _fail_if(params.content_size != header.payload_raw_size, FormatError,
+             f"zstd frame declares {params.content_size} bytes, header says {header.payload_raw_size}")
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=header.payload_raw_size)
+    except zstandard.ZstdError as e:
+        raise FormatError(f"zstd payload does not decompress: {e}") from None
+    _fail_if(len(raw) != header.payload_raw_size, FormatError,
+             f"payload decompressed to {len(raw)} bytes, header says {header.payload_raw_size}")
+    return header, raw

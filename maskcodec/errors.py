@@ -1,0 +1,59 @@
+"""The one exception hierarchy of maskcodec.
+
+Every error that maskcodec raises on bad input is a :class:`MaskcodecError`, so
+a pipeline can catch that one class. The subclasses say which boundary was
+crossed:
+
+- :class:`InvalidInputError`: the caller passed an argument the API does not
+  accept (wrong dtype, shape, ``keep`` outside (0, 1], unknown inpainter...).
+  It is also a :class:`ValueError`.
+- :class:`FormatError`: bytes that are not a valid maskcodec stream. Its
+  subclasses name the fault: :class:`TruncatedError`, :class:`ChecksumError`,
+  :class:`UnsupportedVersionError`, :class:`LimitExceededError`.
+- :class:`ModelError`: a model is missing, does not match the hash a file asks
+  for, or does not fit the image.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "MaskcodecError",
+    "InvalidInputError",
+    "FormatError",
+    "TruncatedError",
+    "ChecksumError",
+    "UnsupportedVersionError",
+    "LimitExceededError",
+    "ModelError",
+]
+
+
+class MaskcodecError(Exception):
+    """Base class of every error maskcodec raises on purpose."""
+
+
+class InvalidInputError(MaskcodecError, ValueError):
+    """An argument of a maskcodec call is not acceptable."""
+
+
+class FormatError(MaskcodecError):
+    """The bytes are not a valid maskcodec stream."""
+
+
+class TruncatedError(FormatError):
+    """The stream ends before a structure it announces is complete."""
+
+
+class ChecksumError(FormatError):
+    """A CRC32 stored in the stream does not match the bytes it covers."""
+
+
+class UnsupportedVersionError(FormatError):
+    """The stream's major version (or a mode it names) is not one this decoder reads."""
+
+
+class LimitExceededError(FormatError):
+    """The header announces more than the decoder's limits allow (dimensions, sizes)."""
+
+
+class ModelError(MaskcodecError):
+    """A model is missing, corrupt, the wrong one, or does not fit the image."""

@@ -1,0 +1,82 @@
+"""Reading and writing image files: PNG and TIFF (8 and 16 bits) and ``.npy``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+__all__ = ["read_image", "write_image", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+
+
+def _suffix(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise InvalidInputError(f"{path}: unsupported image type {suffix or '(none)'!r}; "
+                                f"expected one of {', '.join(IMAGE_SUFFIXES)}")
+    return suffix
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as a uint8/uint16 array ``(H, W)`` or ``(H, W, C)``.
+
+    PNG is read with Pillow (palette and 1-bit images are expanded to 8-bit,
+    alpha is kept as a channel), TIFF with tifffile, ``.npy`` without pickles.
+    """
+    suffix = _suffix(path)
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif suffix == ".png":
+            arr = _read_png(path)
+        else:
+            import tifffile
+            arr = tifffile.imread(path)
+    except InvalidInputError:
+        raise
+    except Exception as e:  # readers raise many types on damaged files
+        raise InvalidInputError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise InvalidInputError(f"{path}: pixel type {arr.dtype} is not supported; maskcodec codes uint8 "
+                                f"and uint16 (scale float data to integers first)")
+    return np.ascontiguousarray(arr)
+
+
+def _read_png(path: str | os.PathLike) -> np.ndarray:
+    from PIL import Image
+    with Image.open(path) as im:
+        if im.format != "PNG":
+            raise InvalidInputError(f"{path}: file is {im.format}, not PNG")
+        if im.mode in ("P", "PA", "1", "LA"):
+            im = im.convert("RGBA" if ("A" in im.mode or "transparency" in im.info) else
+                            ("RGB" if im.mode.startswith("P") else "L"))
+        if im.mode.startswith("I"):
+            return np.asarray(im).astype(np.uint16)  # 16-bit gray PNG (values 0..65535)
+        return np.asarray(im)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write ``image`` to PNG, TIFF or ``.npy`` (chosen by the suffix).
+
+    PNG holds 8-bit gray/RGB/RGBA and 16-bit gray; other layouts (16-bit
+    colour, more than 4 channels) need ``.tif`` or ``.npy``, and a clear error
+    says so.
+    """
+    suffix = _suffix(path)
+    if suffix == ".npy":
+        np.save(path, image, allow_pickle=False)
+    elif suffix in (".tif", ".tiff"):
+        import tifffile
+        tifffile.imwrite(path, image)
+    else:
+        from PIL import Image
+        img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        if not (channels == 1 or (img.dtype == np.uint8 and channels in (3, 4))):
+            raise InvalidInputError(f"{path}: PNG cannot hold a {img.dtype} image with {channels} channels; "
+                                    f"write .tif or .npy instead")
+        Image.fromarray(img).save(path)

@@ -1,0 +1,176 @@
+"""Trained inpainting models: the manifest, hash checks and ONNX inference.
+
+Models are ONNX files listed in ``models/manifest.json`` (the ``models/``
+folder of the project, or the folder named by ``$MASKCODEC_MODELS``). Each
+entry says what the network takes (``input``), how many image channels it
+fits (``channels``), and its ``sha256``; a model whose file does not hash to
+its entry is refused. onnxruntime is imported only here, and only when a model
+is used.
+
+Input kinds (the network's input tensor is float32 NCHW on [0, 1]):
+
+- ``"masked"``: the image with unknown pixels set to 0 (the paper's form);
+- ``"masked+mask"``: that, plus the mask as one more channel;
+- ``"nconv+mask"``: the ``nconv`` inpainting, plus the mask channel.
+
+The output is the image estimate, NCHW with ``channels`` channels. Networks
+are fully convolutional; images are run in overlapping tiles blended with a
+linear ramp so memory stays bounded and no seams show.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError, ModelError
+from .inpaint import Inpainter, nconv
+
+__all__ = ["models_dir", "manifest", "model_entry", "inpainter", "auto_inpainter", "run_model"]
+
+INPUT_KINDS = ("masked", "masked+mask", "nconv+mask")
+TILE = 512
+OVERLAP = 32
+
+
+def models_dir() -> Path:
+    """Where the ONNX models and ``manifest.json`` are looked for."""
+    env = os.environ.get("MASKCODEC_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def manifest() -> dict:
+    """The parsed ``models/manifest.json`` (``{"models": [...]}``); empty when absent."""
+    path = models_dir() / "manifest.json"
+    if not path.exists():
+        return {"models": []}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path} is not valid JSON: {e}") from None
+
+
+def model_entry(model_id: str) -> dict:
+    """The manifest entry of ``model_id``."""
+    entries = {m["id"]: m for m in manifest()["models"]}
+    if model_id not in entries:
+        raise InvalidInputError(f"unknown inpainter or model {model_id!r}; expected 'auto', 'nconv', "
+                                f"'linear' or a model id among {sorted(entries)}")
+    return entries[model_id]
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _session(path: str, sha256: str):
+    p = Path(path)
+    if not p.exists():
+        raise ModelError(f"model file {p} is missing")
+    digest = sha256_file(p)
+    if digest != sha256:
+        raise ModelError(f"model file {p} hashes to {digest[:16]}..., but the manifest expects "
+                         f"{sha256[:16]}...: refusing a model that is not the one trained")
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ModelError("onnxruntime is needed to decode with a model: pip install onnxruntime") from None
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def _ramp(n: int, overlap: int, first: bool, last: bool) -> np.ndarray:
+    w = np.ones(n, np.float32)
+    k = min(overlap, n // 2)
+    if k:
+        r = (np.arange(k, dtype=np.float32) + 0.5) / k
+        if not first:
+            w[:k] = r
+        if not last:
+            w[-k:] = r[::-1]
+    return w
+
+
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    s = list(range(0, size - tile, step)) + [size - tile]
+    return sorted(set(s))
+
+
+def run_model(session, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarray:
+    """Run a fully convolutional network on ``x`` ``(H, W, Cin)`` in blended tiles."""
+    h, w, _ = x.shape
+    out = np.zeros((h, w, out_channels), np.float32)
+    norm = np.zeros((h, w, 1), np.float32)
+    step = TILE - OVERLAP
+    name = session.get_inputs()[0].name
+    ys, xs = _starts(h, TILE, step), _starts(w, TILE, step)
+    for y in ys:
+        for x0 in xs:
+            t = x[y:y + TILE, x0:x0 + TILE]
+            th, tw = t.shape[:2]
+            ph, pw = (-th) % multiple, (-tw) % multiple
+            t = np.pad(t, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(th, tw) > max(ph, pw) else "edge")
+            y_hat = session.run(None, {name: t.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
+            wt = np.outer(_ramp(th, OVERLAP, y == ys[0], y == ys[-1]),
+                          _ramp(tw, OVERLAP, x0 == xs[0], x0 == xs[-1]))[..., None]
+            out[y:y + th, x0:x0 + tw] += y_hat[:th, :tw] * wt
+            norm[y:y + th, x0:x0 + tw] += wt
+    return out / norm
+
+
+def network_input(kind: str, image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The network input ``(H, W, Cin)`` of an input kind (see the module docstring)."""
+    m = known[..., None].astype(np.float32)
+    if kind == "masked":
+        return image * m
+    if kind == "masked+mask":
+        return np.concatenate([image * m, m], axis=2)
+    if kind == "nconv+mask":
+        return np.concatenate([nconv(image, known), m], axis=2)
+    raise ModelError(f"model input kind {kind!r} is unknown; expected one of {INPUT_KINDS}")
+
+
+def inpainter(model_id: str, header=None) -> Inpainter:
+    """An inpainter that runs the model ``model_id`` (checked against its hash)."""
+    entry = model_entry(model_id)
+    if header is not None and header.channels != entry["channels"]:
+        raise ModelError(f"model {model_id!r} inpaints {entry['channels']}-channel images; "
+                         f"this file has {header.channels} channels")
+    if header is not None and header.model_id and header.model_id == model_id \
+            and header.model_sha256 != entry["sha256"]:
+        raise ModelError(f"the file asks for model {model_id!r} with sha256 {header.model_sha256[:16]}..., "
+                         f"the installed one is {entry['sha256'][:16]}...")
+    session = _session(str(models_dir() / entry["file"]), entry["sha256"])
+
+    def fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+        x = network_input(entry["input"], image, known)
+        return run_model(session, x, entry.get("multiple", 16), entry["channels"])
+
+    fill.__name__ = model_id
+    return fill
+
+
+def auto_inpainter(header) -> Inpainter | None:
+    """The shipped default model for the file's image kind, or None to use ``nconv``.
+
+    A file that names a model (``header.model_id``) gets that model.
+    """
+    if header.model_id:
+        return inpainter(header.model_id, header)
+    for entry in manifest()["models"]:
+        if header.channels == entry["channels"] and header.dtype in entry.get("default_for", []):
+            try:
+                return inpainter(entry["id"], header)
+            except ModelError:
+                if (models_dir() / entry["file"]).exists():
+                    raise
+                return None  # model files not installed: fall back to the classical inpainter
+    return None

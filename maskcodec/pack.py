@@ -1,0 +1,94 @@
+"""Survivor layout: kept pixel values <-> the byte string that zstd compresses.
+
+Specified in ``spec/format.md`` section "Survivor layout". Steps, all in
+integer arithmetic modulo ``2**bits``:
+
+1. gather the kept pixels in scan order (row-major), giving ``(N, C)`` values;
+2. transform ``1`` (green difference, 3 channels only): channels become
+   ``G, R-G, B-G``;
+3. planar: channel by channel, a delta against the previous survivor of the
+   same channel (the first against 0);
+4. zigzag: the delta, read as a signed ``bits``-bit number, is mapped to
+   ``0, -1, 1, -2, ...  ->  0, 1, 2, 3, ...``;
+5. bytes: one byte per value for ``bits <= 8``; for ``bits > 8`` a plane of
+   all low bytes followed by a plane of all high bytes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import FormatError
+
+__all__ = ["TRANSFORM_NONE", "TRANSFORM_GREEN_DIFF", "default_transform", "pack", "unpack"]
+
+TRANSFORM_NONE = 0
+TRANSFORM_GREEN_DIFF = 1
+TRANSFORMS = (TRANSFORM_NONE, TRANSFORM_GREEN_DIFF)
+
+
+def default_transform(channels: int) -> int:
+    """The transform the encoder picks: green difference for 3 channels, else none."""
+    return TRANSFORM_GREEN_DIFF if channels == 3 else TRANSFORM_NONE
+
+
+def _work_dtype(bits: int) -> type:
+    return np.uint8 if bits <= 8 else np.uint16
+
+
+def pack(values: np.ndarray, bits: int, transform: int) -> bytes:
+    """Lay out survivor values ``(N, C)`` as bytes (before zstd).
+
+    Examples
+    --------
+    >>> v = np.array([[10, 20, 30], [11, 20, 29]], dtype=np.uint8)
+    >>> raw = pack(v, 8, TRANSFORM_GREEN_DIFF)
+    >>> bool((unpack(raw, 2, 3, 8, TRANSFORM_GREEN_DIFF) == v).all())
+    True
+    """
+    n, c = values.shape
+    wd = _work_dtype(bits)
+    mod_mask = wd((1 << bits) - 1)
+    planes = np.ascontiguousarray(values.T, dtype=wd)  # (C, N)
+    if transform == TRANSFORM_GREEN_DIFF:
+        g = planes[1].copy()
+        planes[0] -= g
+        planes[2] -= g
+        planes[1] = 0
+        planes[1] += g
+        planes[[0, 1]] = planes[[1, 0]]  # order G, R-G, B-G
+    delta = planes.copy()
+    delta[:, 1:] -= planes[:, :-1]
+    delta &= mod_mask
+    # zigzag within `bits`: d < 2**(bits-1) -> 2d ; else -> 2(2**bits - d) - 1
+    half = wd(1 << (bits - 1))
+    neg = delta >= half
+    zz = (delta << wd(1)) & mod_mask
+    zz[neg] = ((((mod_mask - delta[neg]) + wd(1)) << wd(1)) - wd(1)) & mod_mask
+    if wd is np.uint8:
+        return zz.tobytes()
+    return np.ascontiguousarray(zz.astype("<u2").view(np.uint8).reshape(-1, 2).T).tobytes()
+
+
+def unpack(raw: bytes, n: int, channels: int, bits: int, transform: int) -> np.ndarray:
+    """Invert :func:`pack`: bytes -> survivor values ``(N, C)`` of dtype uint8/uint16."""
+    wd = _work_dtype(bits)
+    nbytes = np.dtype(wd).itemsize
+    if len(raw) != n * channels * nbytes:
+        raise FormatError(f"survivor payload holds {len(raw)} bytes, expected {n * channels * nbytes} "
+                          f"({n} pixels x {channels} channels x {nbytes} bytes)")
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if wd is np.uint8:
+        zz = buf.reshape(channels, n).copy()
+    else:
+        zz = np.ascontiguousarray(buf.reshape(2, -1).T).view("<u2").astype(np.uint16).reshape(channels, n)
+    mod_mask = wd((1 << bits) - 1)
+    if ((zz & ~mod_mask) != 0).any():
+        raise FormatError(f"survivor payload holds values wider than the header's {bits} bits")
+    odd = (zz & wd(1)).astype(bool)
+    delta = zz >> wd(1)
+    delta[odd] = (mod_mask - delta[odd]) & mod_mask  # -(k+1) mod 2**bits
+    planes = np.cumsum(delta, axis=1, dtype=wd) & mod_mask
+    if transform == TRANSFORM_GREEN_DIFF:
+        g = planes[0].copy()
+        planes = np.stack([(planes[1] + g) & mod_mask, g, (planes[2] + g) & mod_mask])
+    return np.ascontiguousarray(planes.T)
