@@ -15,7 +15,7 @@ import construct as cs
 import numpy as np
 import zstandard
 
-from .errors import (ChecksumError, FormatError, LimitExceededError, TruncatedError,
+from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, TruncatedError,
                      UnsupportedVersionError)
 from .mask import threshold_to_keep
 from .pack import TRANSFORM_GREEN_DIFF, TRANSFORMS
@@ -118,6 +118,8 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int,
           keep_threshold: int, survivors: int, raw: bytes, model_id: str = "",
           model_sha256: bytes = bytes(32), metadata: dict | None = None) -> bytes:
     """Build a complete file: header, header CRC, zstd payload, payload CRC."""
+    if len(model_id) > MAX_MODEL_ID:
+        raise InvalidInputError(f"model id may have at most {MAX_MODEL_ID} characters, got {len(model_id)}")
     h, w = shape[:2]
     channels = shape[2] if len(shape) == 3 else 1
     flags = FLAG_CHANNEL_AXIS if len(shape) == 3 else 0

@@ -71,7 +71,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         np.save(path, image, allow_pickle=False)
     elif suffix in (".tif", ".tiff"):
         import tifffile
-        tifffile.imwrite(path, image)
+        rgb = image.ndim == 3 and image.shape[2] == 3
+        tifffile.imwrite(path, image, photometric="rgb" if rgb else "minisblack", planarconfig="contig")
     else:
         from PIL import Image
         img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image

@@ -1,0 +1,99 @@
+"""The command line, tested by calling main(argv)."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import maskcodec
+from maskcodec.cli import main
+from maskcodec.images import read_image, write_image
+from maskcodec.samples import sample_path
+
+VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
+
+
+@pytest.fixture
+def png(tmp_path):
+    dst = tmp_path / "mastcam.png"
+    shutil.copy(sample_path("mastcam"), dst)
+    return dst
+
+
+def test_encode_info_decode(png, tmp_path, capsys):
+    mcx = tmp_path / "f.mcx"
+    assert main(["encode", str(png), "-o", str(mcx), "--keep", "0.1", "--seed", "7"]) == 0
+    assert "bits/pixel" in capsys.readouterr().out
+    assert mcx.read_bytes() == maskcodec.encode(read_image(png), 0.1, seed=7)
+
+    assert main(["info", str(mcx)]) == 0
+    text = capsys.readouterr().out
+    assert "seed 7" in text and "251 x 317 x 3 uint8" in text
+    assert main(["info", str(mcx), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["seed"] == 7
+
+    out = tmp_path / "f.png"
+    assert main(["decode", str(mcx), "-o", str(out), "--inpainter", "nconv"]) == 0
+    img, dec = read_image(png), read_image(out)
+    m = maskcodec.mask(img.shape, 0.1, 7)
+    assert dec.shape == img.shape and (dec[m] == img[m]).all()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".npy"])
+def test_sixteen_bit_files(tmp_path, suffix):
+    img = maskcodec.sample_image("navcam12")
+    src = tmp_path / f"in{suffix}"
+    write_image(src, img)
+    assert main(["encode", str(src), "-o", str(tmp_path / "a.mcx"), "--keep", "0.25", "--seed", "1",
+                 "--bits", "12"]) == 0
+    out = tmp_path / f"out{suffix}"
+    assert main(["decode", str(tmp_path / "a.mcx"), "-o", str(out)]) == 0
+    dec = read_image(out)
+    m = maskcodec.mask(img.shape, 0.25, 1)
+    assert dec.dtype == np.uint16 and (dec[m] == img[m]).all()
+
+
+def test_batch_decode_reports_bad_files(tmp_path, capsys):
+    downlink = tmp_path / "downlink"
+    downlink.mkdir()
+    for name in ("rgb8_keep0.1", "gray8_keep0.25"):
+        shutil.copy(VECTORS / "valid" / f"{name}.mcx", downlink)
+    shutil.copy(VECTORS / "errors" / "bad_payload_crc.mcx", downlink)
+    out = tmp_path / "decoded"
+    assert main(["decode", str(downlink), "-o", str(out), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "bad_payload_crc.mcx" in captured.err and "CRC32" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["gray8_keep0.25.png", "rgb8_keep0.1.png"]
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["decode", "VEC/errors/truncated_payload.mcx", "-o", "OUT/x.png"], "truncated"),
+    (["info", "VEC/errors/bad_magic.mcx"], "magic number"),
+    (["info", "OUT/missing.mcx"], "No such file"),
+    (["encode", "VEC/valid/rgb8_keep0.1.json", "-o", "OUT/x.mcx"], "unsupported image type"),
+])
+def test_errors_exit_2_with_message(tmp_path, capsys, argv, words):
+    argv = [a.replace("VEC", str(VECTORS)).replace("OUT", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_bad_keep_is_a_usage_error(png, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["encode", str(png), "--keep", "1.5"])
+    assert e.value.code == 2 and "keep must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "maskcodec demo" in text and "spec/format.md" in text
+
+
+def test_demo(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--keep", "0.5,0.1"]) == 0
+    text = capsys.readouterr().out
+    assert "JPEG2000" in text and text.count(" dB") == 4
+    assert (tmp_path / "demo" / "keep0.1_maskcodec.png").exists()
