@@ -14,17 +14,18 @@ inpaints the rest. The format is defined by ``spec/format.md``.
 """
 from __future__ import annotations
 
-from .codec import decode, encode, inspect, survivors
+from .codec import SalvageWarning, decode, encode, inspect, salvage, survivors
 from .container import Header, Limits
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
                      ModelError, TruncatedError, UnsupportedVersionError)
 from .mask import mask
+from .segments import SalvageReport
 from .samples import sample_image
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "decode", "inspect", "survivors", "mask", "sample_image", "Header", "Limits",
+    "encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning", "mask", "sample_image", "Header", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "__version__",
 ]

@@ -32,7 +32,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from .codec import encode
     from .images import read_image
     image = read_image(args.input)
-    data = encode(image, keep=args.keep, seed=args.seed, bits=args.bits)
+    data = encode(image, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size)
     out = Path(args.output) if args.output else Path(args.input).with_suffix(".mcx")
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
@@ -40,10 +40,17 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _decode_one(src: Path, dst: Path, inpainter: str) -> None:
-    from .codec import decode
+def _decode_one(src: Path, dst: Path, args: argparse.Namespace) -> None:
+    import warnings
+
+    from .codec import SalvageWarning, decode
     from .images import write_image
-    write_image(dst, decode(src.read_bytes(), inpainter=inpainter))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SalvageWarning)
+        image = decode(src.read_bytes(), inpainter=args.inpainter, strict=not args.salvage)
+    for w in caught:
+        print(f"maskcodec: {src}: {w.message}", file=sys.stderr)
+    write_image(dst, image)
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -56,7 +63,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     batch = len(inputs) > 1 or Path(args.inputs[0]).is_dir()
     if not batch:
         out = Path(args.output) if args.output else inputs[0].with_suffix(".png")
-        _decode_one(inputs[0], out, args.inpainter)
+        _decode_one(inputs[0], out, args)
         print(f"{inputs[0]} -> {out}")
         return 0
     outdir = Path(args.output or ".")
@@ -65,7 +72,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     failed = 0
     for src in tqdm(inputs, desc="decoding", unit="frame", file=sys.stderr, disable=args.quiet):
         try:
-            _decode_one(src, outdir / (src.stem + args.format), args.inpainter)
+            _decode_one(src, outdir / (src.stem + args.format), args)
         except MaskcodecError as e:
             failed += 1
             print(f"maskcodec: {src}: {e}", file=sys.stderr)
@@ -95,6 +102,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     run_demo(Path(args.out), keeps=args.keep)
+    return 0
+
+
+def _cmd_bench_loss(args: argparse.Namespace) -> int:
+    from .images import find_images
+    from .lossbench import run_loss_bench
+    result = run_loss_bench(find_images(args.inputs), Path(args.out), keep=args.keep, packet=args.packet,
+                            trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
+    print((Path(args.out) / "loss.md").read_text())
+    print(f"results in {args.out}/loss.json and loss.md ({len(result['images'])} images)")
     return 0
 
 
@@ -130,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=_keep, default=0.1, help="fraction of pixels kept, in (0, 1] (default 0.1)")
     p.add_argument("--seed", type=int, default=None, help="32-bit mask seed (default: random, stored in the file)")
     p.add_argument("--bits", type=int, default=None, help="significant bits per sample, e.g. 12 (default: dtype width)")
+    p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
+                   help="write self-contained segments of this size (e.g. 1024) that survive lost packets")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decompress .mcx files to images",
@@ -139,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output image (one input) or folder (batch)")
     p.add_argument("--inpainter", default="auto",
                    help="auto (best available), nconv, linear, or a model id from models/manifest.json")
+    p.add_argument("--salvage", action="store_true",
+                   help="recover what survived of a damaged segmented stream instead of failing")
     p.add_argument("--format", default=".png", choices=[".png", ".tif", ".npy"], help="batch output type")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_decode)
@@ -153,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=_keep_list, default=[0.5, 0.25, 0.1, 0.05, 0.02],
                    help="comma-separated keep fractions (default 0.5,0.25,0.1,0.05,0.02)")
     p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("bench-loss", help="PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000",
+                       description="Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, "
+                                   "damage 1-40%% of the packets (deleted, zero-filled, bit-flipped) and compare "
+                                   "each decode with the undamaged one.")
+    p.add_argument("inputs", nargs="+", help="images or folders of images")
+    p.add_argument("--out", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
+    p.add_argument("--keep", type=_keep, default=0.1, help="fraction of pixels kept (default 0.1)")
+    p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
+    p.add_argument("--trials", type=int, default=3, help="random damage draws per image and cell (default 3)")
+    p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_bench_loss)
     return parser
 
 

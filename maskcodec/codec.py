@@ -6,16 +6,25 @@ bytes -> container -> unpack -> scatter into the mask -> inpaint -> image.
 from __future__ import annotations
 
 import secrets
+import warnings
 
 import numpy as np
 
-from . import container, inpaint
+from . import container, inpaint, segments
 from .container import Header, Limits
 from .errors import FormatError, InvalidInputError
 from .mask import keep_to_threshold, mask_from_threshold
 from .pack import default_transform, pack, unpack
 
-__all__ = ["encode", "decode", "inspect", "survivors"]
+__all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning"]
+
+
+class SalvageWarning(UserWarning):
+    """Issued by ``decode(..., strict=False)`` when parts of a stream were lost; ``.report`` says what."""
+
+    def __init__(self, report: segments.SalvageReport):
+        super().__init__(f"damaged stream salvaged: {report}")
+        self.report = report
 
 MAX_CHANNELS = container.Limits().max_channels
 DEFAULT_INPAINTER = "auto"
@@ -51,7 +60,7 @@ def _check_bits(image: np.ndarray, bits: int | None) -> int:
 
 
 def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
-           bits: int | None = None, metadata: dict | None = None) -> bytes:
+           bits: int | None = None, metadata: dict | None = None, segment_size: int | None = None) -> bytes:
     """Compress an image by keeping a seeded pseudo-random fraction of its pixels.
 
     Needs numpy, construct and zstandard only (no model, no onnxruntime).
@@ -69,6 +78,12 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         default the dtype's width. Every value must fit.
     metadata : dict, optional
         JSON-serializable description stored in the header (product id, ...).
+        Not carried by segmented streams.
+    segment_size : int, optional
+        Write a segmented stream (format 2.0) of self-contained segments of
+        exactly this many bytes (e.g. 1024, a transfer frame), which survives
+        lost and corrupted packets (see :func:`salvage`). Default: one
+        container (format 1.0), the smallest file.
 
     Returns
     -------
@@ -91,11 +106,15 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         seed = secrets.randbits(32)
     bits = _check_bits(image, bits)
     m = mask_from_threshold(image.shape, threshold, seed)
+    transform = default_transform(image.shape[2] if image.ndim == 3 else 1)
+    if segment_size is not None:
+        if metadata:
+            raise InvalidInputError("metadata is not carried by segmented streams; drop segment_size or metadata")
+        return segments.write(image, m, bits=bits, transform=transform, seed=seed, keep_threshold=threshold,
+                              segment_size=segment_size)
     values = image[m]
     if values.ndim == 1:
         values = values[:, None]
-    channels = values.shape[1]
-    transform = default_transform(channels)
     return container.write(
         shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
         keep_threshold=threshold, survivors=values.shape[0],
@@ -113,11 +132,15 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     >>> h.shape, h.dtype, h.seed, h.mode
     ((128, 128, 3), 'uint8', 3, 'mask')
     """
+    if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
+        return segments.read_header(bytes(data), limits)
     return container.read_header(data, limits)
 
 
 def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a file, without inpainting."""
+    if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
+        return segments.read(bytes(data), limits)
     header, raw = container.read(data, limits)
     m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
     n = int(np.count_nonzero(m))
@@ -128,16 +151,36 @@ def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.nda
     return header, m, values.astype(header.dtype, copy=False)
 
 
-def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, limits: Limits = Limits()) -> np.ndarray:
+def _fill(header: Header, known: np.ndarray, values: np.ndarray, inpainter: str) -> np.ndarray:
+    """Put ``values`` at the ``known`` pixels exactly and inpaint the rest."""
+    fill = inpaint.resolve(inpainter, header)
+    h, w = header.shape[:2]
+    scale = float((1 << header.bits) - 1)
+    image = np.zeros((h, w, header.channels), np.float32)
+    image[known] = values.astype(np.float32) / scale
+    est = fill(image, known)
+    out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
+    out[known] = values
+    return out.reshape(header.shape)
+
+
+def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = True,
+           limits: Limits = Limits()) -> np.ndarray:
     """Decompress a maskcodec file: kept pixels exactly, the rest inpainted.
 
     Parameters
     ----------
     data : bytes
-        A complete ``.mcx`` file.
+        A complete ``.mcx`` file or segmented stream.
     inpainter : str
         ``"auto"`` (the best available for the image), a classical name
         (``"nconv"``, ``"linear"``) or a model id from ``models/manifest.json``.
+    strict : bool
+        True (default): any damage raises a :class:`~maskcodec.errors.FormatError`
+        naming it. False: a segmented stream is salvaged (see :func:`salvage`)
+        and a :class:`SalvageWarning` carrying the report is issued when
+        anything was lost; a single-container (1.0) file is still read
+        strictly.
     limits : Limits
         What the decoder agrees to allocate; larger files raise
         :class:`~maskcodec.errors.LimitExceededError`.
@@ -155,13 +198,35 @@ def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, limits: Limits = 
     >>> out.dtype, out.shape == img.shape
     (dtype('uint8'), True)
     """
-    fill = inpaint.resolve(inpainter, inspect(data, limits=limits))
+    if not strict and isinstance(data, (bytes, bytearray, memoryview)) \
+            and bytes(data[:4]) != container.MAGIC:  # damage may have taken the first sync marker
+        image, report = salvage(data, inpainter, limits=limits)
+        if report.segments_received < report.segments_expected or report.bytes_skipped:
+            warnings.warn(SalvageWarning(report), stacklevel=2)
+        return image
+    inspect(data, limits=limits)  # header faults first, before the payload is touched
     header, m, values = survivors(data, limits=limits)
-    h, w = header.shape[:2]
-    scale = float((1 << header.bits) - 1)
-    known = np.zeros((h, w, header.channels), np.float32)
-    known[m] = values.astype(np.float32) / scale
-    est = fill(known, m)
-    out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
-    out[m] = values
-    return out.reshape(header.shape)
+    return _fill(header, m, values, inpainter)
+
+
+def salvage(data: bytes, inpainter: str = DEFAULT_INPAINTER, *,
+            limits: Limits = Limits()) -> tuple[np.ndarray, segments.SalvageReport]:
+    """Decode what survived of a damaged segmented stream, and say what was lost.
+
+    The decoder resynchronizes on the next sync marker after lost or corrupted
+    bytes, drops segments whose CRC fails, and inpaints from the kept pixels
+    that arrived. Raises :class:`~maskcodec.errors.FormatError` only when no
+    segment is intact.
+
+    Examples
+    --------
+    >>> import maskcodec
+    >>> img = maskcodec.sample_image("mastcam")
+    >>> data = maskcodec.encode(img, 0.1, seed=1, segment_size=1024)
+    >>> damaged = data[:2048] + data[3072:]          # one 1 KiB packet lost
+    >>> out, report = maskcodec.salvage(damaged, inpainter="nconv")
+    >>> report.segments_expected - report.segments_received
+    1
+    """
+    header, known, values, report = segments.salvage(bytes(data), limits)
+    return _fill(header, known, values, inpainter), report

@@ -101,6 +101,7 @@ class Header:
     payload_size: int = 0
     payload_raw_size: int = 0
     file_size: int = 0
+    segments: int = 0  # number of segments of a segmented stream (format 2); 0 for a single container
 
     def to_json(self) -> dict:
         """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints)."""
@@ -110,7 +111,7 @@ class Header:
         return d
 
 
-def _crc(data: bytes) -> bytes:
+def crc(data: bytes) -> bytes:
     return cs.Int32ul.build(zlib.crc32(data))
 
 
@@ -124,7 +125,7 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int,
     channels = shape[2] if len(shape) == 3 else 1
     flags = FLAG_CHANNEL_AXIS if len(shape) == 3 else 0
     meta = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode() if metadata else b""
-    payload = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(raw)
+    payload = compress(raw)
     head = _FIXED.build(dict(
         magic=MAGIC, version_major=VERSION[0], version_minor=VERSION[1], flags=flags, mode=MODE_MASK,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
@@ -134,12 +135,65 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int,
         model_id=model_id, model_sha256=model_sha256, metadata=meta,
         payload_raw_size=len(raw), payload_size=len(payload),
     ))
-    return head + _crc(head) + payload + _crc(payload)
+    return head + crc(head) + payload + crc(payload)
 
 
-def _fail_if(cond: bool, exc: type, msg: str) -> None:
+def fail_if(cond: bool, exc: type, msg: str) -> None:
     if cond:
         raise exc(msg)
+
+
+def check_image_fields(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
+    """Check the image fields shared by every container (spec section 4, in table
+    order) and return the sample dtype and the image shape."""
+    fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
+             f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
+             f"only flag bit 0 is defined and the rest must be zero")
+    fail_if(f.mode not in MODES, UnsupportedVersionError,
+             f"mode {f.mode} is unknown; this decoder reads modes {sorted(MODES)}")
+    fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
+             f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
+    dtype = SAMPLE_FORMATS[f.sample_format]
+    fail_if(not 1 <= f.bits <= 8 * dtype.itemsize, FormatError,
+             f"bits={f.bits} is impossible for {dtype.name}; expected 1..{8 * dtype.itemsize}")
+    fail_if(f.transform not in TRANSFORMS, FormatError, f"transform {f.transform} is unknown")
+    fail_if(f.transform == TRANSFORM_GREEN_DIFF and f.channels != 3, FormatError,
+             f"transform 1 (green difference) needs 3 channels, header has {f.channels}")
+    fail_if(f.height == 0 or f.width == 0 or f.channels == 0, FormatError,
+             f"image size {f.height}x{f.width}x{f.channels} has a zero dimension")
+    fail_if(f.height > limits.max_side or f.width > limits.max_side, LimitExceededError,
+             f"image size {f.height}x{f.width} exceeds the decoder's limit of {limits.max_side} per side")
+    fail_if(f.height * f.width > limits.max_pixels, LimitExceededError,
+             f"image of {f.height}x{f.width} pixels exceeds the decoder's limit of {limits.max_pixels} pixels")
+    fail_if(f.channels > limits.max_channels, LimitExceededError,
+             f"{f.channels} channels exceed the decoder's limit of {limits.max_channels}")
+    fail_if(f.survivors > f.height * f.width, FormatError,
+             f"header claims {f.survivors} kept pixels in an image of {f.height * f.width}")
+    fail_if(f.channels > 1 and not f.flags & FLAG_CHANNEL_AXIS, FormatError,
+             f"{f.channels} channels but flag bit 0 (channel axis) is clear")
+    shape = (f.height, f.width, f.channels) if f.flags & FLAG_CHANNEL_AXIS else (f.height, f.width)
+    return dtype, shape
+
+
+def decompress(payload: bytes, raw_size: int) -> bytes:
+    """Decompress one zstd frame that must declare and hold exactly ``raw_size`` bytes."""
+    try:
+        params = zstandard.get_frame_parameters(payload)
+    except zstandard.ZstdError as e:
+        raise FormatError(f"payload is not a zstd frame: {e}") from None
+    fail_if(params.content_size != raw_size, FormatError,
+             f"zstd frame declares {params.content_size} bytes, header says {raw_size}")
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=raw_size)
+    except zstandard.ZstdError as e:
+        raise FormatError(f"zstd payload does not decompress: {e}") from None
+    fail_if(len(raw) != raw_size, FormatError, f"payload decompressed to {len(raw)} bytes, header says {raw_size}")
+    return raw
+
+
+def compress(raw: bytes) -> bytes:
+    """One zstd frame (level 19, content size recorded), as spec section 7 asks."""
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(raw)
 
 
 def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
@@ -151,10 +205,10 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
     head4 = data[:4]
     if head4 != MAGIC[:len(head4)]:
         raise FormatError(f"not a maskcodec file: magic number is {head4!r}, expected {MAGIC!r}")
-    _fail_if(len(data) < FIXED_SIZE, TruncatedError,
+    fail_if(len(data) < FIXED_SIZE, TruncatedError,
              f"file is {len(data)} bytes, shorter than the {FIXED_SIZE}-byte fixed header")
     f = _FIXED.parse(data)
-    _fail_if(f.version_major != VERSION[0], UnsupportedVersionError,
+    fail_if(f.version_major != VERSION[0], UnsupportedVersionError,
              f"format version {f.version_major}.{f.version_minor} is not supported; "
              f"this decoder reads major version {VERSION[0]}")
     try:
@@ -164,54 +218,28 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
     except (cs.StringError, UnicodeDecodeError):
         raise FormatError("model id is not ASCII text") from None
     header_size = FIXED_SIZE + 1 + len(v.model_id) + 32 + 4 + len(v.metadata) + 16
-    _fail_if(len(data) < header_size + CRC_SIZE, TruncatedError,
+    fail_if(len(data) < header_size + CRC_SIZE, TruncatedError,
              f"file of {len(data)} bytes ends inside the header checksum")
     stored = data[header_size:header_size + CRC_SIZE]
-    _fail_if(stored != _crc(data[:header_size]), ChecksumError,
+    fail_if(stored != crc(data[:header_size]), ChecksumError,
              "header CRC32 does not match: the header is corrupted")
-    # Field checks, in table order (spec "Container").
-    _fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
-             f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
-             f"only flag bit 0 is defined and the rest must be zero")
-    _fail_if(f.mode not in MODES, UnsupportedVersionError,
-             f"mode {f.mode} is unknown; this decoder reads modes {sorted(MODES)}")
-    _fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
-             f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
-    dtype = SAMPLE_FORMATS[f.sample_format]
-    _fail_if(not 1 <= f.bits <= 8 * dtype.itemsize, FormatError,
-             f"bits={f.bits} is impossible for {dtype.name}; expected 1..{8 * dtype.itemsize}")
-    _fail_if(f.transform not in TRANSFORMS, FormatError, f"transform {f.transform} is unknown")
-    _fail_if(f.transform == TRANSFORM_GREEN_DIFF and f.channels != 3, FormatError,
-             f"transform 1 (green difference) needs 3 channels, header has {f.channels}")
-    _fail_if(f.height == 0 or f.width == 0 or f.channels == 0, FormatError,
-             f"image size {f.height}x{f.width}x{f.channels} has a zero dimension")
-    _fail_if(f.height > limits.max_side or f.width > limits.max_side, LimitExceededError,
-             f"image size {f.height}x{f.width} exceeds the decoder's limit of {limits.max_side} per side")
-    _fail_if(f.height * f.width > limits.max_pixels, LimitExceededError,
-             f"image of {f.height}x{f.width} pixels exceeds the decoder's limit of {limits.max_pixels} pixels")
-    _fail_if(f.channels > limits.max_channels, LimitExceededError,
-             f"{f.channels} channels exceed the decoder's limit of {limits.max_channels}")
-    _fail_if(f.survivors > f.height * f.width, FormatError,
-             f"header claims {f.survivors} kept pixels in an image of {f.height * f.width}")
-    _fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
+    dtype, shape = check_image_fields(f, limits)
+    fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
              f"metadata of {len(v.metadata)} bytes exceeds the limit of {limits.max_metadata}")
     expected_raw = f.survivors * f.channels * dtype.itemsize
-    _fail_if(v.payload_raw_size != expected_raw, FormatError,
+    fail_if(v.payload_raw_size != expected_raw, FormatError,
              f"payload_raw_size is {v.payload_raw_size}, expected {expected_raw} "
              f"({f.survivors} pixels x {f.channels} channels x {dtype.itemsize} bytes)")
-    _fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
+    fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
              f"decompressed payload of {v.payload_raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
-    _fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
+    fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
              "model id and model hash must be both present or both absent")
     try:
         metadata = json.loads(v.metadata.decode("utf-8")) if v.metadata else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FormatError(f"metadata block is not UTF-8 JSON: {e}") from None
-    _fail_if(not isinstance(metadata, dict), FormatError, "metadata block must be a JSON object")
+    fail_if(not isinstance(metadata, dict), FormatError, "metadata block must be a JSON object")
     total = header_size + CRC_SIZE + v.payload_size + CRC_SIZE
-    _fail_if(f.channels > 1 and not f.flags & FLAG_CHANNEL_AXIS, FormatError,
-             f"{f.channels} channels but flag bit 0 (channel axis) is clear")
-    shape = (f.height, f.width, f.channels) if f.flags & FLAG_CHANNEL_AXIS else (f.height, f.width)
     header = Header(
         version=(f.version_major, f.version_minor), mode=MODES[f.mode], shape=shape,
         dtype=dtype.name, bits=f.bits, channels=f.channels, seed=f.seed,
@@ -232,23 +260,11 @@ def read_header(data: bytes, limits: Limits = Limits()) -> Header:
 def read(data: bytes, limits: Limits = Limits()) -> tuple[Header, bytes]:
     """Parse a whole file: returns the header and the decompressed survivor bytes."""
     header, start, complete = _parse_header(data, limits)
-    _fail_if(not complete, TruncatedError,
+    fail_if(not complete, TruncatedError,
              f"file is {len(data)} bytes but its header announces {header.file_size}: the payload is truncated")
-    _fail_if(len(data) > header.file_size, FormatError,
+    fail_if(len(data) > header.file_size, FormatError,
              f"file has {len(data) - header.file_size} trailing bytes after the payload checksum")
     payload = bytes(data[start:start + header.payload_size])
-    _fail_if(data[start + header.payload_size:header.file_size] != _crc(payload), ChecksumError,
+    fail_if(data[start + header.payload_size:header.file_size] != crc(payload), ChecksumError,
              "payload CRC32 does not match: the compressed payload is corrupted")
-    try:
-        params = zstandard.get_frame_parameters(payload)
-    except zstandard.ZstdError as e:
-        raise FormatError(f"payload is not a zstd frame: {e}") from None
-    _fail_if(params.content_size != header.payload_raw_size, FormatError,
-             f"zstd frame declares {params.content_size} bytes, header says {header.payload_raw_size}")
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=header.payload_raw_size)
-    except zstandard.ZstdError as e:
-        raise FormatError(f"zstd payload does not decompress: {e}") from None
-    _fail_if(len(raw) != header.payload_raw_size, FormatError,
-             f"payload decompressed to {len(raw)} bytes, header says {header.payload_raw_size}")
-    return header, raw
+    return header, decompress(payload, header.payload_raw_size)

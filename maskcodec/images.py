@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["read_image", "write_image", "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "write_image", "find_images", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
@@ -81,3 +81,22 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
             raise InvalidInputError(f"{path}: PNG cannot hold a {img.dtype} image with {channels} channels; "
                                     f"write .tif or .npy instead")
         Image.fromarray(img).save(path)
+
+
+def find_images(paths) -> list[Path]:
+    """Image files named by ``paths``: files as given, folders expanded (sorted, one level).
+
+    Raises :class:`~maskcodec.errors.InvalidInputError` for a missing path or when no image is found.
+    """
+    found: list[Path] = []
+    for name in paths:
+        p = Path(name)
+        if p.is_dir():
+            found.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file()))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise InvalidInputError(f"{p}: no such file or folder")
+    if not found:
+        raise InvalidInputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {', '.join(map(str, paths))}")
+    return found

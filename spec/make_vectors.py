@@ -19,7 +19,7 @@ from maskcodec.pack import pack
 
 ROOT = Path(__file__).resolve().parent / "vectors"
 
-# name: (sample, crop rows, crop cols, keep, seed, bits, metadata, add channel axis)
+# name: (sample, crop rows, crop cols, keep, seed, bits, metadata, add channel axis[, segment size])
 VALID = {
     "rgb8_keep0.1": ("mastcam_pano", slice(0, 64), slice(0, 80), 0.1, 1, None, None, False),
     "rgb8_keep1": ("mastcam", slice(100, 116), slice(100, 124), 1.0, 2, None, None, False),
@@ -28,6 +28,8 @@ VALID = {
     "gray8_hwc1_meta_keep0.5": ("navcam", slice(100, 133), slice(50, 77), 0.5, 5, None,
                                 {"instrument": "MSL NAVCAM", "source": "ai4mars NLA_412233646EDR"}, True),
     "gray8_empty_keep0.01": ("navcam", slice(0, 5), slice(0, 7), 0.01, 6, None, None, False),
+    "seg_rgb8_keep0.25_s256": ("mastcam_pano", slice(0, 64), slice(0, 80), 0.25, 7, None, None, False, 256),
+    "seg_gray12_keep0.1_s200": ("navcam12", slice(20, 83), slice(30, 111), 0.1, 8, 12, None, False, 200),
 }
 
 
@@ -48,11 +50,12 @@ def _npy_bytes(a: np.ndarray) -> bytes:
 
 def valid_vectors() -> dict[str, bytes]:
     out = {}
-    for name, (sample, rows, cols, keep, seed, bits, meta, hwc1) in VALID.items():
+    for name, (sample, rows, cols, keep, seed, bits, meta, hwc1, *segment) in VALID.items():
         img = np.ascontiguousarray(maskcodec.sample_image(sample)[rows, cols])
         if hwc1:
             img = img[..., None]
-        data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta)
+        data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
+                                segment_size=segment[0] if segment else None)
         header, _, values = maskcodec.survivors(data)
         out[f"valid/{name}.input.npy"] = _npy_bytes(img)
         out[f"valid/{name}.mcx"] = data
@@ -109,13 +112,54 @@ def error_vectors(base: bytes, base12: bytes) -> dict[str, tuple[bytes, str, str
     }
 
 
+def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str, str]]:
+    parts = [seg[i:i + size] for i in range(0, len(seg), size)]
+    flipped = bytearray(seg)
+    flipped[size + 70] ^= 0x04
+    padded = bytearray(seg)
+    padded[size - 1] = 1  # last padding byte of segment 0
+    return {
+        "seg_missing_segment": (b"".join(parts[:1] + parts[2:]), "FormatError",
+                                "segment 1 lost: segment 2 follows segment 0"),
+        "seg_truncated_last": (b"".join(parts[:-1]), "TruncatedError", "last segment lost"),
+        "seg_cut_inside": (seg[:size + 100], "TruncatedError", "stream ends inside segment 1"),
+        "seg_bad_payload_crc": (bytes(flipped), "ChecksumError", "one bit flipped in segment 1's payload"),
+        "seg_nonzero_padding": (bytes(padded), "FormatError", "padding byte of segment 0 is not zero"),
+        "seg_unknown_version": (parts[0][:4] + bytes([3]) + parts[0][5:] + b"".join(parts[1:]),
+                                "UnsupportedVersionError", "segment major version 3"),
+    }
+
+
+def salvage_vectors(seg: bytes, size: int) -> dict[str, bytes]:
+    """Damaged segmented streams that salvage decoding must recover, with the expected report."""
+    n = len(seg) // size
+    zeroed = seg[:size] + bytes(size) + seg[2 * size:]
+    flipped = bytearray(seg)
+    flipped[(n - 1) * size + 60] ^= 0x80
+    cases = {"lost_packet": seg[:size] + seg[2 * size:], "zeroed_packet": zeroed,
+             "flipped_bit": bytes(flipped), "garbage_between": seg[:size] + b"\x89MCS garbage" + seg[size:]}
+    out = {}
+    for name, data in cases.items():
+        _, report = maskcodec.salvage(data, inpainter="nconv")
+        out[f"salvage/{name}.mcx"] = data
+        out[f"salvage/{name}.json"] = (json.dumps(dict(vars(report)), indent=2, sort_keys=True) + "\n").encode()
+    return out
+
+
 def main() -> int:
     files = valid_vectors()
     errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"])
+    errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
+    files |= salvage_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     index = {}
     for name, (data, exc, fault) in errors.items():
         files[f"errors/{name}.mcx"] = data
         index[name] = {"error": exc, "fault": fault}
+    index_path = ROOT / "errors" / "index.json"
+    old = json.loads(index_path.read_text()) if index_path.exists() else {}
+    if any(index.get(name) != entry for name, entry in old.items()):
+        sys.exit(f"refusing to change existing entries of {index_path}")
+    index_path.unlink(missing_ok=True)  # the index may only grow
     files["errors/index.json"] = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
     for rel, data in files.items():
         path = ROOT / rel

@@ -40,11 +40,15 @@ def test_encoder_reproduces_vector(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     h = maskcodec.inspect(data)
     image = np.load(VECTORS / "valid" / f"{name}.input.npy")
-    again = maskcodec.encode(image, keep=h.keep, seed=h.seed, bits=h.bits, metadata=h.metadata or None)
-    # header fields and decompressed payload are fixed by the spec on any zstd version ...
+    segment_size = h.file_size // h.segments if h.segments else None
+    again = maskcodec.encode(image, keep=h.keep, seed=h.seed, bits=h.bits, metadata=h.metadata or None,
+                             segment_size=segment_size)
+    # header fields and survivors are fixed by the spec on any zstd version ...
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
         h.to_json() | {"payload_size": 0, "file_size": 0}
-    assert container.read(again)[1] == container.read(data)[1]
+    if not h.segments:
+        assert container.read(again)[1] == container.read(data)[1]
+    assert (maskcodec.survivors(again)[2] == maskcodec.survivors(data)[2]).all()
     # ... and the bytes themselves with the zstd version that wrote the vectors
     if SAME_ZSTD:
         assert again == data
@@ -60,15 +64,35 @@ def test_error_vector_fails_as_named(name):
     assert str(info.value)
 
 
-def test_every_truncation_of_a_file_is_a_clear_error():
-    data = (VECTORS / "valid" / "rgb8_keep0.1.mcx").read_bytes()
+SALVAGE = sorted(p.stem for p in (VECTORS / "salvage").glob("*.mcx"))
+
+
+@pytest.mark.parametrize("name", SALVAGE)
+def test_salvage_vectors(name):
+    data = (VECTORS / "salvage" / f"{name}.mcx").read_bytes()
+    expected = json.loads((VECTORS / "salvage" / f"{name}.json").read_text())
+    with pytest.raises(errors.FormatError):
+        maskcodec.decode(data)  # strict mode names the damage
+    with pytest.warns(maskcodec.SalvageWarning) as caught:
+        out = maskcodec.decode(data, inpainter="nconv", strict=False)
+    assert vars(caught[0].message.report) == expected
+    image = np.load(VECTORS / "valid" / "seg_rgb8_keep0.25_s256.input.npy")
+    full = maskcodec.survivors((VECTORS / "valid" / "seg_rgb8_keep0.25_s256.mcx").read_bytes())[1]
+    assert out.shape == image.shape
+    assert (out[full] == image[full]).mean() >= expected["survivors_recovered"] / expected["survivors_expected"]
+
+
+@pytest.mark.parametrize("name", ["rgb8_keep0.1", "seg_rgb8_keep0.25_s256"])
+def test_every_truncation_of_a_file_is_a_clear_error(name):
+    data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for n in range(len(data)):
         with pytest.raises(errors.TruncatedError):
             maskcodec.decode(data[:n])
 
 
-def test_every_single_bit_flip_is_detected():
-    data = (VECTORS / "valid" / "gray8_hwc1_meta_keep0.5.mcx").read_bytes()
+@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "seg_gray12_keep0.1_s200"])
+def test_every_single_bit_flip_is_detected(name):
+    data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for bit in range(8 * len(data)):
         b = bytearray(data)
         b[bit // 8] ^= 1 << (bit % 8)
