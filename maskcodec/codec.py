@@ -14,7 +14,7 @@ from . import container, inpaint, segments
 from .container import Header, Limits
 from .errors import FormatError, InvalidInputError
 from .mask import keep_to_threshold, mask_from_threshold
-from .pack import default_transform, pack, unpack
+from .pack import candidate_transforms, pack, unpack
 
 __all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning"]
 
@@ -68,7 +68,7 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
     Parameters
     ----------
     image : numpy.ndarray
-        ``(H, W)`` or ``(H, W, C)`` with 1 <= C <= 64, dtype uint8 or uint16.
+        ``(H, W)`` or ``(H, W, C)`` with 1 <= C <= 1024, dtype uint8 or uint16.
     keep : float
         Fraction of pixels kept, in (0, 1]. All channels of a kept pixel are kept.
     seed : int, optional
@@ -106,15 +106,15 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         seed = secrets.randbits(32)
     bits = _check_bits(image, bits)
     m = mask_from_threshold(image.shape, threshold, seed)
-    transform = default_transform(image.shape[2] if image.ndim == 3 else 1)
+    values = image[m].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
+    candidates = candidate_transforms(values.shape[1])
+    transform = min(candidates, key=lambda t: len(container.compress(pack(values, bits, t)))) \
+        if len(candidates) > 1 else candidates[0]
     if segment_size is not None:
         if metadata:
             raise InvalidInputError("metadata is not carried by segmented streams; drop segment_size or metadata")
         return segments.write(image, m, bits=bits, transform=transform, seed=seed, keep_threshold=threshold,
                               segment_size=segment_size)
-    values = image[m]
-    if values.ndim == 1:
-        values = values[:, None]
     return container.write(
         shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
         keep_threshold=threshold, survivors=values.shape[0],

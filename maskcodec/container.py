@@ -18,7 +18,7 @@ import zstandard
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, TruncatedError,
                      UnsupportedVersionError)
 from .mask import threshold_to_keep
-from .pack import TRANSFORM_GREEN_DIFF, TRANSFORMS
+from .pack import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORMS
 
 __all__ = ["MAGIC", "VERSION", "Header", "Limits", "write", "read_header", "read"]
 
@@ -74,7 +74,7 @@ class Limits:
 
     max_pixels: int = 1 << 28          # 16384 x 16384
     max_side: int = 1 << 16
-    max_channels: int = 64
+    max_channels: int = 1024
     max_metadata: int = 1 << 20
     max_payload_raw: int = 1 << 31
 
@@ -159,6 +159,8 @@ def check_image_fields(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
     fail_if(f.transform not in TRANSFORMS, FormatError, f"transform {f.transform} is unknown")
     fail_if(f.transform == TRANSFORM_GREEN_DIFF and f.channels != 3, FormatError,
              f"transform 1 (green difference) needs 3 channels, header has {f.channels}")
+    fail_if(f.transform == TRANSFORM_BAND_DIFF and f.channels < 2, FormatError,
+            f"transform 2 (band difference) needs 2 or more channels, header has {f.channels}")
     fail_if(f.height == 0 or f.width == 0 or f.channels == 0, FormatError,
              f"image size {f.height}x{f.width}x{f.channels} has a zero dimension")
     fail_if(f.height > limits.max_side or f.width > limits.max_side, LimitExceededError,

@@ -5,7 +5,8 @@ integer arithmetic modulo ``2**bits``:
 
 1. gather the kept pixels in scan order (row-major), giving ``(N, C)`` values;
 2. transform ``1`` (green difference, 3 channels only): channels become
-   ``G, R-G, B-G``;
+   ``G, R-G, B-G``; transform ``2`` (band difference, 2 or more channels):
+   band ``c`` becomes ``band[c] - band[c-1]`` (band 0 unchanged);
 3. planar: channel by channel, a delta against the previous survivor of the
    same channel (the first against 0);
 4. zigzag: the delta, read as a signed ``bits``-bit number, is mapped to
@@ -19,16 +20,30 @@ import numpy as np
 
 from .errors import FormatError
 
-__all__ = ["TRANSFORM_NONE", "TRANSFORM_GREEN_DIFF", "default_transform", "pack", "unpack"]
+__all__ = ["TRANSFORM_NONE", "TRANSFORM_GREEN_DIFF", "TRANSFORM_BAND_DIFF", "candidate_transforms", "pack",
+           "unpack"]
 
 TRANSFORM_NONE = 0
 TRANSFORM_GREEN_DIFF = 1
-TRANSFORMS = (TRANSFORM_NONE, TRANSFORM_GREEN_DIFF)
+TRANSFORM_BAND_DIFF = 2
+TRANSFORMS = (TRANSFORM_NONE, TRANSFORM_GREEN_DIFF, TRANSFORM_BAND_DIFF)
 
 
-def default_transform(channels: int) -> int:
-    """The transform the encoder picks: green difference for 3 channels, else none."""
-    return TRANSFORM_GREEN_DIFF if channels == 3 else TRANSFORM_NONE
+def candidate_transforms(channels: int) -> tuple[int, ...]:
+    """Transforms the encoder tries (keeping the one that compresses best).
+
+    Green difference for 3 channels (RGB); for other multi-band images none
+    and band difference, since neighbouring bands of a spectral cube are
+    often, but not always, correlated.
+
+    Examples
+    --------
+    >>> candidate_transforms(1), candidate_transforms(3), candidate_transforms(8)
+    ((0,), (1,), (0, 2))
+    """
+    if channels == 3:
+        return (TRANSFORM_GREEN_DIFF,)
+    return (TRANSFORM_NONE,) if channels == 1 else (TRANSFORM_NONE, TRANSFORM_BAND_DIFF)
 
 
 def _work_dtype(bits: int) -> type:
@@ -56,6 +71,8 @@ def pack(values: np.ndarray, bits: int, transform: int) -> bytes:
         planes[1] = 0
         planes[1] += g
         planes[[0, 1]] = planes[[1, 0]]  # order G, R-G, B-G
+    elif transform == TRANSFORM_BAND_DIFF:
+        planes[1:] = planes[1:] - planes[:-1]
     delta = planes.copy()
     delta[:, 1:] -= planes[:, :-1]
     delta &= mod_mask
@@ -91,4 +108,6 @@ def unpack(raw: bytes, n: int, channels: int, bits: int, transform: int) -> np.n
     if transform == TRANSFORM_GREEN_DIFF:
         g = planes[0].copy()
         planes = np.stack([(planes[1] + g) & mod_mask, g, (planes[2] + g) & mod_mask])
+    elif transform == TRANSFORM_BAND_DIFF:
+        planes = np.cumsum(planes, axis=0, dtype=wd) & mod_mask
     return np.ascontiguousarray(planes.T)
