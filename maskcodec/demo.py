@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .codec import decode, encode
+from .codec import decode, encode, inspect
 from .images import write_image
+from .inpaint import resolve
 from .mask import mask
 from .metrics import bits_per_pixel, psnr
 from .reference_codecs import decode_pil, jpeg2000_at_size
@@ -30,6 +31,8 @@ def run_demo(out: Path, keeps=(0.5, 0.25, 0.1, 0.05, 0.02), sample: str = "mastc
     write_image(out / "original.png", img)
     echo(f"maskcodec demo: bundled {sample} crop {img.shape[1]}x{img.shape[0]} "
          f"(MSL Mastcam, NASA/JPL-Caltech/MSSS), seed {SEED}")
+    echo(f"inpainter: {resolve(inpainter, inspect(encode(img, keep=1.0, seed=SEED))).__name__}; "
+         f"JPEG2000: OpenJPEG lossy, colour transform on, at the same bytes")
     echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'PSNR maskcodec':>15} {'PSNR JPEG2000':>14}")
     rows = []
     for keep in keeps:
