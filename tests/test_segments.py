@@ -8,27 +8,11 @@ import pytest
 import maskcodec
 from maskcodec.cli import main
 from maskcodec.images import read_image
+from maskcodec.lossbench import damage
 from maskcodec.metrics import psnr
 from conftest import SHARED
 
 PACKET = 1024
-
-
-def damage(data: bytes, fraction: float, kind: str, rng: np.random.Generator) -> bytes:
-    """Lose, zero or bit-flip a fraction of the fixed-size packets of a byte stream."""
-    packets = [data[i:i + PACKET] for i in range(0, len(data), PACKET)]
-    hit = set(rng.choice(len(packets), size=max(1, round(fraction * len(packets))), replace=False).tolist())
-    out = []
-    for i, p in enumerate(packets):
-        if i not in hit:
-            out.append(p)
-        elif kind == "zero":
-            out.append(bytes(len(p)))
-        elif kind == "flip":
-            b = bytearray(p)
-            b[rng.integers(len(b))] ^= 1 << int(rng.integers(8))
-            out.append(bytes(b))
-    return b"".join(out)
 
 
 @pytest.mark.parametrize("name,bits", [("mastcam", None), ("navcam", None), ("navcam12", 12)])
@@ -51,7 +35,7 @@ def _loss_trials(image, trials, kind, fraction=0.2, seed=0):
     rng = np.random.default_rng(seed)
     drops = []
     for _ in range(trials):
-        damaged = damage(data, fraction, kind, rng)
+        damaged = damage(data, fraction, kind, rng, PACKET)
         with pytest.raises(maskcodec.FormatError):
             maskcodec.decode(damaged)  # strict: never a silent wrong image
         with warnings.catch_warnings():
