@@ -22,6 +22,7 @@ examples:
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
+  maskcodec encode NRB_680874728RAD.IMG -o f.mcx  # PDS3/VICAR/PDS4/FITS products, metadata kept
   maskcodec bench ../shared/data/mars_rgb/val     # quality per byte against JPEG2000
 
 The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .npy.
@@ -31,26 +32,21 @@ The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .codec import encode
     from .images import read_image
-    image = read_image(args.input)
-    data = encode(image, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size)
+    from .products import is_product, read_product
+    bits, metadata = args.bits, None
+    if is_product(args.input):
+        product = read_product(args.input)
+        image, metadata = product.image, product.metadata
+        bits = bits or product.bits
+    else:
+        image = read_image(args.input)
+    data = encode(image, keep=args.keep, seed=args.seed, bits=bits, metadata=metadata,
+                  segment_size=args.segment_size, model=args.model)
     out = Path(args.output) if args.output else Path(args.input).with_suffix(".mcx")
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel (keep={args.keep})")
     return 0
-
-
-def _decode_one(src: Path, dst: Path, args: argparse.Namespace) -> None:
-    import warnings
-
-    from .codec import SalvageWarning, decode
-    from .images import write_image
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SalvageWarning)
-        image = decode(src.read_bytes(), inpainter=args.inpainter, strict=not args.salvage)
-    for w in caught:
-        print(f"maskcodec: {src}: {w.message}", file=sys.stderr)
-    write_image(dst, image)
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -60,24 +56,29 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
         raise MaskcodecError(f"no .mcx files found in {', '.join(args.inputs)}")
-    batch = len(inputs) > 1 or Path(args.inputs[0]).is_dir()
-    if not batch:
+    if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        import warnings
+
+        from .codec import SalvageWarning, decode
+        from .images import write_image
         out = Path(args.output) if args.output else inputs[0].with_suffix(".png")
-        _decode_one(inputs[0], out, args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SalvageWarning)
+            image = decode(inputs[0].read_bytes(), inpainter=args.inpainter, strict=not args.salvage)
+        for w in caught:
+            print(f"maskcodec: {inputs[0]}: {w.message}", file=sys.stderr)
+        write_image(out, image)
         print(f"{inputs[0]} -> {out}")
         return 0
+    from .batch import decode_many
     outdir = Path(args.output or ".")
-    outdir.mkdir(parents=True, exist_ok=True)
-    from tqdm import tqdm
-    failed = 0
-    for src in tqdm(inputs, desc="decoding", unit="frame", file=sys.stderr, disable=args.quiet):
-        try:
-            _decode_one(src, outdir / (src.stem + args.format), args)
-        except MaskcodecError as e:
-            failed += 1
-            print(f"maskcodec: {src}: {e}", file=sys.stderr)
-    print(f"decoded {len(inputs) - failed} of {len(inputs)} files into {outdir}")
-    return 1 if failed else 0
+    result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
+                         scheduler=args.scheduler, salvage=args.salvage, progress=not args.quiet)
+    for src, message in result.failures:
+        print(f"maskcodec: {src}: {message}", file=sys.stderr)
+    print(f"decoded {result.decoded} of {len(inputs)} files into {outdir} "
+          f"({result.frames_per_second:.2f} frames/s)")
+    return 1 if result.failures else 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -142,11 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly.")
-    p.add_argument("input", help="image file (.png, .tif, .npy; uint8 or uint16)")
+    p.add_argument("input", help="image file (.png, .tif, .npy; uint8 or uint16) or mission product "
+                                 "(PDS3/VICAR .IMG/.LBL, PDS4 .xml, FITS; needs the 'products' extra)")
     p.add_argument("-o", "--output", help="output .mcx file (default: input with .mcx suffix)")
     p.add_argument("--keep", type=_keep, default=0.1, help="fraction of pixels kept, in (0, 1] (default 0.1)")
     p.add_argument("--seed", type=int, default=None, help="32-bit mask seed (default: random, stored in the file)")
     p.add_argument("--bits", type=int, default=None, help="significant bits per sample, e.g. 12 (default: dtype width)")
+    p.add_argument("--model", default=None,
+                   help="model id from models/manifest.json to record (with its hash) for the decoder")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="write self-contained segments of this size (e.g. 1024) that survive lost packets")
     p.set_defaults(func=_cmd_encode)
@@ -161,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--salvage", action="store_true",
                    help="recover what survived of a damaged segmented stream instead of failing")
     p.add_argument("--format", default=".png", choices=[".png", ".tif", ".npy"], help="batch output type")
+    p.add_argument("--workers", type=int, default=None,
+                   help="batch: worker processes (default: one per CPU core; 1 decodes in this process)")
+    p.add_argument("--scheduler", default=None,
+                   help="batch: decode on Dask: 'local' for a LocalCluster or a scheduler address tcp://host:port")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_decode)
 

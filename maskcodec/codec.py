@@ -60,7 +60,8 @@ def _check_bits(image: np.ndarray, bits: int | None) -> int:
 
 
 def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
-           bits: int | None = None, metadata: dict | None = None, segment_size: int | None = None) -> bytes:
+           bits: int | None = None, metadata: dict | None = None, segment_size: int | None = None,
+           model: str | None = None) -> bytes:
     """Compress an image by keeping a seeded pseudo-random fraction of its pixels.
 
     Needs numpy, construct and zstandard only (no model, no onnxruntime).
@@ -84,6 +85,10 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         exactly this many bytes (e.g. 1024, a transfer frame), which survives
         lost and corrupted packets (see :func:`salvage`). Default: one
         container (format 1.0), the smallest file.
+    model : str, optional
+        Id of a model in ``models/manifest.json`` that the decoder should use;
+        the file records it with the model's SHA-256, and a decoder refuses a
+        model file with another hash. Default: the decoder's choice.
 
     Returns
     -------
@@ -105,6 +110,10 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
     if seed is None:
         seed = secrets.randbits(32)
     bits = _check_bits(image, bits)
+    model_id, model_sha256 = "", bytes(32)
+    if model is not None:
+        from .models import model_entry  # reads the manifest only; no onnxruntime
+        model_id, model_sha256 = model, bytes.fromhex(model_entry(model)["sha256"])
     m = mask_from_threshold(image.shape, threshold, seed)
     values = image[m].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
     candidates = candidate_transforms(values.shape[1])
@@ -114,11 +123,11 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         if metadata:
             raise InvalidInputError("metadata is not carried by segmented streams; drop segment_size or metadata")
         return segments.write(image, m, bits=bits, transform=transform, seed=seed, keep_threshold=threshold,
-                              segment_size=segment_size)
+                              segment_size=segment_size, model_id=model_id, model_sha256=model_sha256)
     return container.write(
         shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
         keep_threshold=threshold, survivors=values.shape[0],
-        raw=pack(values, bits, transform), metadata=metadata,
+        raw=pack(values, bits, transform), metadata=metadata, model_id=model_id, model_sha256=model_sha256,
     )
 
 

@@ -33,6 +33,7 @@ from .inpaint import Inpainter, nconv
 __all__ = ["models_dir", "manifest", "model_entry", "inpainter", "auto_inpainter", "run_model"]
 
 INPUT_KINDS = ("masked", "masked+mask", "nconv+mask")
+THREADS_ENV = "MASKCODEC_THREADS"  # onnxruntime intra-op threads per process (unset or 0: all cores)
 TILE = 512
 OVERLAP = 32
 
@@ -82,6 +83,7 @@ def _session(path: str, sha256: str):
         raise ModelError("onnxruntime is needed to decode with a model: pip install onnxruntime") from None
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0") or 0)
     return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
 
 

@@ -97,3 +97,40 @@ def test_demo(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "JPEG2000" in text and text.count(" dB") == 4
     assert (tmp_path / "demo" / "keep0.1_maskcodec.png").exists()
+
+
+def test_encode_a_mission_product(tmp_path, capsys):
+    pytest.importorskip("pdr")
+    label = Path(__file__).parent / "data" / "products" / "W1884114531_2_CROP.LBL"
+    mcx = tmp_path / "w.mcx"
+    assert main(["encode", str(label), "-o", str(mcx), "--keep", "0.2", "--seed", "3"]) == 0
+    h = maskcodec.inspect(mcx.read_bytes())
+    assert h.bits == 12 and h.dtype == "uint16" and h.metadata["instrument"] == "ISSWA"
+    capsys.readouterr()
+    assert main(["info", str(mcx)]) == 0
+    assert "meta       instrument: ISSWA" in capsys.readouterr().out
+    from maskcodec.products import read_product
+    image = read_product(label).image
+    out = tmp_path / "w.tif"
+    assert main(["decode", str(mcx), "-o", str(out)]) == 0
+    m = maskcodec.mask(image.shape, 0.2, 3)
+    assert (read_image(out)[m] == image[m]).all()
+
+
+def test_model_recorded_in_header_and_checked(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    entry = {"id": "gray-test", "file": "gray-test.onnx", "sha256": "ab" * 32, "input": "nconv+mask",
+             "channels": 1}
+    (models / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    monkeypatch.setenv("MASKCODEC_MODELS", str(models))
+    img = maskcodec.sample_image("navcam")
+    data = maskcodec.encode(img, 0.1, seed=1, model="gray-test")
+    h = maskcodec.inspect(data)
+    assert (h.model_id, h.model_sha256) == ("gray-test", "ab" * 32)
+    entry["sha256"] = "cd" * 32  # the installed model is not the one the file asks for
+    (models / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    with pytest.raises(maskcodec.ModelError, match="asks for model 'gray-test'"):
+        maskcodec.decode(data)
+    with pytest.raises(maskcodec.InvalidInputError, match="unknown inpainter or model"):
+        maskcodec.encode(img, 0.1, seed=1, model="nope")

@@ -1,0 +1,228 @@
+"""Archive-scale decoding: many ``.mcx`` files to images, in parallel.
+
+:func:`decode_many` decodes in local processes (``concurrent.futures``) or on
+a dask.distributed cluster, one frame per task. Each worker process loads the
+inpainting model once (the ONNX sessions are cached per process by
+:mod:`maskcodec.models`; workers are warmed on the first input before frames
+are handed out), so no frame pays for a model load. A frame that fails (a
+damaged file, a missing model...) is reported in :attr:`BatchResult.failures`
+and the batch goes on.
+
+Examples
+--------
+>>> import tempfile, maskcodec
+>>> from pathlib import Path
+>>> from maskcodec.batch import decode_many
+>>> tmp = Path(tempfile.mkdtemp())
+>>> _ = (tmp / "navcam.mcx").write_bytes(maskcodec.encode(maskcodec.sample_image("navcam"), 0.2, seed=1))
+>>> result = decode_many([tmp / "navcam.mcx"], tmp / "out", inpainter="nconv", workers=1, progress=False)
+>>> result.decoded, result.failures, sorted(p.name for p in (tmp / "out").iterdir())
+(1, [], ['navcam.png'])
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InvalidInputError, MaskcodecError
+
+__all__ = ["BatchResult", "decode_many"]
+
+
+@dataclass
+class BatchResult:
+    """What :func:`decode_many` did.
+
+    Attributes
+    ----------
+    decoded : int
+        Frames decoded and written.
+    failures : list of (Path, str)
+        Frames that failed, in input order, with the error message.
+    seconds : float
+        Wall time from the first frame handed out to the last one done (the
+        start-up of the worker pool or cluster is not counted).
+    """
+
+    decoded: int
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def frames_per_second(self) -> float:
+        """Decoded frames per second of wall time (0 when nothing was decoded)."""
+        return self.decoded / self.seconds if self.seconds > 0 else 0.0
+
+
+def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = ".png",
+                workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
+                progress: bool = True) -> BatchResult:
+    """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
+
+    Parameters
+    ----------
+    inputs : list of Path
+        The files to decode; their stems must be distinct.
+    out_dir : Path
+        Folder for the images (created when missing).
+    inpainter : str
+        As for :func:`maskcodec.decode`.
+    fmt : str
+        Output type: ``".png"``, ``".tif"``, ``".tiff"`` or ``".npy"``.
+    workers : int, optional
+        Worker processes (default ``os.cpu_count()``); with no ``scheduler``,
+        ``workers=1`` decodes in this process.
+    scheduler : str, optional
+        None: local processes (``concurrent.futures``). ``"local"``: a
+        dask.distributed ``LocalCluster`` of ``workers`` single-threaded
+        processes. ``"tcp://host:port"`` (any dask address): an existing dask
+        scheduler, whose workers must have maskcodec installed.
+    salvage : bool
+        Decode damaged segmented streams as :func:`maskcodec.decode` does with
+        ``strict=False``; what was lost is printed on stderr.
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    InvalidInputError
+        No inputs, two inputs with the same stem, an unknown ``fmt``, a bad
+        ``workers`` or ``scheduler``, or dask missing for a ``scheduler``.
+        Errors of single frames are collected in ``BatchResult.failures``.
+    """
+    from .images import IMAGE_SUFFIXES
+    sources = [Path(p) for p in inputs]
+    if not sources:
+        raise InvalidInputError("no .mcx files to decode")
+    if fmt not in IMAGE_SUFFIXES:
+        raise InvalidInputError(f"output type {fmt!r} is not supported; expected one of {', '.join(IMAGE_SUFFIXES)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InvalidInputError(f"workers must be a positive integer or None, got {workers!r}")
+    if scheduler is not None and scheduler != "local" and "://" not in str(scheduler):
+        raise InvalidInputError(f"scheduler must be 'local' or a dask scheduler address like "
+                                f"'tcp://host:8786', got {scheduler!r}")
+    out_dir = Path(out_dir)
+    targets = [out_dir / (src.stem + fmt) for src in sources]
+    if len(set(targets)) < len(targets):
+        twice = sorted({t.name for t in targets if targets.count(t) > 1})
+        raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
+                                f"decode inputs with the same name into separate folders")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(s), str(t), inpainter, salvage) for s, t in zip(sources, targets)]
+    workers = workers or os.cpu_count() or 1
+    if scheduler is not None:
+        run = _on_dask(jobs, scheduler, workers)
+    elif workers == 1:
+        run = _in_process(jobs)
+    else:
+        run = _on_pool(jobs, workers)
+    return _collect(run, sources, progress)
+
+
+def _decode_file(src: str, dst: str, inpainter: str, salvage: bool) -> tuple[str, str | None, list[str]]:
+    """Decode one file; returns (src, error message or None, salvage messages). Runs in a worker."""
+    from .codec import SalvageWarning, decode
+    from .images import write_image
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SalvageWarning)
+            image = decode(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage)
+        write_image(dst, image)
+    except (MaskcodecError, OSError) as e:
+        return src, f"{type(e).__name__}: {e}", []
+    return src, None, [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)]
+
+
+def _warm(src: str, inpainter: str) -> None:
+    """Load the inpainter that ``src`` needs, once per worker process (a model session is cached)."""
+    from . import inpaint
+    from .codec import inspect
+    try:
+        inpaint.resolve(inpainter, inspect(Path(src).read_bytes()))
+    except (MaskcodecError, OSError):
+        pass  # the frame's own task reports it
+
+
+def _warm_worker(src: str, inpainter: str) -> None:
+    """:func:`_warm` for a worker process: one onnxruntime thread, the workers share the cores."""
+    from .models import THREADS_ENV
+    os.environ.setdefault(THREADS_ENV, "1")
+    _warm(src, inpainter)
+
+
+def _in_process(jobs):
+    """Yield once ready (inpainter loaded), then each frame's result."""
+    _warm(jobs[0][0], jobs[0][2])
+    yield
+    for job in jobs:
+        yield _decode_file(*job)
+
+
+def _on_pool(jobs, workers: int):
+    """Yield once every worker process is started and warmed, then each frame's result."""
+    workers = min(workers, len(jobs))
+    # spawn: a forked child would inherit the parent's onnxruntime threads and sessions, which can hang it
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_warm_worker, initargs=(jobs[0][0], jobs[0][2])) as pool:
+        list(pool.map(abs, range(workers)))  # start the workers before the clock starts
+        yield
+        for future in as_completed([pool.submit(_decode_file, *job) for job in jobs]):
+            yield future.result()
+
+
+def _on_dask(jobs, scheduler: str, workers: int):
+    """Yield once connected and every dask worker is warmed, then each frame's result."""
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise InvalidInputError("decoding on a dask scheduler needs dask.distributed: "
+                                "pip install 'maskcodec[pipeline]'") from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster or scheduler, timeout=30)
+    except (OSError, TimeoutError) as e:
+        if cluster is not None:
+            cluster.close()
+        raise InvalidInputError(f"cannot reach the dask scheduler at {scheduler}: {e}") from None
+    try:
+        client.run(_warm_worker, jobs[0][0], jobs[0][2])
+        yield
+        for future in dask_completed(client.map(_decode_file, *zip(*jobs), pure=False)):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _collect(run, sources: list[Path], progress: bool) -> BatchResult:
+    """Drive a runner: wait until it is ready, then gather the frames' results under a progress bar."""
+    from tqdm import tqdm
+    errors: dict[str, str] = {}
+    with closing(run):
+        next(run)  # workers started and warmed: the clock starts now
+        start = time.perf_counter()
+        with tqdm(total=len(sources), desc="decoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
+            for src, error, notes in run:
+                if error is not None:
+                    errors[src] = error
+                for note in notes:
+                    tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
+                bar.update()
+        seconds = time.perf_counter() - start
+    failures = [(p, errors[str(p)]) for p in sources if str(p) in errors]
+    return BatchResult(decoded=len(sources) - len(failures), failures=failures, seconds=seconds)
