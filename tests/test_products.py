@@ -77,12 +77,20 @@ def test_shared_product_matches_its_16_bit_png(name):
 
 @needs_shared
 @pytest.mark.parametrize("name", SHARED_DATA_FILES)
-def test_shared_product_encodes_and_decodes(name):
+def test_shared_product_through_the_cli(name, tmp_path, capsys):
+    from maskcodec.cli import main
     product = read_product(PDS_DIR / name)
-    data = roundtrip(product)
-    header = maskcodec.inspect(data)
-    assert header.metadata["product_id"] == product.metadata["product_id"]
-    assert header.metadata["instrument"] == product.metadata["instrument"]
+    mcx, out = tmp_path / "p.mcx", tmp_path / "p.tif"
+    assert main(["encode", str(PDS_DIR / name), "-o", str(mcx), "--keep", "0.1", "--seed", "1"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(mcx)]) == 0
+    shown = capsys.readouterr().out
+    assert f"product_id: {product.metadata['product_id']}" in shown
+    assert f"instrument: {product.metadata['instrument']}" in shown
+    assert f"({product.bits} significant bits)" in shown
+    assert main(["decode", str(mcx), "-o", str(out), "--inpainter", "nconv"]) == 0
+    m = maskcodec.mask(product.image.shape, 0.1, 1)
+    assert np.array_equal(read_image(out)[m], product.image[m])
 
 
 @needs_shared
