@@ -213,7 +213,6 @@ def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = Tr
         if report.segments_received < report.segments_expected or report.bytes_skipped:
             warnings.warn(SalvageWarning(report), stacklevel=2)
         return image
-    inspect(data, limits=limits)  # header faults first, before the payload is touched
     header, m, values = survivors(data, limits=limits)
     return _fill(header, m, values, inpainter)
 

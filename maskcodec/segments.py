@@ -127,6 +127,7 @@ def write(image: np.ndarray, m: np.ndarray, *, bits: int, transform: int, seed: 
 
 @dataclass
 class _Parsed:
+    start: int
     fixed: object
     seg: object
     header_end: int
@@ -169,7 +170,7 @@ def _parse_segment(data: bytes, pos: int, limits: Limits) -> _Parsed:
             f"segment payload of {raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
     raw = decompress(payload, raw_size)
     values = unpack(raw, s.segment_survivors, f.channels, f.bits, f.transform).astype(dtype, copy=False)
-    return _Parsed(f, s, header_end, end, values)
+    return _Parsed(pos, f, s, header_end, end, values)
 
 
 def _header(p: _Parsed, file_size: int) -> Header:
@@ -221,17 +222,19 @@ def _place(m: np.ndarray, parsed: dict[int, _Parsed], count: int) -> tuple[np.nd
 
 def read(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
     """Strict read: every segment present, in order, intact. Returns header, mask, values (N, C)."""
-    parsed, pos = {}, 0
     first = _parse_segment(data, 0, limits)
-    while pos < len(data):
-        p = _parse_segment(data, pos, limits)
+    parsed, p = {}, first
+    while True:
         fail_if(_image_key(p) != _image_key(first), FormatError,
-                f"segment at byte {pos} describes another image than the first segment")
+                f"segment at byte {p.start} describes another image than the first segment")
         fail_if(p.seg.segment_index != len(parsed), FormatError,
-                f"segment {p.seg.segment_index} at byte {pos} where segment {len(parsed)} was expected")
-        fail_if(any(data[p.end - p.seg.padding:p.end]), FormatError, f"segment at byte {pos}: padding is not zero")
+                f"segment {p.seg.segment_index} at byte {p.start} where segment {len(parsed)} was expected")
+        fail_if(any(data[p.end - p.seg.padding:p.end]), FormatError,
+                f"segment {p.seg.segment_index} at byte {p.start}: padding is not zero")
         parsed[p.seg.segment_index] = p
-        pos = p.end
+        if p.end >= len(data):
+            break
+        p = _parse_segment(data, p.end, limits)
     count = first.seg.segment_count
     fail_if(len(parsed) != count, TruncatedError, f"stream holds {len(parsed)} of {count} segments")
     header = _header(first, len(data))
