@@ -139,7 +139,7 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     >>> import maskcodec
     >>> h = maskcodec.inspect(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=3))
     >>> h.shape, h.dtype, h.seed, h.mode
-    ((128, 128, 3), 'uint8', 3, 'mask')
+    ((251, 317, 3), 'uint8', 3, 'mask')
     """
     if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
         return segments.read_header(bytes(data), limits)

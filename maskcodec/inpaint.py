@@ -62,11 +62,12 @@ def nconv(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> img = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64, 1)
-    >>> known = np.zeros((64, 64), bool); known[::4, ::4] = True
-    >>> out = nconv(img, known)
-    >>> bool(np.abs(out - img).max() < 0.05)
-    True
+    >>> y, x = np.mgrid[0:64, 0:64]
+    >>> img = ((y + x) / 126).astype(np.float32)[..., None]      # a smooth ramp
+    >>> known = np.zeros((64, 64), bool); known[::4, ::4] = True  # 1 pixel in 16
+    >>> err = np.abs(nconv(img, known) - img)
+    >>> bool(err.mean() < 0.015), bool(err.max() < 0.07)           # errors grow at the borders
+    (True, True)
     """
     img = np.where(known[..., None], image, 0).astype(np.float32)
     w = known.astype(np.float32)[..., None]
@@ -95,8 +96,9 @@ def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> img = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32, 1)
-    >>> known = np.zeros((32, 32), bool); known[::3, ::3] = True; known[-1, -1] = True
+    >>> y, x = np.mgrid[0:31, 0:31]
+    >>> img = ((2 * y + x) / 90).astype(np.float32)[..., None]    # a plane is interpolated exactly
+    >>> known = np.zeros((31, 31), bool); known[::3, ::3] = True
     >>> bool(np.abs(linear(img, known) - img).max() < 1e-5)
     True
     """

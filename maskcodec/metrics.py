@@ -33,7 +33,7 @@ def psnr(reference: np.ndarray, test: np.ndarray, bits: int | None = None) -> fl
     12.04
     """
     mse = float(np.mean((to_unit(reference, bits) - to_unit(test, bits)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
 
 
 def ssim(reference: np.ndarray, test: np.ndarray, bits: int | None = None) -> float:
