@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=_keep_list, default=[0.5, 0.25, 0.1, 0.05, 0.02],
                    help="comma-separated keep fractions (default 0.5,0.25,0.1,0.05,0.02)")
     p.set_defaults(func=_cmd_demo)
+    from . import bench
+    p = sub.add_parser("bench", help="quality per byte and speed against JPEG2000 and JPEG on real images")
+    bench.configure_parser(p)
+    p.set_defaults(func=bench.run_cli)
+
     p = sub.add_parser("bench-loss", help="PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000",
                        description="Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, "
                                    "damage 1-40%% of the packets (deleted, zero-filled, bit-flipped) and compare "

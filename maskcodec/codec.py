@@ -13,7 +13,7 @@ import numpy as np
 from . import container, inpaint, segments
 from .container import Header, Limits
 from .errors import FormatError, InvalidInputError
-from .mask import keep_to_threshold, mask_from_threshold
+from .mask import keep_to_threshold, kept_indices, mask_from_threshold
 from .pack import candidate_transforms, pack, unpack
 
 __all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning"]
@@ -114,21 +114,31 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
     if model is not None:
         from .models import model_entry  # reads the manifest only; no onnxruntime
         model_id, model_sha256 = model, bytes.fromhex(model_entry(model)["sha256"])
-    m = mask_from_threshold(image.shape, threshold, seed)
-    values = image[m].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
-    candidates = candidate_transforms(values.shape[1])
-    transform = min(candidates, key=lambda t: len(container.compress(pack(values, bits, t)))) \
-        if len(candidates) > 1 else candidates[0]
+    h, w = image.shape[:2]
+    kept = kept_indices(h * w, threshold, seed)
+    values = np.take(image.reshape(h * w, -1), kept, axis=0)
+    transform = choose_transform(values, bits)
     if segment_size is not None:
         if metadata:
             raise InvalidInputError("metadata is not carried by segmented streams; drop segment_size or metadata")
-        return segments.write(image, m, bits=bits, transform=transform, seed=seed, keep_threshold=threshold,
-                              segment_size=segment_size, model_id=model_id, model_sha256=model_sha256)
+        m = np.zeros(h * w, bool)
+        m[kept] = True
+        return segments.write(image, m.reshape(h, w), bits=bits, transform=transform, seed=seed,
+                              keep_threshold=threshold, segment_size=segment_size, model_id=model_id,
+                              model_sha256=model_sha256)
     return container.write(
         shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
         keep_threshold=threshold, survivors=values.shape[0],
         raw=pack(values, bits, transform), metadata=metadata, model_id=model_id, model_sha256=model_sha256,
     )
+
+
+def choose_transform(values: np.ndarray, bits: int) -> int:
+    """The survivor transform for ``values`` ``(N, C)``: the candidate whose payload is smallest."""
+    candidates = candidate_transforms(values.shape[1])
+    if len(candidates) == 1:
+        return candidates[0]
+    return min(candidates, key=lambda t: len(container.compress(pack(values, bits, t))))
 
 
 def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:

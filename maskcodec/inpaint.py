@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import QhullError, cKDTree
+from threadpoolctl import threadpool_limits
 
 from .errors import InvalidInputError
 
@@ -73,6 +74,8 @@ def nconv(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     w = known.astype(np.float32)[..., None]
     if not known.any():
         return np.zeros_like(img)
+    if known.all():
+        return img
     values, weights = [img], [w]
     while min(weights[-1].shape[:2]) > 2 and weights[-1].sum() > 0:
         values.append(_down(values[-1]))
@@ -102,6 +105,8 @@ def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     >>> bool(np.abs(linear(img, known) - img).max() < 1e-5)
     True
     """
+    if known.all():
+        return image.astype(np.float32)
     h, w, c = image.shape
     ys, xs = np.nonzero(known)
     out = np.empty((h, w, c), np.float32)
@@ -115,7 +120,9 @@ def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     filled = np.full((q.shape[0], c), np.nan)
     if ys.size >= 3:
         try:
-            filled = LinearNDInterpolator(pts, vals)(q)
+            # scipy's barycentric solve calls BLAS on tiny matrices: many BLAS threads only contend
+            with threadpool_limits(limits=1, user_api="blas"):
+                filled = LinearNDInterpolator(pts, vals)(q)
         except QhullError:  # all kept pixels on one line
             pass
     missing = np.isnan(filled[:, 0])

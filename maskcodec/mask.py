@@ -20,17 +20,28 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["mask", "keep_to_threshold", "threshold_to_keep", "pixel_hash", "fmix32"]
+__all__ = ["mask", "mask_from_threshold", "kept_indices", "keep_to_threshold", "threshold_to_keep", "pixel_hash",
+           "fmix32"]
 
 _U32 = np.uint32
 _GOLDEN = _U32(0x9E3779B9)
 _M1 = _U32(0x85EBCA6B)
 _M2 = _U32(0xC2B2AE35)
 _TWO32 = 1 << 32
+_BLOCK = 1 << 14  # pixels hashed at a time: the temporaries stay in cache
+
+
+def _fmix32_inplace(x: np.ndarray) -> np.ndarray:
+    x ^= x >> _U32(16)
+    x *= _M1
+    x ^= x >> _U32(13)
+    x *= _M2
+    x ^= x >> _U32(16)
+    return x
 
 
 def fmix32(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, applied element-wise (in place on a copy).
+    """MurmurHash3's 32-bit finalizer, applied element-wise (on a copy).
 
     Parameters
     ----------
@@ -45,13 +56,7 @@ def fmix32(x: np.ndarray) -> np.ndarray:
     >>> int(fmix32(np.array([1], dtype=np.uint32))[0])
     1364076727
     """
-    x = np.array(x, dtype=_U32, copy=True)
-    x ^= x >> _U32(16)
-    x *= _M1
-    x ^= x >> _U32(13)
-    x *= _M2
-    x ^= x >> _U32(16)
-    return x
+    return _fmix32_inplace(np.array(x, dtype=_U32, copy=True))
 
 
 def _check_seed(seed: int) -> int:
@@ -90,12 +95,34 @@ def threshold_to_keep(threshold: int) -> float:
 
 def pixel_hash(n_pixels: int, seed: int) -> np.ndarray:
     """The 32-bit hash of every pixel index ``0 .. n_pixels-1`` for ``seed``."""
-    seed = _check_seed(seed)
-    s = fmix32(np.array([seed], dtype=_U32))[0]
-    x = np.arange(n_pixels, dtype=_U32)
+    return _hash_range(0, n_pixels, fmix32(np.array([_check_seed(seed)], dtype=_U32))[0])
+
+
+def _hash_range(start: int, stop: int, seed_mix: np.uint32) -> np.ndarray:
+    x = np.arange(start, stop, dtype=_U32)
     x *= _GOLDEN
-    x += s
-    return fmix32(x)
+    x += seed_mix
+    return _fmix32_inplace(x)
+
+
+def _blocks(n_pixels: int, seed: int):
+    """(start, hashes) for consecutive blocks of pixel indices."""
+    seed_mix = fmix32(np.array([_check_seed(seed)], dtype=_U32))[0]
+    for start in range(0, n_pixels, _BLOCK):
+        yield start, _hash_range(start, min(n_pixels, start + _BLOCK), seed_mix)
+
+
+def kept_indices(n_pixels: int, threshold: int, seed: int) -> np.ndarray:
+    """Scan-order indices of the kept pixels (what the encoder gathers).
+
+    Examples
+    --------
+    >>> kept_indices(32, keep_to_threshold(0.5), 7)[:6].tolist()
+    [0, 1, 3, 8, 14, 19]
+    """
+    t = _U32(threshold)
+    parts = [np.flatnonzero(h <= t) + start for start, h in _blocks(n_pixels, seed)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def mask(shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
@@ -132,4 +159,8 @@ def mask_from_threshold(shape: tuple[int, ...], threshold: int, seed: int) -> np
     h, w = int(shape[0]), int(shape[1])
     if h * w >= _TWO32:
         raise InvalidInputError(f"an image may have at most 2**32 - 1 pixels, got {h}x{w}")
-    return (pixel_hash(h * w, seed) <= _U32(threshold)).reshape(h, w)
+    out = np.empty(h * w, bool)
+    t = _U32(threshold)
+    for start, hashes in _blocks(h * w, seed):
+        np.less_equal(hashes, t, out=out[start:start + hashes.size])
+    return out.reshape(h, w)

@@ -65,22 +65,16 @@ def pack(values: np.ndarray, bits: int, transform: int) -> bytes:
     mod_mask = wd((1 << bits) - 1)
     planes = np.ascontiguousarray(values.T, dtype=wd)  # (C, N)
     if transform == TRANSFORM_GREEN_DIFF:
-        g = planes[1].copy()
-        planes[0] -= g
-        planes[2] -= g
-        planes[1] = 0
-        planes[1] += g
-        planes[[0, 1]] = planes[[1, 0]]  # order G, R-G, B-G
+        g = planes[1]
+        planes = np.stack([g, planes[0] - g, planes[2] - g])  # G, R-G, B-G
     elif transform == TRANSFORM_BAND_DIFF:
         planes[1:] = planes[1:] - planes[:-1]
     delta = planes.copy()
     delta[:, 1:] -= planes[:, :-1]
     delta &= mod_mask
-    # zigzag within `bits`: d < 2**(bits-1) -> 2d ; else -> 2(2**bits - d) - 1
-    half = wd(1 << (bits - 1))
-    neg = delta >= half
-    zz = (delta << wd(1)) & mod_mask
-    zz[neg] = ((((mod_mask - delta[neg]) + wd(1)) << wd(1)) - wd(1)) & mod_mask
+    # zigzag within `bits`: d < 2**(bits-1) -> 2d ; else -> 2(2**bits - d) - 1 == ~(2d) mod 2**bits
+    sign = delta >> wd(bits - 1)
+    zz = ((delta << wd(1)) ^ (wd(0) - sign)) & mod_mask
     if wd is np.uint8:
         return zz.tobytes()
     return np.ascontiguousarray(zz.astype("<u2").view(np.uint8).reshape(-1, 2).T).tobytes()
@@ -101,9 +95,7 @@ def unpack(raw: bytes, n: int, channels: int, bits: int, transform: int) -> np.n
     mod_mask = wd((1 << bits) - 1)
     if ((zz & ~mod_mask) != 0).any():
         raise FormatError(f"survivor payload holds values wider than the header's {bits} bits")
-    odd = (zz & wd(1)).astype(bool)
-    delta = zz >> wd(1)
-    delta[odd] = (mod_mask - delta[odd]) & mod_mask  # -(k+1) mod 2**bits
+    delta = ((zz >> wd(1)) ^ (wd(0) - (zz & wd(1)))) & mod_mask  # odd codes: -(k+1) mod 2**bits
     planes = np.cumsum(delta, axis=1, dtype=wd) & mod_mask
     if transform == TRANSFORM_GREEN_DIFF:
         g = planes[0].copy()

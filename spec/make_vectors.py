@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import zstandard
 
 import maskcodec
 from maskcodec import container
@@ -161,6 +162,9 @@ def main() -> int:
         sys.exit(f"refusing to change existing entries of {index_path}")
     index_path.unlink(missing_ok=True)  # the index may only grow
     files["errors/index.json"] = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
+    files["valid/PROVENANCE.json"] = (json.dumps({
+        "zstd_version": ".".join(map(str, zstandard.ZSTD_VERSION)), "zstandard_python": zstandard.__version__,
+        "level": container.ZSTD_LEVEL}, indent=2) + "\n").encode()
     for rel, data in files.items():
         path = ROOT / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,133 @@
+"""The bench harness on the two bundled Mastcam crops (numbers and files, not speed)."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+
+from maskcodec import bench
+from maskcodec.errors import InvalidInputError
+from maskcodec.images import read_image, write_image
+from maskcodec.samples import sample_path
+
+KEEPS = (0.25, 0.01)  # sizes JPEG2000 can meet within 5% on both crops (its sizes come in steps)
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    images = tmp_path_factory.mktemp("images")
+    for name in ("mastcam", "mastcam_pano"):
+        write_image(images / f"{name}.png", read_image(sample_path(name)))
+    out = tmp_path_factory.mktemp("out")
+    parser = argparse.ArgumentParser()
+    bench.configure_parser(parser)
+    # nconv only: `linear` can stall for minutes when OpenBLAS threads fight other work for the CPUs
+    args = parser.parse_args([str(images), "--keep", ",".join(map(str, KEEPS)), "--repeats", "1",
+                              "--inpainters", "nconv", "--out", str(out), "--quiet"])
+    assert bench.run_cli(args) == 0
+    return out, _strict_json((out / "bench.json").read_text())
+
+
+def test_files_written(run):
+    out, result = run
+    md = (out / "bench.md").read_text()
+    assert "| codec | point | bpp | PSNR (dB) |" in md
+    assert "| maskcodec/nconv | keep 0.25 |" in md
+    assert "Bjøntegaard" in md and ("faster per megapixel" in md or "slower per megapixel" in md)
+    for name in ("psnr_bpp.png", "ssim_bpp.png", "examples.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(result) >= {"versions", "settings", "images", "summary", "bd", "timing", "notes", "runtime_s"}
+    assert result["versions"]["OpenJPEG"] and result["versions"]["Pillow"]
+    assert "tracemalloc" in result["notes"]["memory"]
+
+
+def test_points_consistent(run):
+    _, result = run
+    assert len(result["images"]) == 2
+    for im in result["images"]:
+        h, w = im["shape"][:2]
+        curves = {p["curve"] for p in im["points"]}
+        assert curves == {"maskcodec/nconv", "jpeg2000@maskcodec", "jpeg2000", "jpeg"}
+        sizes = {p["value"]: p["bytes"] for p in im["points"] if p["codec"] == "maskcodec"}
+        assert set(sizes) == set(KEEPS)
+        for p in im["points"]:
+            assert p["bpp"] == pytest.approx(8 * p["bytes"] / (h * w))
+            for key in ("ssim", "mad", "diff_variance", "decode_ms_per_mp"):
+                assert math.isfinite(p[key]), (p["curve"], key)
+            if im is result["images"][0]:  # memory is traced on the first image only
+                assert p["encode_peak_mib"] > 0 and p["decode_peak_mib"] > 0
+            else:
+                assert p["encode_peak_mib"] is None and p["decode_peak_mib"] is None
+            assert math.isfinite(p["psnr"]) and p["psnr"] > 15
+            if p["curve"] == "jpeg2000@maskcodec":
+                assert p["encode_ms_per_mp"] is None
+                target = sizes[p["value"]]
+                assert 0.95 * target <= p["bytes"] <= target
+            else:
+                assert math.isfinite(p["encode_ms_per_mp"]) and p["encode_ms_per_mp"] > 0
+
+
+def test_summaries(run):
+    _, result = run
+    rows = {(r["curve"], r["value"]): r for r in result["summary"]}
+    lossy = rows[("maskcodec/nconv", 0.25)]
+    per_image = [p["psnr"] for im in result["images"] for p in im["points"]
+                 if p["curve"] == "maskcodec/nconv" and p["value"] == 0.25]
+    assert lossy["psnr_mean"] == pytest.approx(np.mean(per_image))
+    assert lossy["psnr_std"] == pytest.approx(np.std(per_image))
+    assert {r["curve"] for r in result["bd"]} == {"maskcodec/nconv", "jpeg"}
+    for r in result["bd"]:
+        assert r["bd_psnr_db_mean"] is None or math.isfinite(r["bd_psnr_db_mean"])
+        assert r["bd_rate_percent_mean"] is None or math.isfinite(r["bd_rate_percent_mean"])
+    t = result["timing"]
+    assert t["speed_ratio"] > 0 and t["statement"].startswith("maskcodec encode is")
+    assert set(t["encoder_stages_ms_per_mp"]) == {"mask generation", "gather", "pack/layout", "zstd",
+                                                   "container", "encode() total"}
+
+
+def test_lossless_point_is_null(tmp_path):
+    result = bench.run_bench([sample_path("mastcam_pano")], keeps=(1.0,), out_dir=tmp_path, inpainters=["nconv"],
+                             repeats=1, progress=False)
+    saved = _strict_json((tmp_path / "bench.json").read_text())
+    for r in (result, saved):
+        point = next(p for p in r["images"][0]["points"] if p["curve"] == "maskcodec/nconv")
+        assert point["psnr"] is None and point["mad"] == 0.0  # infinite PSNR is null, not Infinity
+        row = next(x for x in r["summary"] if x["curve"] == "maskcodec/nconv")
+        assert row["psnr_mean"] is None and row["psnr_infinite"] == 1
+    row_md = next(line for line in (tmp_path / "bench.md").read_text().splitlines()
+                  if line.startswith("| maskcodec/nconv | keep 1 |"))
+    assert "| lossless |" in row_md
+
+
+def test_bd_synthetic():
+    rate = [0.1, 0.3, 0.9, 2.7]
+    quality = [28.0, 31.0, 35.0, 40.0]
+    assert bench.bd_rate(rate, quality, rate, quality) == pytest.approx(0.0, abs=1e-9)
+    assert bench.bd_psnr(rate, quality, rate, quality) == pytest.approx(0.0, abs=1e-9)
+    assert bench.bd_rate(rate, quality, [r / 2 for r in rate], quality) == pytest.approx(-50.0)
+    assert bench.bd_psnr(rate, quality, [r / 2 for r in rate], quality) > 0
+    assert bench.bd_rate(rate, quality, rate, [q + 20 for q in quality]) is None  # no PSNR overlap
+    assert bench.bd_psnr(rate, quality, [r * 100 for r in rate], quality) is None  # no rate overlap
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(InvalidInputError, match="no images"):
+        bench.run_bench([tmp_path], out_dir=tmp_path / "out", progress=False)
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(InvalidInputError, match="broken.png"):
+        bench.run_bench([tmp_path], out_dir=tmp_path / "out", progress=False)
+    with pytest.raises(InvalidInputError, match="no such file"):
+        bench.run_bench([tmp_path / "missing"], out_dir=tmp_path / "out", progress=False)
+    with pytest.raises(InvalidInputError, match="repeats"):
+        bench.run_bench([sample_path("mastcam")], repeats=0, out_dir=tmp_path / "out", progress=False)
+    with pytest.raises(InvalidInputError, match="inpainter"):
+        bench.run_bench([sample_path("mastcam")], inpainters=["nope"], out_dir=tmp_path / "out", progress=False)
