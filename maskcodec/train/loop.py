@@ -7,7 +7,10 @@ given at run time; files used for validation are never trained on.
 A run writes into its run folder:
 
 - ``last.pt`` and ``best.pt`` (best mean validation PSNR over the keeps);
-- ``curve.csv`` and ``curve.png``: losses and validation PSNR per epoch;
+- ``curve.csv`` and ``curve.png``: losses and validation PSNR per epoch
+  (epoch 0 is the untrained network; for the residual U-Net, which starts
+  as its built-in normalized convolution fill, that row is about the
+  ``nconv`` baseline);
 - ``summary.json``: what the run did (epochs, steps, minutes, best epoch).
 """
 from __future__ import annotations
@@ -31,6 +34,7 @@ DEFAULTS = {
     "description": "",
     "arch": "residual_unet",      # a key of maskcodec.train.nets.ARCHITECTURES
     "widths": [12, 24, 48, 96],
+    "net_options": {},            # constructor options of the network, e.g. {"init": "kaiming"}
     "channels": 3,
     "default_for": [],            # dtypes this model is the "auto" inpainter for
     "train": ["mars_rgb/train"],
@@ -112,7 +116,7 @@ def load_net(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     """The network saved in a checkpoint, in eval mode, and its config."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
-    net = build(cfg["arch"], cfg["channels"], cfg["widths"])
+    net = build(cfg["arch"], cfg["channels"], cfg["widths"], **cfg.get("net_options", {}))
     net.load_state_dict(ck["state_dict"])
     return net.eval(), cfg
 
@@ -152,7 +156,7 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     val_sets = [(val_clean, *masked_batch(val_clean, kind, np.full(len(val_clean), k), seeds))
                 for k in cfg["val_keeps"]]
 
-    net = build(cfg["arch"], cfg["channels"], cfg["widths"])
+    net = build(cfg["arch"], cfg["channels"], cfg["widths"], **cfg["net_options"])
     aug = Augment(cfg["crop"], **cfg["augment"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
@@ -160,9 +164,9 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     lo, hi = np.log(cfg["keep"][0]), np.log(cfg["keep"][1])
     rows, best, step, t0 = [], -math.inf, 0, time.monotonic()
     bar = tqdm(total=total_steps, desc=cfg["id"], disable=not progress, unit="batch")
-    for epoch in range(1, cfg["epochs"] + 1):
+    for epoch in range(0, cfg["epochs"] + 1):
         losses = []
-        for _ in range(steps_per_epoch):
+        for _ in range(steps_per_epoch if epoch else 0):  # epoch 0: the untrained network
             done = max(step / total_steps, (time.monotonic() - t0) / limit_s)
             if done >= 1:
                 break
@@ -176,15 +180,15 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
             bar.update()
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.2e}", lr=f"{lr:.1e}")
-        if not losses:
+        if epoch and not losses:
             break
         val_loss, psnrs = _validate(net, val_sets, cfg["loss_on"])
         rows.append({"epoch": epoch, "step": step, "minutes": round((time.monotonic() - t0) / 60, 2),
-                     "lr": lr, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+                     "lr": opt.param_groups[0]["lr"], "train_loss": float(np.mean(losses)) if losses else math.nan, "val_loss": val_loss,
                      **{f"val_psnr_keep{k}": p for k, p in zip(cfg["val_keeps"], psnrs)}})
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
@@ -195,7 +199,7 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         _save_curve(rows, run_dir, cfg["val_keeps"], f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()
     best_row = max(rows, key=lambda r: np.mean([r[f"val_psnr_keep{k}"] for k in cfg["val_keeps"]]))
-    summary = {"epochs": len(rows), "steps": step, "minutes": round((time.monotonic() - t0) / 60, 1),
+    summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": round((time.monotonic() - t0) / 60, 1),
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,
                "train_files": [str(f) for f in train_files], "val_files": [str(f) for f in val_files]}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

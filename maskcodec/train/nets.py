@@ -1,8 +1,9 @@
 """The inpainting networks that ``maskcodec`` ships, as torch modules.
 
-- :class:`ResidualUNet`: a small U-Net that reads the ``nconv`` fill plus the
-  mask and predicts a correction on top of the fill (input kind
-  ``"nconv+mask"``); the design of the ``default`` models.
+- :class:`ResidualUNet`: a small U-Net that reads the masked image, the mask
+  and a built-in normalized convolution fill, and predicts a correction on
+  top of the fill (input kind ``"masked+mask"``); the design of the
+  ``default`` models.
 - :class:`PaperCAE`: the convolutional autoencoder of the paper, reading the
   masked image alone (input kind ``"masked"``).
 
@@ -12,20 +13,74 @@ Both are fully convolutional; their input sides must be multiples of
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ResidualUNet", "PaperCAE", "build", "count_parameters"]
+__all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "build", "count_parameters"]
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU(inplace=True))
 
 
-class ResidualUNet(nn.Module):
-    """U-Net with additive skips that corrects a classical fill.
+class NormalizedConvolution(nn.Module):
+    """A fixed (untrained) multi-scale normalized convolution fill, in torch.
 
-    The input is ``channels`` image channels (the ``nconv`` fill) followed by
-    the mask; the output is the fill plus a learned residual.
+    The same scheme as :func:`maskcodec.inpaint.nconv`: kept values and
+    their weights are averaged down an image pyramid; from the coarsest level
+    (whose estimate starts at the image's mean kept value) down to the finest,
+    each level blurs its values and weights, and where its blurred weight is
+    high enough its own estimate replaces the upsampled coarser one.
+
+    Parameters
+    ----------
+    channels : int
+        Image channels.
+    levels : int
+        Pyramid levels below full resolution (input sides must be multiples
+        of ``2**levels``).
+    gain : float
+        Blurred kept-pixel count at which a level trusts itself fully
+        (times ``1 / gain``).
+    """
+
+    def __init__(self, channels: int, levels: int = 4, gain: float = 2.0):
+        super().__init__()
+        self.levels, self.gain = levels, gain
+        k = torch.tensor([1.0, 2.0, 1.0])
+        k = (torch.outer(k, k) / 16)[None, None]
+        self.register_buffer("kernel_values", k.repeat(channels, 1, 1, 1), persistent=False)
+        self.register_buffer("kernel_weights", k, persistent=False)
+
+    def _blur(self, a: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(a, kernel, padding=1, groups=kernel.shape[0])
+
+    def forward(self, values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Fill ``values`` ``(N, C, H, W)`` (0 where unknown) from ``weights`` ``(N, 1, H, W)``."""
+        vs, ws = [values], [weights]
+        for _ in range(self.levels):
+            vs.append(F.avg_pool2d(vs[-1], 2))
+            ws.append(F.avg_pool2d(ws[-1], 2))
+        est = vs[-1].sum((2, 3), keepdim=True) / ws[-1].sum((2, 3), keepdim=True).clamp_min(1e-8)
+        est = est.expand_as(vs[-1])
+        for level in range(self.levels, -1, -1):
+            if level < self.levels:
+                est = F.interpolate(est, scale_factor=2.0, mode="bilinear", align_corners=False)
+            bv, bw = self._blur(vs[level], self.kernel_values), self._blur(ws[level], self.kernel_weights)
+            conf = (bw * (self.gain * 4 ** level)).clamp(0.0, 1.0)
+            est = conf * (bv / bw.clamp_min(1e-8)) + (1.0 - conf) * est
+        return est
+
+
+class ResidualUNet(nn.Module):
+    """U-Net with additive skips that corrects a built-in normalized convolution fill.
+
+    The input is the masked image (``channels`` channels, 0 where unknown)
+    followed by the mask (input kind ``"masked+mask"``). A fixed
+    :class:`NormalizedConvolution` fills the image; the U-Net reads the
+    masked image, the mask and the fill, so it sees the exact kept values as
+    well as a complete estimate, and its output is added to the fill. The
+    last layer starts at zero, so the untrained network returns the fill.
 
     Parameters
     ----------
@@ -35,6 +90,10 @@ class ResidualUNet(nn.Module):
         Feature widths per resolution level, finest first; each further level
         halves the resolution (strided convolution) and the decoder climbs
         back with 2x2 transposed convolutions.
+    init : {"torch", "kaiming"}
+        Initialisation of the hidden layers: torch's default, or He-normal
+        weights and zero biases, which keeps the signal from fading with
+        depth (it matters with few input channels).
 
     Examples
     --------
@@ -43,25 +102,37 @@ class ResidualUNet(nn.Module):
     torch.Size([1, 3, 32, 32])
     """
 
-    def __init__(self, channels: int, widths: tuple[int, ...] = (16, 32, 64, 96)):
+    def __init__(self, channels: int, widths: tuple[int, ...] = (12, 24, 48, 96), init: str = "torch"):
         super().__init__()
-        self.channels = channels
-        self.multiple = 2 ** (len(widths) - 1)
-        self.stem = _conv(channels + 1, widths[0])
+        self.channels, self.in_channels = channels, channels + 1
+        self.fill = NormalizedConvolution(channels)
+        self.multiple = max(2 ** (len(widths) - 1), 2 ** self.fill.levels)
+        self.stem = _conv(2 * channels + 1, widths[0])
         self.down = nn.ModuleList(nn.Sequential(_conv(a, b, stride=2), _conv(b, b))
                                   for a, b in zip(widths[:-1], widths[1:]))
         self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths[:-1], widths[1:]))
         self.merge = nn.ModuleList(_conv(a, a) for a in widths[:-1])
+        if init == "kaiming":
+            for m in self.modules():
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                    nn.init.zeros_(m.bias)
+        elif init != "torch":
+            raise ValueError(f"unknown init {init!r}; expected 'torch' or 'kaiming'")
         self.head = nn.Conv2d(widths[0], channels, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = [self.stem(x)]
+        known = x[:, self.channels:]
+        fill = self.fill(x[:, :self.channels], known)
+        skips = [self.stem(torch.cat([x, fill], dim=1))]
         for down in self.down:
             skips.append(down(skips[-1]))
         y = skips.pop()
         for up, merge in zip(reversed(self.up), reversed(self.merge)):
             y = merge(up(y) + skips.pop())
-        return x[:, :self.channels] + self.head(y)
+        return fill + self.head(y)
 
 
 class PaperCAE(nn.Module):
@@ -86,7 +157,7 @@ class PaperCAE(nn.Module):
 
     def __init__(self, channels: int, widths: tuple[int, ...] = (16, 32, 64, 128)):
         super().__init__()
-        self.channels = channels
+        self.channels, self.in_channels = channels, channels
         self.multiple = 2 ** len(widths)
         enc, cin = [], channels
         for w in widths:
@@ -103,14 +174,17 @@ class PaperCAE(nn.Module):
 
 
 ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE}
-INPUT_KIND = {"residual_unet": "nconv+mask", "paper_cae": "masked"}
+INPUT_KIND = {"residual_unet": "masked+mask", "paper_cae": "masked"}
 
 
-def build(arch: str, channels: int, widths: tuple[int, ...]) -> nn.Module:
-    """The network ``arch`` (a key of :data:`ARCHITECTURES`) for ``channels`` channels."""
+def build(arch: str, channels: int, widths: tuple[int, ...], **options) -> nn.Module:
+    """The network ``arch`` (a key of :data:`ARCHITECTURES`) for ``channels`` channels.
+
+    ``options`` go to the network's constructor (``init`` for :class:`ResidualUNet`).
+    """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](channels, tuple(widths))
+    return ARCHITECTURES[arch](channels, tuple(widths), **options)
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -1,0 +1,111 @@
+"""``maskcodec train CONFIG``: train, export, check, measure and ship one model.
+
+This module imports no torch until a run starts, so the main ``maskcodec``
+command can build its parser from :func:`configure_parser` on machines
+without the training extras.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["configure_parser", "run_cli"]
+
+PARITY_TOLERANCE = 1e-4
+
+
+def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``train`` arguments to ``p`` and return it."""
+    p.add_argument("config", help="model config JSON, e.g. models/configs/default.json")
+    p.add_argument("--data", default="../shared/data",
+                   help="data root the config's train/val entries are relative to (default: %(default)s)")
+    p.add_argument("--runs", default="runs", help="where run folders go (default: %(default)s)")
+    p.add_argument("--models", default=None,
+                   help="models folder to export into and list in manifest.json "
+                        "(default: $MASKCODEC_MODELS or the project's models/)")
+    p.add_argument("--minutes", type=float, default=None, help="override the config's time_limit_min")
+    p.add_argument("--export-only", action="store_true",
+                   help="skip training; export the run's best.pt (after an interrupted run, for instance)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``maskcodec train`` with parsed ``args``; returns the exit status."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("maskcodec train needs the training extras: pip install 'maskcodec[train]'")
+        return 2
+    from ..images import read_image
+    from ..models import models_dir
+    from .evaluate import decode_metrics, decode_speed
+    from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
+    from .loop import load_config, load_net, train
+    from .nets import INPUT_KIND, count_parameters
+
+    cfg = load_config(args.config)
+    if args.minutes is not None:
+        cfg["time_limit_min"] = args.minutes
+    run_dir = Path(args.runs) / cfg["id"]
+    if args.export_only:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    else:
+        summary = train(cfg, args.data, run_dir, progress=not args.no_progress)
+    net, _ = load_net(run_dir / "best.pt")
+
+    if args.models:
+        os.environ["MASKCODEC_MODELS"] = str(args.models)  # so that decode() finds the new model
+    out_dir = models_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_file = f"{cfg['id']}.onnx"
+    export_onnx(net, out_dir / onnx_file)
+    diff = parity(net, out_dir / onnx_file)
+    if diff > PARITY_TOLERANCE:
+        print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
+        return 1
+
+    c, m, kind = cfg["channels"], net.multiple, INPUT_KIND[cfg["arch"]]
+    entry = {
+        "id": cfg["id"], "file": onnx_file, "sha256": "", "input": kind, "channels": c, "multiple": m,
+        "default_for": cfg["default_for"], "description": cfg["description"],
+        "architecture": f"{type(net).__name__} widths {list(cfg['widths'])}: {type(net).__doc__.splitlines()[0]}",
+        "parameters": count_parameters(net),
+        "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES,
+        "layout": (f"{INPUT_NAMES[0]}: float32 NCHW (1, {c + (kind != 'masked')}, H, W) on [0, 1], input kind "
+                   f"{kind!r}; H and W multiples of {m}. {OUTPUT_NAMES[0]}: float32 NCHW (1, {c}, H, W), "
+                   f"the image estimate on [0, 1]"),
+        "training": cfg,
+        "run": {k: summary[k] for k in ("epochs", "steps", "minutes", "crops_seen", "best_epoch")},
+        "data": {"root": str(args.data), "train": cfg["train"], "val": cfg["val"],
+                 "train_files": len(summary["train_files"]), "val_files": len(summary["val_files"])},
+        "onnx_parity_max_abs_diff": diff,
+    }
+    update_manifest(out_dir, entry)  # listed first, so that decode() can use it for the metrics
+    val_files = [Path(f) for f in summary["val_files"]]
+    entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
+                        "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
+                        "mask_seeds": "1000 + file index"}
+    img = read_image(val_files[0])
+    reps = math.ceil(math.sqrt(1e6 / (img.shape[0] * img.shape[1])))
+    big = _tile(img, reps)
+    entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
+    entry["decode_speed_on"] = f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, {os.cpu_count()} cores"
+    update_manifest(out_dir, entry)
+
+    curves = out_dir / "curves"
+    curves.mkdir(exist_ok=True)
+    for ext in ("csv", "png"):
+        shutil.copyfile(run_dir / f"curve.{ext}", curves / f"{cfg['id']}.{ext}")
+    print(json.dumps({k: entry[k] for k in ("id", "parameters", "run", "metrics", "decode_megapixels_per_s")},
+                     indent=2))
+    return 0
+
+
+def _tile(img, reps: int):
+    import numpy as np
+    return np.tile(img, (reps, reps) + (1,) * (img.ndim - 2))

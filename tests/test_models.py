@@ -1,0 +1,55 @@
+"""The shipped models: files match the manifest, ONNX is valid, decodes are exact and good."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import maskcodec
+from maskcodec.metrics import psnr
+from maskcodec.models import INPUT_KINDS, manifest, models_dir, sha256_file
+
+ENTRIES = manifest()["models"]
+IDS = [e["id"] for e in ENTRIES]
+SAMPLES = {3: ["mastcam", "mastcam_pano"], 1: ["navcam"]}
+MARGIN_DB = 0.3  # how far below nconv a shipped model may fall on a bundled sample at keep 0.1
+FIELDS = {"id", "file", "sha256", "input", "channels", "multiple", "default_for", "architecture", "parameters",
+          "input_names", "output_names", "layout", "training", "data", "metrics"}
+
+
+def test_the_default_models_are_shipped():
+    assert {"default", "gray-default"} <= set(IDS)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_entry_is_complete_and_file_matches_its_hash(entry):
+    assert FIELDS <= set(entry)
+    assert entry["input"] in INPUT_KINDS
+    assert sha256_file(models_dir() / entry["file"]) == entry["sha256"]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_onnx_checker_passes(entry):
+    onnx = pytest.importorskip("onnx")
+    onnx.checker.check_model(onnx.load(str(models_dir() / entry["file"])), full_check=True)
+
+
+@pytest.mark.parametrize("entry,sample", [(e, s) for e in ENTRIES for s in SAMPLES[e["channels"]]],
+                         ids=[f"{e['id']}-{s}" for e in ENTRIES for s in SAMPLES[e["channels"]]])
+def test_decode_keeps_known_pixels_and_beats_the_classics(entry, sample):
+    img = maskcodec.sample_image(sample)
+    data = maskcodec.encode(img, 0.1, seed=11)
+    known = maskcodec.mask(img.shape, 0.1, seed=11)
+    out = maskcodec.decode(data, inpainter=entry["id"])
+    assert out.shape == img.shape and out.dtype == img.dtype
+    assert np.array_equal(out[known], img[known])
+    score = psnr(img, out)
+    assert score >= psnr(img, maskcodec.decode(data, inpainter="nconv")) - MARGIN_DB
+    if "uint8" in entry["default_for"]:
+        assert score > psnr(img, maskcodec.decode(data, inpainter="linear"))
+
+
+@pytest.mark.parametrize("channels,sample", [(3, "mastcam"), (1, "navcam")])
+def test_auto_uses_the_default_model_of_the_image_kind(channels, sample):
+    entry = next(e for e in ENTRIES if e["channels"] == channels and "uint8" in e["default_for"])
+    data = maskcodec.encode(maskcodec.sample_image(sample), 0.1, seed=4)
+    assert np.array_equal(maskcodec.decode(data), maskcodec.decode(data, inpainter=entry["id"]))

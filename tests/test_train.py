@@ -1,0 +1,123 @@
+"""Training code: a tiny end-to-end run (train, export, parity, manifest, decode) and its parts."""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import maskcodec
+from maskcodec.inpaint import nconv
+from maskcodec.mask import mask
+from maskcodec.metrics import psnr
+from maskcodec.models import network_input, sha256_file
+from maskcodec.samples import sample_path
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from maskcodec.train import configure_parser, run_cli  # noqa: E402
+from maskcodec.train.data import Augment, masked_batch, random_crops  # noqa: E402
+from maskcodec.train.export import export_onnx, parity  # noqa: E402
+from maskcodec.train.loop import load_config  # noqa: E402
+from maskcodec.train.nets import NormalizedConvolution, PaperCAE, ResidualUNet  # noqa: E402
+
+
+def _tiny_config(tmp_path, **over) -> str:
+    with maskcodec.samples.resources.as_file(sample_path("mastcam")) as train_img, \
+            maskcodec.samples.resources.as_file(sample_path("mastcam_pano")) as val_img:
+        cfg = {"id": "tiny", "widths": [4, 8], "train": [str(train_img)], "val": [str(val_img)],
+               "crop": 32, "batch": 4, "crops_per_epoch": 8, "epochs": 1, "val_crops": 4,
+               "val_keeps": [0.1], "eval_keeps": [0.1], "default_for": ["uint8"], **over}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(cfg))
+    return str(path)
+
+
+def test_import_maskcodec_does_not_import_torch():
+    code = "import sys, maskcodec, maskcodec.train, maskcodec.cli; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_tiny_training_ships_a_usable_model(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    monkeypatch.setenv("MASKCODEC_MODELS", str(models))
+    args = configure_parser(argparse.ArgumentParser()).parse_args(
+        [_tiny_config(tmp_path), "--data", str(tmp_path), "--runs", str(tmp_path / "runs"),
+         "--models", str(models), "--no-progress"])
+    assert run_cli(args) == 0
+
+    run = tmp_path / "runs" / "tiny"
+    assert {"best.pt", "last.pt", "curve.csv", "curve.png", "summary.json"} <= {p.name for p in run.iterdir()}
+    assert (models / "curves" / "tiny.csv").read_text().startswith("epoch,step,")
+    entry, = json.loads((models / "manifest.json").read_text())["models"]
+    assert entry["sha256"] == sha256_file(models / "tiny.onnx")
+    assert (entry["input"], entry["channels"], entry["multiple"]) == ("masked+mask", 3, 16)
+    assert entry["onnx_parity_max_abs_diff"] < 1e-4
+    assert set(entry["metrics"]["psnr_db"]["keep0.1"]) == {"model", "linear", "nconv"}
+    onnx.checker.check_model(onnx.load(str(models / "tiny.onnx")))
+
+    img = maskcodec.sample_image("mastcam")
+    known = mask(img.shape, 0.1, seed=3)
+    out = maskcodec.models.inpainter("tiny")(img.astype(np.float32) / 255 * known[..., None], known)
+    assert out.shape == img.shape and np.isfinite(out).all()
+    data = maskcodec.encode(img, 0.1, seed=3)
+    for name in ("tiny", "auto"):
+        dec = maskcodec.decode(data, inpainter=name)
+        assert dec.shape == img.shape and np.array_equal(dec[known], img[known])
+
+
+@pytest.mark.parametrize("net", [ResidualUNet(3, (4, 8, 8)), PaperCAE(1, (4, 4, 8, 8))])
+def test_onnx_export_matches_torch(net, tmp_path):
+    export_onnx(net, tmp_path / "n.onnx")
+    assert parity(net, tmp_path / "n.onnx") < 1e-5
+
+
+def test_augment_without_warp_is_an_exact_crop():
+    aug = Augment(32, rotate_deg=10, shear_deg=5, shift_px=0, hflip=False, p_affine=0.0)
+    rng = np.random.default_rng(0)
+    src = random_crops([maskcodec.sample_image("mastcam")], 3, aug.source, rng)
+    c = (aug.source - 32) // 2
+    assert torch.equal(aug(src, rng), src[:, :, c:c + 32, c:c + 32])
+
+
+def test_augment_warps_stay_in_range_and_on_8bit_levels():
+    aug = Augment(32)
+    rng = np.random.default_rng(1)
+    out = aug(random_crops([maskcodec.sample_image("mastcam")], 8, aug.source, rng), rng)
+    assert out.shape == (8, 3, 32, 32) and out.min() >= 0 and out.max() <= 1
+    assert torch.allclose(out * 255, torch.round(out * 255), atol=1e-4)
+
+
+def test_masked_batch_uses_the_codec_mask_and_decoder_input():
+    clean = random_crops([maskcodec.sample_image("mastcam")], 2, 32, np.random.default_rng(2))
+    keeps, seeds = np.array([0.05, 0.3]), np.array([7, 2 ** 32 - 1])
+    x, known = masked_batch(clean, "nconv+mask", keeps, seeds)
+    for i in range(2):
+        m = mask((32, 32), keeps[i], int(seeds[i]))
+        assert np.array_equal(known[i, 0].numpy() > 0, m)
+        img = clean[i].permute(1, 2, 0).numpy()
+        ref = network_input("nconv+mask", img * m[..., None], m)
+        np.testing.assert_allclose(x[i].permute(1, 2, 0).numpy(), ref, atol=1e-6)
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    with pytest.raises(ValueError, match="unknown config keys"):
+        load_config(_tiny_config(tmp_path, learning_rate=1))
+
+
+def test_untrained_residual_unet_is_a_normalized_convolution_fill_as_good_as_nconv():
+    img = maskcodec.sample_image("mastcam")[:240, :304]
+    known = mask(img.shape, 0.1, seed=5)
+    x = torch.from_numpy(network_input("masked+mask", img / 255.0 * known[..., None], known))
+    x = x.float().permute(2, 0, 1)[None]
+    with torch.no_grad():
+        out = ResidualUNet(3, (4, 8))(x)
+        fill = NormalizedConvolution(3)(x[:, :3], x[:, 3:])
+    assert torch.equal(out, fill)
+    ours = np.clip(fill[0].permute(1, 2, 0).numpy() * 255, 0, 255).round().astype(np.uint8)
+    ref = np.clip(nconv(img / 255.0 * known[..., None], known) * 255, 0, 255).round().astype(np.uint8)
+    assert psnr(img, ours) > psnr(img, ref) - 0.5
