@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.configure_parser(p)
     p.set_defaults(func=bench.run_cli)
 
+    from . import train
+    p = sub.add_parser("train", help="train a CAE model from a JSON config and export it to ONNX (needs torch)")
+    train.configure_parser(p)
+    p.set_defaults(func=train.run_cli)
+
     p = sub.add_parser("bench-loss", help="PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000",
                        description="Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, "
                                    "damage 1-40%% of the packets (deleted, zero-filled, bit-flipped) and compare "
