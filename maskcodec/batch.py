@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .errors import InvalidInputError, MaskcodecError
 
-__all__ = ["BatchResult", "decode_many"]
+__all__ = ["BatchResult", "decode_file", "decode_many"]
 
 
 @dataclass
@@ -130,18 +130,26 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     return _collect(run, sources, progress)
 
 
-def _decode_file(src: str, dst: str, inpainter: str, salvage: bool) -> tuple[str, str | None, list[str]]:
-    """Decode one file; returns (src, error message or None, salvage messages). Runs in a worker."""
+def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False) -> list[str]:
+    """Decode one ``.mcx`` file into an image file; returns the salvage messages (empty when intact).
+
+    Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
+    """
     from .codec import SalvageWarning, decode
     from .images import write_image
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SalvageWarning)
+        image = decode(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage)
+    write_image(dst, image)
+    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)]
+
+
+def _decode_file(src: str, dst: str, inpainter: str, salvage: bool) -> tuple[str, str | None, list[str]]:
+    """Decode one file; returns (src, error message or None, salvage messages). Runs in a worker."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SalvageWarning)
-            image = decode(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage)
-        write_image(dst, image)
+        return src, None, decode_file(src, dst, inpainter, salvage)
     except (MaskcodecError, OSError) as e:
         return src, f"{type(e).__name__}: {e}", []
-    return src, None, [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)]
 
 
 def _warm(src: str, inpainter: str) -> None:

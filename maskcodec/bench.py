@@ -142,10 +142,10 @@ def _maskcodec(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
 
 
 def _jpeg2000_matched(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
-    from .reference_codecs import decode_pil
+    from .reference_codecs import decode_pil, jpeg2000_at_size
     sizes = {p["value"]: p["bytes"] for p in ctx.points if p["codec"] == "maskcodec"}
     for keep, target in sizes.items():
-        yield Encoding("jpeg2000", "keep", keep, partial(_jpeg2000_fit, image, target), False,
+        yield Encoding("jpeg2000", "keep", keep, partial(jpeg2000_at_size, image, target), False,
                        {"jpeg2000@maskcodec": partial(decode_pil, like=image)})
 
 
@@ -162,19 +162,6 @@ def _jpeg(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
     for quality in JPEG_QUALITIES:
         yield Encoding("jpeg", "quality", quality, partial(jpeg_encode, image, quality), True,
                        {"jpeg": partial(decode_pil, like=image)})
-
-
-def _jpeg2000_fit(image: np.ndarray, target: int) -> bytes:
-    """The JPEG2000 codestream closest to ``target`` bytes without exceeding it, found cheaply.
-
-    OpenJPEG's rate control usually lands within 1% below the size asked
-    for, so one encode at ``ratio = raw / target`` is tried first; the
-    bisection of :func:`~maskcodec.reference_codecs.jpeg2000_at_size` runs
-    only when that misses.
-    """
-    from .reference_codecs import jpeg2000_at_size, jpeg2000_encode
-    data = jpeg2000_encode(image, max(1.0, image.size * image.dtype.itemsize / target))
-    return data if 0.99 * target <= len(data) <= target else jpeg2000_at_size(image, target)
 
 
 #: The codecs a bench runs, in order (``jpeg2000@maskcodec`` reads the maskcodec sizes).

@@ -56,21 +56,13 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
         raise MaskcodecError(f"no .mcx files found in {', '.join(args.inputs)}")
+    from .batch import decode_file, decode_many
     if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
-        import warnings
-
-        from .codec import SalvageWarning, decode
-        from .images import write_image
         out = Path(args.output) if args.output else inputs[0].with_suffix(".png")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SalvageWarning)
-            image = decode(inputs[0].read_bytes(), inpainter=args.inpainter, strict=not args.salvage)
-        for w in caught:
-            print(f"maskcodec: {inputs[0]}: {w.message}", file=sys.stderr)
-        write_image(out, image)
+        for message in decode_file(inputs[0], out, args.inpainter, args.salvage):
+            print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
         print(f"{inputs[0]} -> {out}")
         return 0
-    from .batch import decode_many
     outdir = Path(args.output or ".")
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
                          scheduler=args.scheduler, salvage=args.salvage, progress=not args.quiet)

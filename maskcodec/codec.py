@@ -12,8 +12,8 @@ import numpy as np
 
 from . import container, inpaint, segments
 from .container import Header, Limits
-from .errors import FormatError, InvalidInputError
-from .mask import keep_to_threshold, kept_indices, mask_from_threshold
+from .errors import InvalidInputError
+from .mask import keep_to_threshold, kept_indices
 from .pack import candidate_transforms, pack, unpack
 
 __all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning"]
@@ -161,12 +161,8 @@ def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.nda
     if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
         return segments.read(bytes(data), limits)
     header, raw = container.read(data, limits)
-    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
-    n = int(np.count_nonzero(m))
-    if n != header.survivors:
-        raise FormatError(f"header says {header.survivors} kept pixels but the mask for seed "
-                          f"{header.seed} keeps {n}: the file is inconsistent")
-    values = unpack(raw, n, header.channels, header.bits, header.transform)
+    m = container.header_mask(header)
+    values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
     return header, m, values.astype(header.dtype, copy=False)
 
 

@@ -17,7 +17,7 @@ import zstandard
 
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, TruncatedError,
                      UnsupportedVersionError)
-from .mask import threshold_to_keep
+from .mask import mask_from_threshold, threshold_to_keep
 from .pack import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORMS
 
 __all__ = ["MAGIC", "VERSION", "Header", "Limits", "write", "read_header", "read"]
@@ -252,6 +252,16 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
         payload_raw_size=v.payload_raw_size, file_size=total,
     )
     return header, header_size + CRC_SIZE, len(data) >= total
+
+
+def header_mask(header: Header) -> np.ndarray:
+    """The mask a header describes, checked against its survivor count (spec section 8, check 10)."""
+    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
+    n = int(np.count_nonzero(m))
+    fail_if(n != header.survivors, FormatError,
+            f"header says {header.survivors} kept pixels but the mask for seed {header.seed} keeps {n}: "
+            f"the file is inconsistent")
+    return m
 
 
 def read_header(data: bytes, limits: Limits = Limits()) -> Header:

@@ -19,10 +19,10 @@ import construct as cs
 import numpy as np
 
 from .container import (_FIXED, FIXED_SIZE, FLAG_CHANNEL_AXIS, MODE_MASK, SAMPLE_FORMAT_IDS, Header, Limits,
-                        check_image_fields, compress, crc, decompress, fail_if)
+                        check_image_fields, compress, crc, decompress, fail_if, header_mask)
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, TruncatedError,
                      UnsupportedVersionError)
-from .mask import mask_from_threshold, threshold_to_keep
+from .mask import threshold_to_keep
 from .pack import pack, unpack
 
 __all__ = ["SYNC", "VERSION", "SalvageReport", "write", "read", "salvage", "is_segmented"]
@@ -128,6 +128,8 @@ def write(image: np.ndarray, m: np.ndarray, *, bits: int, transform: int, seed: 
 @dataclass
 class _Parsed:
     start: int
+    dtype: np.dtype
+    shape: tuple[int, ...]
     fixed: object
     seg: object
     header_end: int
@@ -170,19 +172,18 @@ def _parse_segment(data: bytes, pos: int, limits: Limits) -> _Parsed:
             f"segment payload of {raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
     raw = decompress(payload, raw_size)
     values = unpack(raw, s.segment_survivors, f.channels, f.bits, f.transform).astype(dtype, copy=False)
-    return _Parsed(pos, f, s, header_end, end, values)
+    return _Parsed(pos, dtype, shape, f, s, header_end, end, values)
 
 
 def _header(p: _Parsed, file_size: int) -> Header:
     f, s = p.fixed, p.seg
-    dtype = {1: "uint8", 2: "uint16"}[f.sample_format]
-    shape = (f.height, f.width, f.channels) if f.flags & FLAG_CHANNEL_AXIS else (f.height, f.width)
-    return Header(version=(f.version_major, f.version_minor), mode="mask", shape=shape, dtype=dtype, bits=f.bits,
+    return Header(version=(f.version_major, f.version_minor), mode="mask", shape=p.shape, dtype=p.dtype.name,
+                  bits=f.bits,
                   channels=f.channels, seed=f.seed, keep=threshold_to_keep(f.keep_threshold),
                   keep_threshold=f.keep_threshold, transform=f.transform, survivors=f.survivors,
                   model_id=s.model_id, model_sha256=s.model_sha256.hex() if s.model_id else "",
                   header_size=p.header_end + 4, payload_size=s.payload_size,
-                  payload_raw_size=f.survivors * f.channels * (1 if dtype == "uint8" else 2), file_size=file_size,
+                  payload_raw_size=f.survivors * f.channels * p.dtype.itemsize, file_size=file_size,
                   segments=s.segment_count)
 
 
@@ -195,13 +196,6 @@ def _image_key(p: _Parsed) -> tuple:
 def read_header(data: bytes, limits: Limits) -> Header:
     """The header of a segmented stream, from its first segment (checked)."""
     return _header(_parse_segment(data, 0, limits), len(data))
-
-
-def _mask(header: Header) -> np.ndarray:
-    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
-    fail_if(int(m.sum()) != header.survivors, FormatError,
-            f"header says {header.survivors} kept pixels but the mask for seed {header.seed} keeps {int(m.sum())}")
-    return m
 
 
 def _place(m: np.ndarray, parsed: dict[int, _Parsed], count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +232,7 @@ def read(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
     count = first.seg.segment_count
     fail_if(len(parsed) != count, TruncatedError, f"stream holds {len(parsed)} of {count} segments")
     header = _header(first, len(data))
-    m = _mask(header)
+    m = header_mask(header)
     _, values = _place(m, parsed, count)
     return header, m, values[m.ravel()]
 
@@ -268,7 +262,7 @@ def salvage(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray
     first = next(iter(parsed.values()))
     count = first.seg.segment_count
     header = _header(first, len(data))
-    known, values = _place(_mask(header), parsed, count)
+    known, values = _place(header_mask(header), parsed, count)
     report = SalvageReport(segments_expected=count, segments_received=len(parsed),
                            lost_segments=sorted(set(range(count)) - set(parsed)),
                            survivors_expected=header.survivors, survivors_recovered=int(known.sum()),

@@ -7,6 +7,7 @@ without the training extras.
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import math
 import os
@@ -39,7 +40,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("maskcodec train needs the training extras: pip install 'maskcodec[train]'")
+        print("maskcodec train needs the training extras: pip install 'maskcodec[train]'", file=sys.stderr)
         return 2
     from ..images import read_image
     from ..models import models_dir
