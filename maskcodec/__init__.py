@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .codec import SalvageWarning, decode, encode, inspect, salvage, survivors
 from .container import Header, Limits
+from .denoise import denoise
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
                      ModelError, TruncatedError, UnsupportedVersionError)
 from .mask import mask
@@ -25,7 +26,7 @@ from .samples import sample_image
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning", "mask", "sample_image", "Header", "Limits", "SalvageReport",
+    "encode", "decode", "denoise", "inspect", "survivors", "salvage", "SalvageWarning", "mask", "sample_image", "Header", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "__version__",
 ]

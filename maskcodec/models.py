@@ -11,7 +11,8 @@ Input kinds (the network's input tensor is float32 NCHW on [0, 1]):
 
 - ``"masked"``: the image with unknown pixels set to 0 (the paper's form);
 - ``"masked+mask"``: that, plus the mask as one more channel;
-- ``"nconv+mask"``: the ``nconv`` inpainting, plus the mask channel.
+- ``"nconv+mask"``: the ``nconv`` inpainting, plus the mask channel;
+- ``"image"``: the image as it is (denoisers, see :func:`maskcodec.denoise`).
 
 The output is the image estimate, NCHW with ``channels`` channels. Networks
 are fully convolutional; images are run in overlapping tiles blended with a
@@ -30,9 +31,10 @@ import numpy as np
 from .errors import InvalidInputError, ModelError
 from .inpaint import Inpainter, nconv
 
-__all__ = ["models_dir", "manifest", "model_entry", "inpainter", "auto_inpainter", "run_model"]
+__all__ = ["models_dir", "manifest", "model_entry", "session", "inpainter", "auto_inpainter", "run_model",
+           "network_input"]
 
-INPUT_KINDS = ("masked", "masked+mask", "nconv+mask")
+INPUT_KINDS = ("masked", "masked+mask", "nconv+mask", "image")
 THREADS_ENV = "MASKCODEC_THREADS"  # onnxruntime intra-op threads per process (unset or 0: all cores)
 TILE = 512
 OVERLAP = 32
@@ -87,6 +89,11 @@ def _session(path: str, sha256: str):
     return ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+def session(entry: dict):
+    """The onnxruntime session of a manifest entry's model file, hash-checked and cached."""
+    return _session(str(models_dir() / entry["file"]), entry["sha256"])
+
+
 def _ramp(n: int, overlap: int, first: bool, last: bool) -> np.ndarray:
     w = np.ones(n, np.float32)
     k = min(overlap, n // 2)
@@ -99,28 +106,41 @@ def _ramp(n: int, overlap: int, first: bool, last: bool) -> np.ndarray:
     return w
 
 
-def _starts(size: int, tile: int, step: int) -> list[int]:
-    if size <= tile:
-        return [0]
-    s = list(range(0, size - tile, step)) + [size - tile]
-    return sorted(set(s))
+def _tiles(size: int, multiple: int) -> tuple[list[int], int]:
+    """Evenly spaced tile starts along one axis and the tile length.
+
+    As few tiles of at most :data:`TILE` as cover ``size`` with at least
+    :data:`OVERLAP` pixels of overlap, all of one length (a multiple of
+    ``multiple`` unless a single tile covers the axis), so little is computed
+    twice.
+
+    >>> _tiles(1000, 16)
+    ([0, 316, 632], 368)
+    >>> _tiles(300, 16)
+    ([0], 300)
+    """
+    if size <= TILE:
+        return [0], size
+    n = -(-(size - OVERLAP) // (TILE - OVERLAP))
+    tile = -(-(size + (n - 1) * OVERLAP) // n)
+    tile = min(-(-tile // multiple) * multiple, size)
+    return [round(i * (size - tile) / (n - 1)) for i in range(n)], tile
 
 
-def run_model(session, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarray:
+def run_model(sess, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarray:
     """Run a fully convolutional network on ``x`` ``(H, W, Cin)`` in blended tiles."""
     h, w, _ = x.shape
     out = np.zeros((h, w, out_channels), np.float32)
     norm = np.zeros((h, w, 1), np.float32)
-    step = TILE - OVERLAP
-    name = session.get_inputs()[0].name
-    ys, xs = _starts(h, TILE, step), _starts(w, TILE, step)
+    name = sess.get_inputs()[0].name
+    (ys, tile_h), (xs, tile_w) = _tiles(h, multiple), _tiles(w, multiple)
     for y in ys:
         for x0 in xs:
-            t = x[y:y + TILE, x0:x0 + TILE]
+            t = x[y:y + tile_h, x0:x0 + tile_w]
             th, tw = t.shape[:2]
             ph, pw = (-th) % multiple, (-tw) % multiple
             t = np.pad(t, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(th, tw) > max(ph, pw) else "edge")
-            y_hat = session.run(None, {name: t.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
+            y_hat = sess.run(None, {name: t.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
             wt = np.outer(_ramp(th, OVERLAP, y == ys[0], y == ys[-1]),
                           _ramp(tw, OVERLAP, x0 == xs[0], x0 == xs[-1]))[..., None]
             out[y:y + th, x0:x0 + tw] += y_hat[:th, :tw] * wt
@@ -137,12 +157,17 @@ def network_input(kind: str, image: np.ndarray, known: np.ndarray) -> np.ndarray
         return np.concatenate([image * m, m], axis=2)
     if kind == "nconv+mask":
         return np.concatenate([nconv(image, known), m], axis=2)
+    if kind == "image":
+        return image
     raise ModelError(f"model input kind {kind!r} is unknown; expected one of {INPUT_KINDS}")
 
 
 def inpainter(model_id: str, header=None) -> Inpainter:
     """An inpainter that runs the model ``model_id`` (checked against its hash)."""
     entry = model_entry(model_id)
+    if entry["input"] == "image":
+        raise ModelError(f"model {model_id!r} is a denoiser (it reads whole images, not masked ones); "
+                         f"use maskcodec.denoise, or an inpainting model for decoding")
     if header is not None and header.channels != entry["channels"]:
         raise ModelError(f"model {model_id!r} inpaints {entry['channels']}-channel images; "
                          f"this file has {header.channels} channels")
@@ -150,11 +175,11 @@ def inpainter(model_id: str, header=None) -> Inpainter:
             and header.model_sha256 != entry["sha256"]:
         raise ModelError(f"the file asks for model {model_id!r} with sha256 {header.model_sha256[:16]}..., "
                          f"the installed one is {entry['sha256'][:16]}...")
-    session = _session(str(models_dir() / entry["file"]), entry["sha256"])
+    sess = session(entry)
 
     def fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         x = network_input(entry["input"], image, known)
-        return run_model(session, x, entry.get("multiple", 16), entry["channels"])
+        return run_model(sess, x, entry.get("multiple", 16), entry["channels"])
 
     fill.__name__ = model_id
     return fill

@@ -121,3 +121,68 @@ def test_untrained_residual_unet_is_a_normalized_convolution_fill_as_good_as_nco
     ours = np.clip(fill[0].permute(1, 2, 0).numpy() * 255, 0, 255).round().astype(np.uint8)
     ref = np.clip(nconv(img / 255.0 * known[..., None], known) * 255, 0, 255).round().astype(np.uint8)
     assert psnr(img, ours) > psnr(img, ref) - 0.5
+
+
+def _train_tiny(tmp_path, monkeypatch, **over) -> dict:
+    """Run ``maskcodec train`` on a tiny config; return the manifest entry it wrote."""
+    models = tmp_path / "models"
+    monkeypatch.setenv("MASKCODEC_MODELS", str(models))
+    args = configure_parser(argparse.ArgumentParser()).parse_args(
+        [_tiny_config(tmp_path, **over), "--data", str(tmp_path), "--runs", str(tmp_path / "runs"),
+         "--models", str(models), "--no-progress"])
+    assert run_cli(args) == 0
+    return {m["id"]: m for m in json.loads((models / "manifest.json").read_text())["models"]}[over.get("id", "tiny")]
+
+
+def test_colour_noise_training_ships_a_denoiser(tmp_path, monkeypatch):
+    entry = _train_tiny(tmp_path, monkeypatch, id="noisy", arch="paper_cae", widths=[4, 4, 8, 8],
+                        corruption="colour_noise", loss_on="all", default_for=[],
+                        val_keeps=[0.5], eval_keeps=[0.5])
+    assert entry["input"] == "image" and entry["layout"].startswith("input: float32 NCHW (1, 3, H, W)")
+    assert set(entry["metrics"]["psnr_db"]["noise0.5"]) == {"noisy", "denoised"}
+    img = maskcodec.sample_image("mastcam")
+    out = maskcodec.denoise(img, model="noisy")
+    assert out.shape == img.shape and out.dtype == np.uint8
+    with pytest.raises(maskcodec.ModelError, match="denoiser"):
+        maskcodec.decode(maskcodec.encode(img, 0.1), inpainter="noisy")
+    with pytest.raises(maskcodec.InvalidInputError, match="uint8"):
+        maskcodec.denoise(img.astype(np.float32), model="noisy")
+
+
+def test_colour_noise_is_the_same_in_all_channels_on_the_chosen_share():
+    from maskcodec.train.data import colour_noise
+    clean = torch.full((1, 3, 64, 64), 0.5)
+    noisy = colour_noise(clean, 1.0, np.array([0.3]), np.random.default_rng(4))
+    hit = (noisy != 0.5).any(dim=1)
+    assert 0.25 < float(hit.float().mean()) < 0.35
+    assert torch.equal(noisy[:, 0], noisy[:, 1]) and torch.equal(noisy[:, 1], noisy[:, 2])
+
+
+def test_init_from_a_shipped_model_starts_from_its_weights(tmp_path, monkeypatch):
+    from maskcodec.train.loop import init_from_model
+    _train_tiny(tmp_path, monkeypatch, id="base", arch="paper_cae", widths=[4, 4, 8, 8], loss_on="all",
+                default_for=[])
+    net = PaperCAE(3, (4, 4, 8, 8))
+    init_from_model(net, "base")
+    sess = maskcodec.models.session(maskcodec.models.model_entry("base"))
+    x = np.random.default_rng(0).random((1, 3, 32, 48), dtype=np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(net(torch.from_numpy(x)).numpy(), sess.run(None, {"input": x})[0], atol=1e-5)
+    with pytest.raises(ValueError, match="does not fit"):
+        init_from_model(PaperCAE(3, (4, 4, 8, 16)), "base")
+
+
+def test_latent_cae_rate_term_trades_bits_for_quality():
+    from maskcodec.train.nets import LatentCAE
+    torch.manual_seed(0)
+    net = LatentCAE(3, (8, 8), latent_channels=4)
+    x = torch.rand(2, 3, 16, 16)
+    y, bpp = net.train()(x)
+    assert y.shape == x.shape and 0 < float(bpp) < 64
+    with torch.no_grad():  # the rate falls as latents shrink toward the model's mean
+        net.encoder[-1].weight.mul_(0.01)
+        net.encoder[-1].bias.zero_()
+        assert float(net(x)[1]) < float(bpp)
+    net.eval()
+    z = torch.round(net.encoder(x))
+    assert torch.equal(net(x), net.decoder(z))

@@ -44,10 +44,10 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     from ..images import read_image
     from ..models import models_dir
-    from .evaluate import decode_metrics, decode_speed
+    from .evaluate import decode_metrics, decode_speed, denoise_metrics
     from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
-    from .loop import load_config, load_net, train
-    from .nets import INPUT_KIND, count_parameters
+    from .loop import input_kind, load_config, load_net, train
+    from .nets import count_parameters
 
     cfg = load_config(args.config)
     if args.minutes is not None:
@@ -70,14 +70,14 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
         return 1
 
-    c, m, kind = cfg["channels"], net.multiple, INPUT_KIND[cfg["arch"]]
+    c, m, kind = cfg["channels"], net.multiple, input_kind(cfg)
     entry = {
         "id": cfg["id"], "file": onnx_file, "sha256": "", "input": kind, "channels": c, "multiple": m,
         "default_for": cfg["default_for"], "description": cfg["description"],
         "architecture": f"{type(net).__name__} widths {list(cfg['widths'])}: {type(net).__doc__.splitlines()[0]}",
         "parameters": count_parameters(net),
         "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES,
-        "layout": (f"{INPUT_NAMES[0]}: float32 NCHW (1, {c + (kind != 'masked')}, H, W) on [0, 1], input kind "
+        "layout": (f"{INPUT_NAMES[0]}: float32 NCHW (1, {c + (kind not in ('masked', 'image'))}, H, W) on [0, 1], input kind "
                    f"{kind!r}; H and W multiples of {m}. {OUTPUT_NAMES[0]}: float32 NCHW (1, {c}, H, W), "
                    f"the image estimate on [0, 1]"),
         "training": cfg,
@@ -88,21 +88,27 @@ def run_cli(args: argparse.Namespace) -> int:
     }
     update_manifest(out_dir, entry)  # listed first, so that decode() can use it for the metrics
     val_files = [Path(f) for f in summary["val_files"]]
-    entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
-                        "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
-                        "mask_seeds": "1000 + file index"}
-    img = read_image(val_files[0])
-    reps = math.ceil(math.sqrt(1e6 / (img.shape[0] * img.shape[1])))
-    big = _tile(img, reps)
-    entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
-    entry["decode_speed_on"] = f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, {os.cpu_count()} cores"
+    if kind == "image":
+        entry["metrics"] = {"psnr_db": denoise_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
+                            "on": f"{len(val_files)} full validation images with colour noise on that share "
+                                  f"of pixels, cleaned by maskcodec.denoise", "noise_seeds": "1000 + file index"}
+    else:
+        entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
+                            "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
+                            "mask_seeds": "1000 + file index"}
+        img = read_image(val_files[0])
+        reps = math.ceil(math.sqrt(1e6 / (img.shape[0] * img.shape[1])))
+        big = _tile(img, reps)
+        entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
+        entry["decode_speed_on"] = (f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, "
+                                    f"{os.cpu_count()} cores")
     update_manifest(out_dir, entry)
 
     curves = out_dir / "curves"
     curves.mkdir(exist_ok=True)
     for ext in ("csv", "png"):
         shutil.copyfile(run_dir / f"curve.{ext}", curves / f"{cfg['id']}.{ext}")
-    print(json.dumps({k: entry[k] for k in ("id", "parameters", "run", "metrics", "decode_megapixels_per_s")},
+    print(json.dumps({k: entry.get(k) for k in ("id", "parameters", "run", "metrics", "decode_megapixels_per_s")},
                      indent=2))
     return 0
 

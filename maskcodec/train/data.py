@@ -20,7 +20,7 @@ from ..images import IMAGE_SUFFIXES, read_image
 from ..mask import mask
 from ..models import network_input
 
-__all__ = ["image_files", "load_images", "Augment", "random_crops", "masked_batch", "fixed_crops"]
+__all__ = ["image_files", "load_images", "Augment", "random_crops", "masked_batch", "colour_noise", "fixed_crops"]
 
 
 def image_files(root: str | Path, entries: list[str], exclude: list[Path] = ()) -> list[Path]:
@@ -142,6 +142,21 @@ def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.nd
         ms.append(m)
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
     return x, torch.from_numpy(np.stack(ms)[:, None].astype(np.float32))
+
+
+def colour_noise(clean: torch.Tensor, amplitude: float, fractions: np.ndarray, rng: np.random.Generator
+                 ) -> torch.Tensor:
+    """The paper's colour noise: on a share ``fractions[i]`` of the pixels of crop ``i``, add one
+    value uniform in ``[-amplitude, amplitude]`` to all channels, then clip to [0, 1].
+
+    >>> x = colour_noise(torch.full((2, 3, 8, 8), 0.5), 1.0, np.array([0.0, 1.0]), np.random.default_rng(0))
+    >>> bool((x[0] == 0.5).all()), bool((x[1, 0] == x[1, 2]).all()), bool((x[1] != 0.5).any())
+    (True, True, True)
+    """
+    n, _, h, w = clean.shape
+    hit = rng.random((n, 1, h, w)) < np.asarray(fractions).reshape(n, 1, 1, 1)
+    noise = rng.uniform(-amplitude, amplitude, (n, 1, h, w)) * hit
+    return (clean + torch.from_numpy(noise.astype(np.float32))).clamp(0, 1)
 
 
 def fixed_crops(images: list[np.ndarray], n: int, side: int, seed: int) -> torch.Tensor:

@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import Augment, fixed_crops, image_files, load_images, masked_batch, random_crops
+from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
 from .nets import INPUT_KIND, build, count_parameters
 
-__all__ = ["DEFAULTS", "load_config", "train", "load_net"]
+__all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "corrupt", "init_from_model", "train",
+           "load_net"]
+
+CORRUPTIONS = ("mask", "colour_noise", "none")
 
 DEFAULTS = {
     "id": None,                   # model id (manifest id, ONNX file name, run folder)
@@ -35,6 +38,7 @@ DEFAULTS = {
     "arch": "residual_unet",      # a key of maskcodec.train.nets.ARCHITECTURES
     "widths": [12, 24, 48, 96],
     "net_options": {},            # constructor options of the network, e.g. {"init": "kaiming"}
+    "init_from": None,            # id of a shipped model (same arch) whose ONNX weights start the run
     "channels": 3,
     "default_for": [],            # dtypes this model is the "auto" inpainter for
     "train": ["mars_rgb/train"],
@@ -46,7 +50,10 @@ DEFAULTS = {
     "time_limit_min": 30.0,       # training stops after this, whatever the epoch count
     "lr": 1e-3,
     "lr_final": 5e-5,             # cosine decay over the run (by steps or time, whichever is further)
-    "keep": [0.01, 0.5],          # keep fractions, drawn log-uniformly
+    "corruption": "mask",         # "mask" (codec masks), "colour_noise" (the paper's noise variant) or "none"
+    "keep": [0.01, 0.5],          # keep fractions, drawn log-uniformly ([1, 1]: no masking at all)
+    "noise": {"amplitude": 1.0, "fraction": [0.1, 1.0]},  # colour_noise: +-amplitude on that share of pixels
+    "rate_lambda": None,          # latent models: loss = MSE + bits per pixel / (rate_lambda * 255**2)
     "loss_on": "unknown",         # "unknown" (the pixels the decoder fills) or "all" (the paper)
     "augment": {"rotate_deg": 10.0, "shear_deg": 5.0, "shift_px": 8, "hflip": True, "p_affine": 0.5},
     "val_crops": 48,
@@ -65,24 +72,80 @@ def load_config(path: str | Path) -> dict:
         raise ValueError(f"{path}: unknown config keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     if not cfg.get("id"):
         raise ValueError(f"{path}: the config needs an 'id'")
-    return {**DEFAULTS, **cfg, "augment": {**DEFAULTS["augment"], **cfg.get("augment", {})}}
+    if cfg.get("corruption", "mask") not in CORRUPTIONS:
+        raise ValueError(f"{path}: unknown corruption {cfg['corruption']!r}; expected one of {CORRUPTIONS}")
+    return {**DEFAULTS, **cfg, "augment": {**DEFAULTS["augment"], **cfg.get("augment", {})},
+            "noise": {**DEFAULTS["noise"], **cfg.get("noise", {})}}
 
 
-def _loss(y: torch.Tensor, target: torch.Tensor, known: torch.Tensor, on: str) -> torch.Tensor:
+def input_kind(cfg: dict) -> str:
+    """The network input kind (:data:`maskcodec.models.INPUT_KINDS`) a config trains for."""
+    return "image" if cfg["corruption"] == "colour_noise" else INPUT_KIND[cfg["arch"]]
+
+
+def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.ndarray | None = None,
+            seeds: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Network input and known-pixel mask for clean crops, as the config's corruption makes them.
+
+    Codec masks use ``keeps`` and ``seeds`` when given (validation), else
+    random ones. Colour noise hits a share ``keeps`` of the pixels when given,
+    else a random share in the config's range. Colour noise and ``"none"``
+    (the clean crops themselves) have no known pixels (the mask is all 0).
+    """
+    n = clean.shape[0]
+    if cfg["corruption"] == "none":
+        return clean, torch.zeros(n, 1, *clean.shape[2:])
+    if cfg["corruption"] == "colour_noise":
+        share = keeps if keeps is not None else rng.uniform(*cfg["noise"]["fraction"], n)
+        noisy = colour_noise(clean, cfg["noise"]["amplitude"], share, rng)
+        return noisy, torch.zeros(n, 1, *clean.shape[2:])
+    if keeps is None:
+        lo, hi = np.log(cfg["keep"][0]), np.log(cfg["keep"][1])
+        keeps, seeds = np.exp(rng.uniform(lo, hi, n)), rng.integers(2 ** 32, size=n)
+    return masked_batch(clean, input_kind(cfg), keeps, seeds)
+
+
+def init_from_model(net: torch.nn.Module, model_id: str) -> None:
+    """Load the weights of the shipped ONNX model ``model_id`` into ``net`` (same architecture)."""
+    import onnx
+    from onnx import numpy_helper
+
+    from ..models import model_entry, models_dir
+    graph = onnx.load(str(models_dir() / model_entry(model_id)["file"])).graph
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    state = net.state_dict()
+    missing = [k for k in state if k not in weights or weights[k].shape != state[k].shape]
+    if missing:
+        raise ValueError(f"model {model_id!r} does not fit this network: no matching weights for {missing[:4]}")
+    net.load_state_dict({k: weights[k] for k in state})
+
+
+def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict) -> torch.Tensor:
+    """The training loss of a network output: MSE, plus the rate term for latent models.
+
+    Latent models return ``(image, bits per pixel)`` while training.
+    """
+    if isinstance(out, tuple):
+        y, bpp = out
+        return _distortion(y, target, known, cfg["loss_on"]) + bpp / (cfg["rate_lambda"] * 255 ** 2)
+    return _distortion(out, target, known, cfg["loss_on"])
+
+
+def _distortion(y: torch.Tensor, target: torch.Tensor, known: torch.Tensor, on: str) -> torch.Tensor:
     if on == "all":
         return torch.mean((y - target) ** 2)
     w = 1.0 - known
     return torch.sum((y - target) ** 2 * w) / (torch.sum(w) * y.shape[1]).clamp_min(1.0)
 
 
-def _validate(net, sets, on: str) -> tuple[float, list[float]]:
+def _validate(net, sets, cfg: dict) -> tuple[float, list[float]]:
     """Mean loss over the validation sets and the mean crop PSNR of each (known pixels pasted)."""
     net.eval()
     losses, psnrs = [], []
     with torch.no_grad():
         for clean, x, known in sets:
             y = net(x)
-            losses.append(float(_loss(y, clean, known, on)))
+            losses.append(float(_distortion(y, clean, known, cfg["loss_on"])))
             out = torch.where(known > 0, clean, y.clamp(0, 1))
             mse = torch.mean((out - clean) ** 2, dim=(1, 2, 3)).clamp_min(1e-10)
             psnrs.append(float(torch.mean(-10 * torch.log10(mse))))
@@ -90,7 +153,12 @@ def _validate(net, sets, on: str) -> tuple[float, list[float]]:
     return float(np.mean(losses)), psnrs
 
 
-def _save_curve(rows: list[dict], run_dir: Path, keeps: list[float], title: str) -> None:
+def _psnr_column(cfg: dict, k: float) -> str:
+    """Curve column of the validation PSNR at keep (or noise share) ``k``."""
+    return f"val_psnr_{'noise' if cfg['corruption'] == 'colour_noise' else 'keep'}{k}"
+
+
+def _save_curve(rows: list[dict], run_dir: Path, columns: list[str], title: str) -> None:
     with open(run_dir / "curve.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -103,8 +171,8 @@ def _save_curve(rows: list[dict], run_dir: Path, keeps: list[float], title: str)
     a.semilogy(ep, [r["train_loss"] for r in rows], "o-", label="train")
     a.semilogy(ep, [r["val_loss"] for r in rows], "o-", label="validation")
     a.set_xlabel("epoch"), a.set_ylabel("MSE loss"), a.legend(), a.grid(alpha=0.3)
-    for k in keeps:
-        b.plot(ep, [r[f"val_psnr_keep{k}"] for r in rows], "o-", label=f"keep {k}")
+    for c in columns:
+        b.plot(ep, [r[c] for r in rows], "o-", label=c.removeprefix("val_psnr_"))
     b.set_xlabel("epoch"), b.set_ylabel("validation PSNR (dB)"), b.legend(), b.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
@@ -147,21 +215,22 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     torch.set_num_threads(cfg["threads"])
     torch.manual_seed(cfg["seed"])
     rng = np.random.default_rng(cfg["seed"])
-    kind = INPUT_KIND[cfg["arch"]]
     val_files = image_files(data_root, cfg["val"])
     train_files = image_files(data_root, cfg["train"], exclude=val_files)
     train_images = load_images(train_files, cfg["channels"])
     val_clean = fixed_crops(load_images(val_files, cfg["channels"]), cfg["val_crops"], cfg["crop"], cfg["seed"])
     seeds = np.arange(len(val_clean)) + 1
-    val_sets = [(val_clean, *masked_batch(val_clean, kind, np.full(len(val_clean), k), seeds))
-                for k in cfg["val_keeps"]]
+    val_sets = [(val_clean, *corrupt(cfg, val_clean, np.random.default_rng(cfg["seed"] + i),
+                                     np.full(len(val_clean), k), seeds))
+                for i, k in enumerate(cfg["val_keeps"])]
 
     net = build(cfg["arch"], cfg["channels"], cfg["widths"], **cfg["net_options"])
+    if cfg["init_from"]:
+        init_from_model(net, cfg["init_from"])
     aug = Augment(cfg["crop"], **cfg["augment"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
     total_steps, limit_s = cfg["epochs"] * steps_per_epoch, cfg["time_limit_min"] * 60
-    lo, hi = np.log(cfg["keep"][0]), np.log(cfg["keep"][1])
     rows, best, step, t0 = [], -math.inf, 0, time.monotonic()
     bar = tqdm(total=total_steps, desc=cfg["id"], disable=not progress, unit="batch")
     for epoch in range(0, cfg["epochs"] + 1):
@@ -174,9 +243,8 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
             for g in opt.param_groups:
                 g["lr"] = lr
             clean = aug(random_crops(train_images, cfg["batch"], aug.source, rng), rng)
-            keeps = np.exp(rng.uniform(lo, hi, cfg["batch"]))
-            x, known = masked_batch(clean, kind, keeps, rng.integers(2 ** 32, size=cfg["batch"]))
-            loss = _loss(net(x), clean, known, cfg["loss_on"])
+            x, known = corrupt(cfg, clean, rng)
+            loss = _loss(net(x), clean, known, cfg)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -186,19 +254,19 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.2e}", lr=f"{lr:.1e}")
         if epoch and not losses:
             break
-        val_loss, psnrs = _validate(net, val_sets, cfg["loss_on"])
+        val_loss, psnrs = _validate(net, val_sets, cfg)
         rows.append({"epoch": epoch, "step": step, "minutes": round((time.monotonic() - t0) / 60, 2),
                      "lr": opt.param_groups[0]["lr"], "train_loss": float(np.mean(losses)) if losses else math.nan, "val_loss": val_loss,
-                     **{f"val_psnr_keep{k}": p for k, p in zip(cfg["val_keeps"], psnrs)}})
+                     **{_psnr_column(cfg, k): p for k, p in zip(cfg["val_keeps"], psnrs)}})
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
         torch.save(ck, run_dir / "last.pt")
         if np.mean(psnrs) > best:
             best = float(np.mean(psnrs))
             torch.save(ck, run_dir / "best.pt")
-        _save_curve(rows, run_dir, cfg["val_keeps"], f"{cfg['id']} ({count_parameters(net)} parameters)")
+        _save_curve(rows, run_dir, [_psnr_column(cfg, k) for k in cfg["val_keeps"]], f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()
-    best_row = max(rows, key=lambda r: np.mean([r[f"val_psnr_keep{k}"] for k in cfg["val_keeps"]]))
+    best_row = max(rows, key=lambda r: np.mean([r[_psnr_column(cfg, k)] for k in cfg["val_keeps"]]))
     summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": round((time.monotonic() - t0) / 60, 1),
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,
                "train_files": [str(f) for f in train_files], "val_files": [str(f) for f in val_files]}

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "build", "count_parameters"]
+__all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "LatentCAE", "build", "count_parameters"]
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -173,8 +173,78 @@ class PaperCAE(nn.Module):
         return self.body(x)
 
 
-ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE}
-INPUT_KIND = {"residual_unet": "masked+mask", "paper_cae": "masked"}
+class LatentCAE(nn.Module):
+    """An autoencoder trained for compression: its rounded bottleneck is the message.
+
+    Encoder: per level a stride-2 3x3 convolution and a 3x3 convolution (ReLU),
+    then a 3x3 convolution to ``latent_channels`` (the latent, ``1/16`` of
+    the image side with four levels). Decoder: a 3x3 convolution back to the
+    widest features, per level a 2x2 transposed convolution and a 3x3
+    convolution (ReLU), and a 3x3 convolution to the image with a sigmoid.
+
+    While training, the forward pass returns ``(image, bits per pixel)``:
+    the decoder reads the latents rounded (straight-through gradient), and
+    the rate is what a factorized Laplace model with a learned mean and scale
+    per channel would spend on them with additive uniform noise standing in
+    for rounding. In eval mode it returns the image decoded from rounded
+    latents, which is what latent mode sends (see :mod:`maskcodec.latent`).
+
+    Parameters
+    ----------
+    channels : int
+        Image channels.
+    widths : sequence of int
+        Features per level, finest first.
+    latent_channels : int
+        Channels of the latent tensor.
+
+    Examples
+    --------
+    >>> net = LatentCAE(3, (8, 8), latent_channels=4)
+    >>> y, bpp = net.train()(torch.rand(2, 3, 16, 16))
+    >>> y.shape, net.encoder(torch.rand(1, 3, 16, 16)).shape, bool(bpp > 0)
+    (torch.Size([2, 3, 16, 16]), torch.Size([1, 4, 4, 4]), True)
+    """
+
+    def __init__(self, channels: int, widths: tuple[int, ...] = (32, 64, 96, 128), latent_channels: int = 24):
+        super().__init__()
+        self.channels, self.in_channels, self.latent_channels = channels, channels, latent_channels
+        self.multiple = 2 ** len(widths)
+        enc, cin = [], channels
+        for w in widths:
+            enc += [_conv(cin, w, stride=2), _conv(w, w)]
+            cin = w
+        self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1))
+        dec = [_conv(latent_channels, cin)]
+        for w in [*reversed(widths[:-1]), widths[0]]:  # back up the levels; the last one stays widest-fine
+            dec += [nn.ConvTranspose2d(cin, w, 2, stride=2), nn.ReLU(inplace=True), _conv(w, w)]
+            cin = w
+        self.decoder = nn.Sequential(*dec, nn.Conv2d(cin, channels, 3, padding=1), nn.Sigmoid())
+        self.mean = nn.Parameter(torch.zeros(latent_channels))
+        self.log_scale = nn.Parameter(torch.zeros(latent_channels))
+
+    def bits(self, latent: torch.Tensor) -> torch.Tensor:
+        """Bits the factorized Laplace model spends on (noisy or rounded) ``latent`` values."""
+        mu, b = self.mean[None, :, None, None], self.log_scale.exp()[None, :, None, None]
+
+        def cdf(v):
+            z = (v - mu) / b
+            return 0.5 + 0.5 * torch.sign(z) * (1 - torch.exp(-z.abs()))
+
+        p = (cdf(latent + 0.5) - cdf(latent - 0.5)).clamp_min(1e-9)
+        return -torch.log2(p).sum()
+
+    def forward(self, x: torch.Tensor):
+        z = self.encoder(x)
+        if not self.training:
+            return self.decoder(torch.round(z))
+        noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        rounded = z + (torch.round(z) - z).detach()
+        return self.decoder(rounded), self.bits(noisy) / (x.shape[0] * x.shape[2] * x.shape[3])
+
+
+ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE, "latent_cae": LatentCAE}
+INPUT_KIND = {"residual_unet": "masked+mask", "paper_cae": "masked", "latent_cae": "image"}
 
 
 def build(arch: str, channels: int, widths: tuple[int, ...], **options) -> nn.Module:

@@ -1,0 +1,254 @@
+"""Model benchmark: every inpainter on the same kept pixels, with the paper's metrics.
+
+For each image and keep fraction the image is encoded once (mask seed
+``seed + image index``) and decoded by every inpainter that fits it: the
+classical ones (``linear``, ``nconv``), every installed model trained across
+keep levels (``default``, ``paper-gt-cae``, ...), and the fixed-level model
+trained at exactly that keep, when one is installed (found from the
+``keep`` range in its manifest entry's training config). Every number comes
+through :func:`maskcodec.decode`, so kept pixels are pasted back as in real
+use.
+
+Metrics per keep and inpainter, averaged over the images: PSNR, SSIM, and the
+paper's two, the mean absolute difference over all pixels and channels on
+[0, 1] (:func:`maskcodec.metrics.mad`) and the mean variance of the pixel
+differences (:func:`maskcodec.metrics.diff_variance`).
+
+Written to the output folder: ``models.json`` and ``models.md`` (the tables),
+``figure3.png`` (original, masked, reconstruction and error map per keep
+level, like the paper's Figure 3), ``ood.png`` and the ``ood`` rows (the
+out-of-distribution test of the paper's section 2.3 on a terrestrial
+photograph that scikit-image ships), and ``loss_curves.png`` (the training
+curves the shipped models recorded in ``models/curves``).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .codec import decode, encode
+from .images import read_image
+from .inpaint import classical_names
+from .mask import mask
+from .metrics import diff_variance, mad, psnr, ssim
+from .models import manifest, models_dir
+
+__all__ = ["run_model_bench", "inpainters_for", "fixed_level_model", "ood_image", "KEEPS", "OOD_IMAGES"]
+
+KEEPS = (0.5, 0.25, 0.1, 0.05, 0.02, 0.01)
+SEED = 1000
+METRICS = {"psnr": psnr, "ssim": ssim, "mad": mad, "diff_var": diff_variance}
+OOD_IMAGES = {3: "astronaut", 1: "camera"}  # scikit-image's bundled photographs, by channel count
+FIGURE_INPAINTERS = ("linear", "paper-gt-cae", "default", "gray-default")
+FIXED = "fixed level"  # row label of the model trained at exactly the row's keep
+
+
+def _inpainting_models(channels: int) -> list[dict]:
+    return [m for m in manifest()["models"]
+            if m.get("channels") == channels and m.get("input") not in (None, "image")]
+
+
+def fixed_level_model(keep: float, channels: int) -> str | None:
+    """Id of the installed model trained at exactly ``keep`` (training keep range ``[keep, keep]``)."""
+    for m in _inpainting_models(channels):
+        lo, hi = m.get("training", {}).get("keep", (None, None))
+        if lo == hi == keep:
+            return m["id"]
+    return None
+
+
+def inpainters_for(keep: float, channels: int) -> dict[str, str]:
+    """Row label -> inpainter name for one keep: classical, models across keeps, the fixed-level one."""
+    rows = {name: name for name in classical_names()}
+    for m in _inpainting_models(channels):
+        lo, hi = m.get("training", {}).get("keep", (0, 1))
+        if lo != hi:
+            rows[m["id"]] = m["id"]
+    fixed = fixed_level_model(keep, channels)
+    if fixed:
+        rows[FIXED] = fixed
+    return rows
+
+
+def ood_image(channels: int) -> tuple[str, np.ndarray]:
+    """The terrestrial photograph of the out-of-distribution test: scikit-image's ``astronaut``
+    (RGB) or ``camera`` (gray)."""
+    try:
+        from skimage import data
+    except ImportError:
+        raise ImportError("the out-of-distribution test needs scikit-image: pip install 'maskcodec[bench]'") from None
+    name = OOD_IMAGES[channels]
+    return f"skimage.data.{name}", getattr(data, name)()
+
+
+def _measure(image: np.ndarray, keep: float, seed: int) -> tuple[dict, dict]:
+    """Metrics of every inpainter at one keep, and the decoded images."""
+    data = encode(image, keep, seed=seed)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    scores, outs = {}, {}
+    for label, name in inpainters_for(keep, channels).items():
+        out = decode(data, inpainter=name)
+        outs[label] = out
+        scores[label] = {k: f(image, out) for k, f in METRICS.items()}
+    return scores, outs
+
+
+def _mean_table(per_image: list[dict]) -> dict:
+    labels = per_image[0].keys()
+    return {label: {k: float(np.mean([s[label][k] for s in per_image])) for k in METRICS} for label in labels}
+
+
+def _write_markdown(path: Path, result: dict) -> None:
+    lines = [f"# Inpainters on the same kept pixels: {result['images_count']} images", "",
+             f"Command: `{result['command']}`", "",
+             "PSNR (dB) and SSIM: higher is better. MAD (mean absolute difference over all pixels and channels, "
+             "on [0, 1]) and diff var (mean variance of the pixel differences): lower is better; these are the "
+             "paper's two metrics.", ""]
+    for keep, table in result["tables"].items():
+        lines += [f"## keep {keep} ({100 - 100 * float(keep):g}% masked)", "",
+                  "| inpainter | PSNR | SSIM | MAD | diff var |", "|---|---:|---:|---:|---:|"]
+        names = {label: f"{label} ({result['fixed_level_models'][keep]})" if label == FIXED else label
+                 for label in table}
+        lines += [f"| {names[label]} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['mad']:.4f} | {r['diff_var']:.2e} |"
+                  for label, r in table.items()]
+        lines.append("")
+    if result.get("ood"):
+        o = result["ood"]
+        labels = list(dict.fromkeys(label for table in o["tables"].values() for label in table))
+        lines += [f"## Out of distribution: {o['image']} ({o['shape'][1]}x{o['shape'][0]})", "",
+                  "| keep | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+        lines += [f"| {keep} | " + " | ".join(f"{table[label]['psnr']:.2f}" if label in table else "-"
+                                              for label in labels) + " |"
+                  for keep, table in o["tables"].items()]
+        lines += ["", "(PSNR in dB.)", ""]
+    path.write_text("\n".join(lines))
+
+
+def _error_map(image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    d = np.abs(image.astype(np.float64) - out.astype(np.float64)) / np.iinfo(image.dtype).max
+    return d.mean(axis=2) if d.ndim == 3 else d
+
+
+def _figure3(image: np.ndarray, name: str, recons: dict, path: Path) -> None:
+    """Original, masked input, reconstructions and error map of the best one, one row per keep."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keeps = sorted(recons, reverse=True)
+    shown = [label for label in FIGURE_INPAINTERS if label in recons[keeps[0]]]
+    gray = image.ndim == 2
+    cols = 2 + len(shown) + 1
+    fig, axes = plt.subplots(len(keeps), cols, figsize=(2.4 * cols, 2.3 * len(keeps)), squeeze=False)
+    for row, keep in zip(axes, keeps):
+        known = mask(image.shape, keep, seed=SEED)
+        masked = image * (known if gray else known[..., None])
+        cells = [("original", image), (f"keep {keep:g} ({100 - 100 * keep:g}% masked)", masked)]
+        cells += [(f"{label}\n{psnr(image, recons[keep][label]):.2f} dB", recons[keep][label]) for label in shown]
+        for ax, (title, img) in zip(row, cells):
+            ax.imshow(img, cmap="gray" if gray else None, vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(title, fontsize=8)
+        best = max(shown, key=lambda label: psnr(image, recons[keep][label]))
+        ax = row[-1]
+        ax.imshow(_error_map(image, recons[keep][best]), cmap="magma", vmin=0, vmax=0.2, interpolation="nearest")
+        ax.set_title(f"|error| of {best}\n(0 to 0.2 of full scale)", fontsize=8)
+        for ax in row:
+            ax.axis("off")
+    fig.suptitle(name, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _loss_curves(path: Path) -> list[str]:
+    """One panel per shipped model: training and validation loss per epoch from ``models/curves``."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = sorted((models_dir() / "curves").glob("*.csv"))
+    if not files:
+        return []
+    cols = 4
+    rows = -(-len(files) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, f in zip(axes.flat, files):
+        with open(f) as fh:
+            data = list(csv.DictReader(fh))
+        ep = [int(r["epoch"]) for r in data]
+        for key, style in (("train_loss", "o-"), ("val_loss", "s-")):
+            vals = [float(r[key]) for r in data]
+            ax.semilogy([e for e, v in zip(ep, vals) if v == v], [v for v in vals if v == v], style,
+                        ms=3, label=key.replace("_loss", ""))
+        ax.set_title(f.stem, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(files):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return [f.stem for f in files]
+
+
+def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool = True, figure: bool = True,
+                    progress: bool = True, command: str = "") -> dict:
+    """Measure every fitting inpainter on ``paths`` at ``keeps`` and write the report to ``out_dir``.
+
+    All images must have the same channel count (the inpainters compared
+    depend on it).
+
+    Returns
+    -------
+    dict
+        ``models.json``'s content: ``tables[keep][row label]`` holds the mean
+        ``psnr``, ``ssim``, ``mad`` and ``diff_var``; ``per_image`` the
+        values of each image; ``ood`` the out-of-distribution test.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [read_image(p) for p in paths]
+    channels = {1 if a.ndim == 2 else a.shape[2] for a in images}
+    if len(channels) != 1:
+        raise ValueError(f"all images must have the same channel count; got {sorted(channels)}")
+    channels = channels.pop()
+    bar = tqdm(total=len(images) * len(keeps), desc="model bench", unit="decode set", file=sys.stderr,
+               disable=not progress)
+    per_image, figure_recons = {}, {}
+    for keep in keeps:
+        scores = []
+        for i, img in enumerate(images):
+            s, outs = _measure(img, keep, SEED + i)
+            scores.append(s)
+            if i == 0:
+                figure_recons[keep] = outs
+            bar.update()
+        per_image[str(keep)] = scores
+    bar.close()
+    result = {"command": command, "images_count": len(images), "paths": [str(p) for p in paths],
+              "mask_seeds": f"{SEED} + image index", "keeps": list(keeps),
+              "tables": {k: _mean_table(v) for k, v in per_image.items()}, "per_image": per_image,
+              "fixed_level_models": {str(k): fixed_level_model(k, channels) for k in keeps
+                                     if fixed_level_model(k, channels)}}
+    if figure:
+        _figure3(images[0], Path(paths[0]).name, figure_recons, out_dir / "figure3.png")
+        result["loss_curves"] = _loss_curves(out_dir / "loss_curves.png")
+    if ood:
+        name, photo = ood_image(channels)
+        tables, recons = {}, {}
+        for keep in keeps:
+            tables[str(keep)], recons[keep] = _measure(photo, keep, SEED)
+        result["ood"] = {"image": name, "shape": list(photo.shape), "tables": tables}
+        if figure:
+            _figure3(photo, f"{name}: a terrestrial photograph (out of distribution)", recons, out_dir / "ood.png")
+    (out_dir / "models.json").write_text(json.dumps(result, indent=1))
+    _write_markdown(out_dir / "models.md", result)
+    return result
