@@ -5,6 +5,9 @@ One run codes the same images with every codec in :data:`CODECS`:
 - ``maskcodec/<inpainter>``: mask mode at each keep, decoded by every
   available inpainter (the classical ones and every installed model of
   ``models/manifest.json`` whose channel count fits the image);
+- ``latent``: latent mode with every installed latent model that fits the
+  image; the ``latent-q<n>`` models form one curve (parameter ``quality``),
+  any other latent model is a point of its own (``latent/<id>``);
 - ``jpeg2000@maskcodec``: JPEG2000 (OpenJPEG, irreversible 9/7, ``mct=1``)
   at the byte size of each maskcodec file, no larger;
 - ``jpeg2000``: JPEG2000 at a sweep of rates (its own curve);
@@ -12,8 +15,8 @@ One run codes the same images with every codec in :data:`CODECS`:
 
 Each codec is a small runner that yields :class:`Encoding` entries (how to
 make a file, how to time its encoder, which decoders read it); the harness
-measures them all the same way, so a new codec (latent mode, say) is one more
-row in :data:`CODECS`.
+measures them all the same way, so a new codec is one more row in
+:data:`CODECS`.
 
 Measurements per image and point: bytes, bits per pixel, PSNR, SSIM, mean
 absolute difference, difference variance (quality from one run), encode and
@@ -114,6 +117,7 @@ class Context:
     keeps: tuple[float, ...]
     seed: int
     inpainters: list[str]
+    latent_models: list[str] = field(default_factory=list)  # installed latent models that fit the image
     points: list[dict] = field(default_factory=list)  # results so far on this image
 
 
@@ -139,6 +143,17 @@ def _maskcodec(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
     for keep in ctx.keeps:
         yield Encoding("maskcodec", "keep", keep, partial(encode, image, keep, seed=ctx.seed), True,
                        {f"maskcodec/{name}": partial(decode, inpainter=name) for name in ctx.inpainters})
+
+
+def _latent(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
+    from .latent import QUALITY_ID
+    prefix = QUALITY_ID.format("")
+    for model_id in ctx.latent_models:
+        quality = model_id[len(prefix):]
+        curve, param, value = (("latent", "quality", float(quality)) if model_id.startswith(prefix)
+                               and quality.isdigit() else (f"latent/{model_id}", "model", 0.0))
+        yield Encoding("latent", param, value, partial(encode, image, mode="latent", model=model_id), True,
+                       {curve: decode})
 
 
 def _jpeg2000_matched(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
@@ -167,6 +182,7 @@ def _jpeg(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
 #: The codecs a bench runs, in order (``jpeg2000@maskcodec`` reads the maskcodec sizes).
 CODECS: tuple[Codec, ...] = (
     Codec("maskcodec", _any_image, _maskcodec),
+    Codec("latent", _any_image, _latent),
     Codec("jpeg2000@maskcodec", _pil_image, _jpeg2000_matched),
     Codec("jpeg2000", _pil_image, _jpeg2000_sweep),
     Codec("jpeg", _pil_image, _jpeg),
@@ -471,11 +487,15 @@ def _timing_summary(images: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------- inputs and environment
 
-def _installed_models() -> dict[str, int]:
-    """Model id -> channel count, for the manifest entries whose file is there."""
+def _installed_models(latent: bool = False) -> dict[str, int]:
+    """Model id -> channel count, for the inpainting (or, with ``latent``, the latent) models
+    of the manifest whose files are there."""
     from . import models
+    def files(m: dict) -> list[str]:
+        return [m["file"]] + [m[half]["file"] for half in ("encoder", "decoder") if half in m]
+
     return {m["id"]: m["channels"] for m in models.manifest()["models"]
-            if (models.models_dir() / m["file"]).exists()}
+            if (m.get("kind") == "latent") == latent and all((models.models_dir() / f).exists() for f in files(m))}
 
 
 def _check_inpainters(inpainters: Iterable[str] | None, models: dict[str, int]) -> list[str]:
@@ -689,7 +709,8 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
     inpainters : list of str, optional
         Inpainters to decode maskcodec files with; default every classical one
         and every installed model (a model is used on the images whose channel
-        count it fits).
+        count it fits). Every installed latent model that fits an image codes
+        it in latent mode too.
     repeats : int
         Timed runs per encode/decode; the first is also the one whose output
         is measured for quality (every code path is warmed up on a small crop
@@ -720,29 +741,31 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     files = find_images(paths)
     images = [read_image(f) for f in files]
-    models = _installed_models()
+    models, latent_models = _installed_models(), _installed_models(latent=True)
     chosen = _check_inpainters(inpainters, models)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def fitting(image: np.ndarray) -> list[str]:
+    def context(image: np.ndarray) -> Context:
+        """The inpainters and latent models that fit the image's channel count."""
         channels = image.shape[2] if image.ndim == 3 else 1
-        return [n for n in chosen if n not in models or models[n] == channels]
+        return Context(keeps, seed, [n for n in chosen if n not in models or models[n] == channels],
+                       [n for n, c in latent_models.items() if c == channels])
 
     # Warm-up on a small crop: imports, model sessions and first-call costs stay out of the measurements.
     crop = images[0][:64, :64]
-    _bench_image(crop, Context(keeps, seed, fitting(crop)), CODECS, 1, 0.0, memory=True)
+    _bench_image(crop, context(crop), CODECS, 1, 0.0, memory=True)
 
     recons: dict = {}
     per_image = []
     bar = tqdm(total=len(images), unit="image", desc="bench", file=sys.stderr, disable=not progress)
     for i, (f, image) in enumerate(zip(files, images)):
         bar.set_postfix_str(f.name[-32:])
-        ctx = Context(keeps, seed, fitting(image))
+        ctx = context(image)
         points = _bench_image(image, ctx, CODECS, repeats, timing_budget_s, memory=i == 0,
                               examples=recons if i == 0 else None)
         entry = dict(path=str(f), shape=list(image.shape), dtype=str(image.dtype), megapixels=_megapixels(image),
-                     inpainters=ctx.inpainters, points=points,
+                     inpainters=ctx.inpainters, latent_models=ctx.latent_models, points=points,
                      encoder_stages=_encoder_stages(image, seed, ENCODER_ROUNDS_PER_REPEAT * repeats),
                      encoder_race=(_encoder_race(image, seed, ENCODER_ROUNDS_PER_REPEAT * repeats)
                                    if _pil_image(image) else None))
@@ -752,7 +775,8 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
 
     result = dict(
         versions=_versions(),
-        settings=dict(keeps=list(keeps), seed=seed, inpainters=chosen, repeats=repeats,
+        settings=dict(keeps=list(keeps), seed=seed, inpainters=chosen, latent_models=sorted(latent_models),
+                      repeats=repeats,
                       timing_budget_s=timing_budget_s, j2k_bpp=list(J2K_BPP), jpeg_qualities=list(JPEG_QUALITIES),
                       codecs=[c.name for c in CODECS], load_average_start=load_start,
                       load_average_end=_load_average()),

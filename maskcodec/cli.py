@@ -19,6 +19,7 @@ EPILOG = """\
 examples:
   maskcodec demo                                  # try it on a bundled real Mars image
   maskcodec encode frame.png -o frame.mcx --keep 0.1 --seed 7
+  maskcodec encode frame.png -o frame.mcx --mode latent --quality 2   # send an autoencoder's latents
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
@@ -30,9 +31,11 @@ The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from .codec import encode
+    from .codec import encode, resolve_options
     from .images import read_image
     from .products import is_product, read_product
+    keep, model = resolve_options(args.mode, keep=args.keep, seed=args.seed, segment_size=args.segment_size,
+                                  model=args.model, quality=args.quality)
     bits, metadata = args.bits, None
     if is_product(args.input):
         product = read_product(args.input)
@@ -40,12 +43,13 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         bits = bits or product.bits
     else:
         image = read_image(args.input)
-    data = encode(image, keep=args.keep, seed=args.seed, bits=bits, metadata=metadata,
-                  segment_size=args.segment_size, model=args.model)
+    data = encode(image, keep=keep, mode=args.mode, seed=args.seed, bits=bits, metadata=metadata,
+                  segment_size=args.segment_size, model=model)
     out = Path(args.output) if args.output else Path(args.input).with_suffix(".mcx")
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-    print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel (keep={args.keep})")
+    how = f"keep={keep}" if args.mode == "mask" else f"latent mode, model {model}"
+    print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
 
 
@@ -82,11 +86,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
     pixels = h.shape[0] * h.shape[1]
     print(f"{args.input}: maskcodec {h.version[0]}.{h.version[1]}, {h.mode} mode")
     print(f"  image      {' x '.join(map(str, h.shape))} {h.dtype} ({h.bits} significant bits)")
-    print(f"  mask       seed {h.seed}, keep {h.keep:.6g} (threshold {h.keep_threshold}), "
-          f"{h.survivors} of {pixels} pixels kept")
+    if h.latent is None:
+        print(f"  mask       seed {h.seed}, keep {h.keep:.6g} (threshold {h.keep_threshold}), "
+              f"{h.survivors} of {pixels} pixels kept")
+    else:
+        lat = h.latent
+        print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), "
+              f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header")
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
     print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
-          f"(header {h.header_size}, payload {h.payload_size}, raw survivors {h.payload_raw_size})")
+          f"(header {h.header_size}, payload {h.payload_size}, raw "
+          f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})")
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
     return 0
@@ -105,6 +115,18 @@ def _cmd_bench_loss(args: argparse.Namespace) -> int:
                             trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
     print((Path(args.out) / "loss.md").read_text())
     print(f"results in {args.out}/loss.json and loss.md ({len(result['images'])} images)")
+    return 0
+
+
+def _cmd_bench_models(args: argparse.Namespace) -> int:
+    from .images import find_images
+    from .modelbench import run_model_bench
+    command = (f"maskcodec bench-models {' '.join(args.inputs)} --out {args.out} "
+               f"--keeps {','.join(f'{k:g}' for k in args.keeps)}{' --no-ood' if args.no_ood else ''}")
+    result = run_model_bench(find_images(args.inputs), Path(args.out), keeps=args.keeps, ood=not args.no_ood,
+                             progress=not args.quiet, command=command)
+    print((Path(args.out) / "models.md").read_text())
+    print(f"results in {args.out}/models.json, models.md and figures ({result['images_count']} images)")
     return 0
 
 
@@ -134,17 +156,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
-                       description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly.")
+                       description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
+                                   "(mask mode), or send a latent model's quantized bottleneck (--mode latent).")
     p.add_argument("input", help="image file (.png, .tif, .npy; uint8 or uint16) or mission product "
                                  "(PDS3/VICAR .IMG/.LBL, PDS4 .xml, FITS; needs the 'products' extra)")
     p.add_argument("-o", "--output", help="output .mcx file (default: input with .mcx suffix)")
-    p.add_argument("--keep", type=_keep, default=0.1, help="fraction of pixels kept, in (0, 1] (default 0.1)")
-    p.add_argument("--seed", type=int, default=None, help="32-bit mask seed (default: random, stored in the file)")
+    p.add_argument("--mode", choices=["mask", "latent"], default="mask",
+                   help="mask: keep a seeded fraction of the pixels (default); latent: send the bottleneck of a "
+                        "latent model (--model or --quality)")
+    p.add_argument("--keep", type=_keep, default=None,
+                   help="mask mode: fraction of pixels kept, in (0, 1] (default 0.1)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="mask mode: 32-bit mask seed (default: random, stored in the file)")
     p.add_argument("--bits", type=int, default=None, help="significant bits per sample, e.g. 12 (default: dtype width)")
     p.add_argument("--model", default=None,
-                   help="model id from models/manifest.json to record (with its hash) for the decoder")
+                   help="model id from models/manifest.json, recorded with its hash: the inpainting model for the "
+                        "decoder (mask mode) or the latent model (latent mode)")
+    p.add_argument("--quality", type=int, default=None,
+                   help="latent mode: use the latent model latent-q<QUALITY> of the manifest")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
-                   help="write self-contained segments of this size (e.g. 1024) that survive lost packets")
+                   help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decompress .mcx files to images",
@@ -196,6 +227,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_bench_loss)
+
+    p = sub.add_parser("bench-models", help="every inpainter and model on the same kept pixels, with the paper's metrics",
+                       description="Encode each image once per keep and decode it with the classical inpainters, "
+                                   "every installed model trained across keep levels, and the fixed-level model "
+                                   "trained at that keep; report PSNR, SSIM, mean absolute difference and "
+                                   "difference variance, a Figure-3-like figure, the loss curves of the shipped "
+                                   "models and an out-of-distribution test on a terrestrial photograph "
+                                   "(scikit-image's astronaut or camera). All images must have one channel count.",
+                       epilog="example: maskcodec bench-models ../shared/data/mars_rgb/val --out "
+                              "benchmarks/results/mars_rgb_val_models")
+    p.add_argument("inputs", nargs="+", help="images or folders of images")
+    p.add_argument("--out", default="bench-out", help="folder for models.json, models.md and figures "
+                                                       "(default bench-out)")
+    from .modelbench import KEEPS
+    p.add_argument("--keeps", type=_keep_list, default=list(KEEPS),
+                   help=f"comma-separated keep fractions (default {','.join(f'{k:g}' for k in KEEPS)})")
+    p.add_argument("--no-ood", action="store_true", help="skip the out-of-distribution test")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_bench_models)
     return parser
 
 

@@ -1,7 +1,9 @@
 """encode / decode / inspect: the public codec, wiring the stages together.
 
-image -> mask(seed) -> gather -> pack -> zstd + container -> bytes, and back:
+Mask mode: image -> mask(seed) -> gather -> pack -> zstd + container -> bytes, and back:
 bytes -> container -> unpack -> scatter into the mask -> inpaint -> image.
+Latent mode (:mod:`maskcodec.latent`): image -> encoder network -> quantized
+latent -> zstd + container, and back through the decoder network.
 """
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ import warnings
 
 import numpy as np
 
-from . import container, inpaint, segments
+from . import container, inpaint, latent, segments
 from .container import Header, Limits
 from .errors import InvalidInputError
 from .mask import keep_to_threshold, kept_indices
 from .pack import candidate_transforms, pack, unpack
 
-__all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning"]
+__all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning", "resolve_options"]
 
 
 class SalvageWarning(UserWarning):
@@ -28,6 +30,8 @@ class SalvageWarning(UserWarning):
 
 MAX_CHANNELS = container.Limits().max_channels
 DEFAULT_INPAINTER = "auto"
+DEFAULT_KEEP = 0.1
+ENCODE_MODES = ("mask", "latent")
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -59,21 +63,72 @@ def _check_bits(image: np.ndarray, bits: int | None) -> int:
     return int(bits)
 
 
-def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
-           bits: int | None = None, metadata: dict | None = None, segment_size: int | None = None,
-           model: str | None = None) -> bytes:
-    """Compress an image by keeping a seeded pseudo-random fraction of its pixels.
+def resolve_options(mode: str = "mask", *, keep: float | None = None, seed: int | None = None,
+                    segment_size: int | None = None, model: str | None = None,
+                    quality: int | None = None) -> tuple[float | None, str | None]:
+    """Check that encoding options fit together, before any image is read.
 
-    Needs numpy, construct and zstandard only (no model, no onnxruntime).
+    Returns
+    -------
+    tuple
+        The keep fraction (mask mode; ``None`` in latent mode) and the model
+        id (the one named, the one ``quality`` picks, or ``None``).
+
+    Examples
+    --------
+    >>> resolve_options(keep=0.25)
+    (0.25, None)
+    >>> resolve_options("latent", keep=0.25, model="m")
+    Traceback (most recent call last):
+    ...
+    maskcodec.errors.InvalidInputError: keep applies to mask mode only; ...
+    """
+    if mode not in ENCODE_MODES:
+        raise InvalidInputError(f"mode must be one of {ENCODE_MODES}, got {mode!r}")
+    if mode == "mask":
+        if quality is not None:
+            raise InvalidInputError("quality picks a latent model; use mode='latent' (mask mode is sized by keep)")
+        if model is not None and model in latent.latent_models():
+            raise InvalidInputError(f"{model!r} is a latent model; use it with mode='latent'")
+        return DEFAULT_KEEP if keep is None else keep, model
+    given = [name for name, value in (("keep", keep), ("seed", seed), ("segment_size", segment_size))
+             if value is not None]
+    if given:
+        raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
+                                f"bottleneck, whose size the model sets (choose model or quality)")
+    if (model is None) == (quality is None):
+        raise InvalidInputError("latent mode needs exactly one of model (a latent model id) and quality "
+                                f"(picks 'latent-q<quality>'); got model={model!r}, quality={quality!r}")
+    model = latent.quality_model(quality) if quality is not None else model
+    latent.latent_model(model)  # an unknown id is refused here, before any work
+    return None, model
+
+
+def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", quality: int | None = None,
+           seed: int | None = None, bits: int | None = None, metadata: dict | None = None,
+           segment_size: int | None = None, model: str | None = None) -> bytes:
+    """Compress an image: keep a seeded fraction of its pixels (mask mode) or
+    send an autoencoder's quantized bottleneck (latent mode).
+
+    Mask mode needs numpy, construct and zstandard only (no model, no
+    onnxruntime); latent mode runs the model's encoder network.
 
     Parameters
     ----------
     image : numpy.ndarray
         ``(H, W)`` or ``(H, W, C)`` with 1 <= C <= 1024, dtype uint8 or uint16.
-    keep : float
-        Fraction of pixels kept, in (0, 1]. All channels of a kept pixel are kept.
+    keep : float, optional
+        Mask mode: fraction of pixels kept, in (0, 1] (default 0.1). All
+        channels of a kept pixel are kept.
+    mode : {"mask", "latent"}
+        ``"mask"`` (default): the seeded pixel mask (``spec/format.md``
+        sections 4-8). ``"latent"``: the bottleneck of the latent model
+        ``model`` (or ``quality``), 8 bits per value with per-channel scales
+        (section 12); any image size (padded for the network, cropped back).
+    quality : int, optional
+        Latent mode: picks the model ``latent-q{quality}`` of the manifest.
     seed : int, optional
-        32-bit mask seed; ``None`` draws one (it is stored in the file).
+        Mask mode: 32-bit mask seed; ``None`` draws one (it is stored in the file).
     bits : int, optional
         Significant bits per sample (e.g. 12 for 12-bit data in uint16);
         default the dtype's width. Every value must fit.
@@ -81,19 +136,30 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
         JSON-serializable description stored in the header (product id, ...).
         Not carried by segmented streams.
     segment_size : int, optional
-        Write a segmented stream (format 2.0) of self-contained segments of
-        exactly this many bytes (e.g. 1024, a transfer frame), which survives
-        lost and corrupted packets (see :func:`salvage`). Default: one
-        container (format 1.0), the smallest file.
+        Mask mode: write a segmented stream (format 2.0) of self-contained
+        segments of exactly this many bytes (e.g. 1024, a transfer frame),
+        which survives lost and corrupted packets (see :func:`salvage`).
+        Default: one container (format 1.0), the smallest file.
     model : str, optional
-        Id of a model in ``models/manifest.json`` that the decoder should use;
-        the file records it with the model's SHA-256, and a decoder refuses a
-        model file with another hash. Default: the decoder's choice.
+        Id of a model in ``models/manifest.json``, recorded in the file with
+        the SHA-256 of its file (a decoder refuses a model file with another
+        hash). Mask mode: the inpainting model the decoder should use
+        (default: the decoder's choice). Latent mode: the latent model.
 
     Returns
     -------
     bytes
         A complete ``.mcx`` file (``spec/format.md``).
+
+    Raises
+    ------
+    InvalidInputError
+        An argument is not acceptable, or does not apply to the mode.
+    ModelError
+        Latent mode: the model's files are missing or do not hash to the
+        manifest, or the model codes another number of channels.
+    LimitExceededError
+        Latent mode: the padded image is over ``Limits.max_latent_pixels``.
 
     Examples
     --------
@@ -105,7 +171,11 @@ def encode(image: np.ndarray, keep: float = 0.1, *, seed: int | None = None,
     >>> bool((out[m] == img[m]).all()), out.shape == img.shape
     (True, True)
     """
+    keep, model = resolve_options(mode, keep=keep, seed=seed, segment_size=segment_size, model=model,
+                                  quality=quality)
     image = _check_image(image)
+    if mode == "latent":
+        return latent.encode(image, model, _check_bits(image, bits), metadata)
     threshold = keep_to_threshold(keep)
     if seed is None:
         seed = secrets.randbits(32)
@@ -156,14 +226,25 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     return container.read_header(data, limits)
 
 
-def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
-    """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a file, without inpainting."""
+def _read(data: bytes, limits: Limits) -> tuple[Header, bytes | None, np.ndarray | None, np.ndarray | None]:
+    """Header and, for a latent-mode file, its latent bytes; for mask mode, the mask and kept values."""
     if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
-        return segments.read(bytes(data), limits)
+        header, m, values = segments.read(bytes(data), limits)
+        return header, None, m, values
     header, raw = container.read(data, limits)
+    if header.latent is not None:
+        return header, raw, None, None
     m = container.header_mask(header)
     values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
-    return header, m, values.astype(header.dtype, copy=False)
+    return header, None, m, values.astype(header.dtype, copy=False)
+
+
+def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
+    """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a mask-mode file, without inpainting."""
+    header, _, m, values = _read(data, limits)
+    if m is None:
+        raise InvalidInputError("a latent-mode file has no kept pixels; maskcodec.latents() reads its latents")
+    return header, m, values
 
 
 def _fill(header: Header, known: np.ndarray, values: np.ndarray, inpainter: str) -> np.ndarray:
@@ -181,15 +262,18 @@ def _fill(header: Header, known: np.ndarray, values: np.ndarray, inpainter: str)
 
 def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = True,
            limits: Limits = Limits()) -> np.ndarray:
-    """Decompress a maskcodec file: kept pixels exactly, the rest inpainted.
+    """Decompress a maskcodec file: in mask mode kept pixels exactly and the rest
+    inpainted; in latent mode the named latent model's decoder network run on
+    the dequantized latents.
 
     Parameters
     ----------
     data : bytes
         A complete ``.mcx`` file or segmented stream.
     inpainter : str
-        ``"auto"`` (the best available for the image), a classical name
-        (``"nconv"``, ``"linear"``) or a model id from ``models/manifest.json``.
+        Mask mode: ``"auto"`` (the best available for the image), a classical
+        name (``"nconv"``, ``"linear"``) or a model id from
+        ``models/manifest.json``. Latent mode: must stay ``"auto"``.
     strict : bool
         True (default): any damage raises a :class:`~maskcodec.errors.FormatError`
         naming it. False: a segmented stream is salvaged (see :func:`salvage`)
@@ -219,8 +303,13 @@ def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = Tr
         if report.segments_received < report.segments_expected or report.bytes_skipped:
             warnings.warn(SalvageWarning(report), stacklevel=2)
         return image
-    header, m, values = survivors(data, limits=limits)
-    return _fill(header, m, values, inpainter)
+    header, raw, m, values = _read(data, limits)
+    if m is not None:
+        return _fill(header, m, values, inpainter)
+    if inpainter != DEFAULT_INPAINTER:
+        raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; "
+                                f"inpainter={inpainter!r} does not apply (leave it {DEFAULT_INPAINTER!r})")
+    return latent.decode(header, raw)
 
 
 def salvage(data: bytes, inpainter: str = DEFAULT_INPAINTER, *,

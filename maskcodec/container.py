@@ -20,12 +20,14 @@ from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceede
 from .mask import mask_from_threshold, threshold_to_keep
 from .pack import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORMS
 
-__all__ = ["MAGIC", "VERSION", "Header", "Limits", "write", "read_header", "read"]
+__all__ = ["MAGIC", "VERSION", "Header", "LatentFields", "Limits", "write", "read_header", "read"]
 
 MAGIC = b"\x89MCX"
 VERSION = (1, 0)
-MODE_MASK = 0
-MODES = {MODE_MASK: "mask"}
+MODE_MASK, MODE_LATENT = 0, 1
+MODES = {MODE_MASK: "mask", MODE_LATENT: "latent"}
+QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
+QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
 SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
 SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
 MAX_MODEL_ID = 64
@@ -50,12 +52,26 @@ _FIXED = cs.Struct(
     "keep_threshold" / cs.Int32ul,
     "survivors" / cs.Int32ul,
 )
+# Latent block of mode 1 (spec section 12.2): the latent tensor's shape and its quantization.
+_LATENT = cs.Struct(
+    "latent_channels" / cs.Int16ul,
+    "latent_height" / cs.Int32ul,
+    "latent_width" / cs.Int32ul,
+    "factor" / cs.Int16ul,
+    "quantization" / cs.Int8ul,
+    "reserved" / cs.Int8ul,
+    "offsets" / cs.Bytes(4 * cs.this.latent_channels),  # float32 little-endian, one per channel
+    "steps" / cs.Bytes(4 * cs.this.latent_channels),
+)
+# Variable part; parsed and built with the fixed part's ``mode`` as a context parameter.
 _VARIABLE = cs.Struct(
     "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
     "model_sha256" / cs.Bytes(32),
     "metadata" / cs.Prefixed(cs.Int32ul, cs.GreedyBytes),
+    "latent" / cs.If(cs.this._params.mode == MODE_LATENT, _LATENT),
     "payload_raw_size" / cs.Int64ul,
     "payload_size" / cs.Int64ul,
+    "end" / cs.Tell,
 )
 FIXED_SIZE = _FIXED.sizeof()
 CRC_SIZE = 4
@@ -77,6 +93,25 @@ class Limits:
     max_channels: int = 1024
     max_metadata: int = 1 << 20
     max_payload_raw: int = 1 << 31
+    max_latent_pixels: int = 1 << 24   # padded image a latent model runs on whole (4096 x 4096)
+
+
+@dataclass(frozen=True)
+class LatentFields:
+    """The latent block of a latent-mode file (spec section 12): tensor shape and quantization.
+
+    ``offsets`` and ``steps`` are the per-channel float32 values, as Python
+    floats (exactly); a value ``q`` of channel ``c`` stands for
+    ``offsets[c] + q * steps[c]`` computed in float32.
+    """
+
+    channels: int
+    height: int
+    width: int
+    factor: int
+    quantization: str
+    offsets: tuple[float, ...]
+    steps: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -102,12 +137,18 @@ class Header:
     payload_raw_size: int = 0
     file_size: int = 0
     segments: int = 0  # number of segments of a segmented stream (format 2); 0 for a single container
+    latent: LatentFields | None = None  # latent mode only
 
     def to_json(self) -> dict:
-        """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints)."""
+        """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints); the
+        ``latent`` entry is there for latent-mode files only."""
         d = asdict(self)
         d["version"] = f"{self.version[0]}.{self.version[1]}"
         d["shape"] = list(self.shape)
+        if self.latent is None:
+            del d["latent"]
+        else:
+            d["latent"] |= {"offsets": list(self.latent.offsets), "steps": list(self.latent.steps)}
         return d
 
 
@@ -115,10 +156,15 @@ def crc(data: bytes) -> bytes:
     return cs.Int32ul.build(zlib.crc32(data))
 
 
-def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int, seed: int,
-          keep_threshold: int, survivors: int, raw: bytes, model_id: str = "",
-          model_sha256: bytes = bytes(32), metadata: dict | None = None) -> bytes:
-    """Build a complete file: header, header CRC, zstd payload, payload CRC."""
+def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, raw: bytes, transform: int = 0, seed: int = 0,
+          keep_threshold: int = 0, survivors: int = 0, model_id: str = "",
+          model_sha256: bytes = bytes(32), metadata: dict | None = None, latent: LatentFields | None = None) -> bytes:
+    """Build a complete file: header, header CRC, zstd payload, payload CRC.
+
+    With ``latent`` the file is in latent mode (``raw`` is the uint8 latent
+    plane; transform, seed, threshold and survivors stay 0); without, in mask
+    mode (``raw`` is the packed survivors).
+    """
     if len(model_id) > MAX_MODEL_ID:
         raise InvalidInputError(f"model id may have at most {MAX_MODEL_ID} characters, got {len(model_id)}")
     h, w = shape[:2]
@@ -126,15 +172,20 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, transform: int,
     flags = FLAG_CHANNEL_AXIS if len(shape) == 3 else 0
     meta = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode() if metadata else b""
     payload = compress(raw)
+    mode = MODE_MASK if latent is None else MODE_LATENT
+    block = None if latent is None else dict(
+        latent_channels=latent.channels, latent_height=latent.height, latent_width=latent.width,
+        factor=latent.factor, quantization=QUANTIZATION_IDS[latent.quantization], reserved=0,
+        offsets=np.asarray(latent.offsets, "<f4").tobytes(), steps=np.asarray(latent.steps, "<f4").tobytes())
     head = _FIXED.build(dict(
-        magic=MAGIC, version_major=VERSION[0], version_minor=VERSION[1], flags=flags, mode=MODE_MASK,
+        magic=MAGIC, version_major=VERSION[0], version_minor=VERSION[1], flags=flags, mode=mode,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
         channels=channels, reserved=0, height=h, width=w, seed=seed, keep_threshold=keep_threshold,
         survivors=survivors,
     )) + _VARIABLE.build(dict(
-        model_id=model_id, model_sha256=model_sha256, metadata=meta,
+        model_id=model_id, model_sha256=model_sha256, metadata=meta, latent=block,
         payload_raw_size=len(raw), payload_size=len(payload),
-    ))
+    ), mode=mode)
     return head + crc(head) + payload + crc(payload)
 
 
@@ -143,14 +194,19 @@ def fail_if(cond: bool, exc: type, msg: str) -> None:
         raise exc(msg)
 
 
-def check_image_fields(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
+def check_image_fields(f, limits: Limits, modes: tuple[int, ...] = (MODE_MASK,)) -> tuple[np.dtype, tuple[int, ...]]:
     """Check the image fields shared by every container (spec section 4, in table
-    order) and return the sample dtype and the image shape."""
+    order) and return the sample dtype and the image shape.
+
+    ``modes`` are the modes the container may hold: all of :data:`MODES` for a
+    single container, mask mode alone for a segmented stream.
+    """
     fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
              f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
              f"only flag bit 0 is defined and the rest must be zero")
-    fail_if(f.mode not in MODES, UnsupportedVersionError,
-             f"mode {f.mode} is unknown; this decoder reads modes {sorted(MODES)}")
+    fail_if(f.mode not in modes, UnsupportedVersionError,
+             f"mode {f.mode} is unknown here; this container holds modes "
+             f"{', '.join(f'{m} ({MODES[m]})' for m in modes)}")
     fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
              f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
     dtype = SAMPLE_FORMATS[f.sample_format]
@@ -198,6 +254,41 @@ def compress(raw: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(raw)
 
 
+def check_latent_fields(f, v, limits: Limits) -> LatentFields:
+    """Check the fields of a latent-mode header (spec section 12.2, in table order)
+    and return its latent block."""
+    fail_if(f.transform != 0 or f.seed != 0 or f.keep_threshold != 0 or f.survivors != 0, FormatError,
+            f"latent mode has no mask: transform, seed, keep_threshold and survivors must be 0, got "
+            f"{f.transform}, {f.seed}, {f.keep_threshold}, {f.survivors}")
+    fail_if(not v.model_id, FormatError, "a latent-mode file must name its model (model id is empty)")
+    b = v.latent
+    fail_if(b.latent_channels == 0 or b.latent_height == 0 or b.latent_width == 0 or b.factor == 0, FormatError,
+            f"latent tensor {b.latent_channels}x{b.latent_height}x{b.latent_width} with factor {b.factor} "
+            f"has a zero dimension")
+    fail_if(b.latent_channels > limits.max_channels, LimitExceededError,
+            f"{b.latent_channels} latent channels exceed the decoder's limit of {limits.max_channels}")
+    side = (-(-f.height // b.factor), -(-f.width // b.factor))
+    fail_if((b.latent_height, b.latent_width) != side, FormatError,
+            f"latent of {b.latent_height}x{b.latent_width} does not fit a {f.height}x{f.width} image at factor "
+            f"{b.factor}; expected {side[0]}x{side[1]} (ceil of the image sides / factor)")
+    padded = b.latent_height * b.latent_width * b.factor ** 2
+    fail_if(padded > limits.max_latent_pixels, LimitExceededError,
+            f"the decoder network would run on {padded} pixels, over the decoder's limit of "
+            f"{limits.max_latent_pixels}")
+    fail_if(b.quantization not in QUANTIZATIONS or b.reserved != 0, FormatError,
+            f"latent quantization kind {b.quantization} (reserved byte {b.reserved}) is unknown; expected "
+            f"{', '.join(f'{k} ({n})' for k, n in QUANTIZATIONS.items())} and reserved 0")
+    offsets, steps = np.frombuffer(b.offsets, "<f4"), np.frombuffer(b.steps, "<f4")
+    fail_if(not (np.isfinite(offsets).all() and np.isfinite(steps).all() and (steps > 0).all()), FormatError,
+            "latent offsets must be finite and steps finite and positive")
+    fail_if(QUANTIZATIONS[b.quantization] == "integer" and not ((steps == 1).all()
+                                                               and (offsets == np.floor(offsets)).all()),
+            FormatError, "integer quantization needs steps of 1.0 and whole-number offsets")
+    return LatentFields(channels=b.latent_channels, height=b.latent_height, width=b.latent_width,
+                        factor=b.factor, quantization=QUANTIZATIONS[b.quantization],
+                        offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
+
+
 def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
     """Parse and check the header; returns it, its size in bytes, and whether
     the file as a whole is complete (not shorter than the header announces)."""
@@ -214,24 +305,29 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
              f"format version {f.version_major}.{f.version_minor} is not supported; "
              f"this decoder reads major version {VERSION[0]}")
     try:
-        v = _VARIABLE.parse(data[FIXED_SIZE:])
+        v = _VARIABLE.parse(data[FIXED_SIZE:], mode=f.mode)
     except cs.StreamError:
         raise TruncatedError(f"file of {len(data)} bytes ends inside the header") from None
     except (cs.StringError, UnicodeDecodeError):
         raise FormatError("model id is not ASCII text") from None
-    header_size = FIXED_SIZE + 1 + len(v.model_id) + 32 + 4 + len(v.metadata) + 16
+    header_size = FIXED_SIZE + v.end
     fail_if(len(data) < header_size + CRC_SIZE, TruncatedError,
              f"file of {len(data)} bytes ends inside the header checksum")
     stored = data[header_size:header_size + CRC_SIZE]
     fail_if(stored != crc(data[:header_size]), ChecksumError,
              "header CRC32 does not match: the header is corrupted")
-    dtype, shape = check_image_fields(f, limits)
+    dtype, shape = check_image_fields(f, limits, tuple(MODES))
+    latent = check_latent_fields(f, v, limits) if f.mode == MODE_LATENT else None
     fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
              f"metadata of {len(v.metadata)} bytes exceeds the limit of {limits.max_metadata}")
-    expected_raw = f.survivors * f.channels * dtype.itemsize
+    if latent is None:
+        expected_raw, what = f.survivors * f.channels * dtype.itemsize, \
+            f"{f.survivors} pixels x {f.channels} channels x {dtype.itemsize} bytes"
+    else:
+        expected_raw, what = latent.channels * latent.height * latent.width, \
+            f"{latent.channels}x{latent.height}x{latent.width} latent bytes"
     fail_if(v.payload_raw_size != expected_raw, FormatError,
-             f"payload_raw_size is {v.payload_raw_size}, expected {expected_raw} "
-             f"({f.survivors} pixels x {f.channels} channels x {dtype.itemsize} bytes)")
+             f"payload_raw_size is {v.payload_raw_size}, expected {expected_raw} ({what})")
     fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
              f"decompressed payload of {v.payload_raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
     fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
@@ -245,11 +341,11 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
     header = Header(
         version=(f.version_major, f.version_minor), mode=MODES[f.mode], shape=shape,
         dtype=dtype.name, bits=f.bits, channels=f.channels, seed=f.seed,
-        keep=threshold_to_keep(f.keep_threshold), keep_threshold=f.keep_threshold,
+        keep=0.0 if latent else threshold_to_keep(f.keep_threshold), keep_threshold=f.keep_threshold,
         transform=f.transform, survivors=f.survivors, model_id=v.model_id,
         model_sha256=v.model_sha256.hex() if v.model_id else "", metadata=metadata,
         header_size=header_size + CRC_SIZE, payload_size=v.payload_size,
-        payload_raw_size=v.payload_raw_size, file_size=total,
+        payload_raw_size=v.payload_raw_size, file_size=total, latent=latent,
     )
     return header, header_size + CRC_SIZE, len(data) >= total
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .codec import decode, encode
+from .errors import InvalidInputError
 from .images import read_image
 from .inpaint import classical_names
 from .mask import mask
@@ -218,7 +219,8 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
     images = [read_image(p) for p in paths]
     channels = {1 if a.ndim == 2 else a.shape[2] for a in images}
     if len(channels) != 1:
-        raise ValueError(f"all images must have the same channel count; got {sorted(channels)}")
+        raise InvalidInputError(f"all images must have the same channel count (the inpainters compared "
+                                f"depend on it); got {sorted(channels)}")
     channels = channels.pop()
     bar = tqdm(total=len(images) * len(keeps), desc="model bench", unit="decode set", file=sys.stderr,
                disable=not progress)

@@ -31,7 +31,7 @@ import numpy as np
 from .errors import InvalidInputError, ModelError
 from .inpaint import Inpainter, nconv
 
-__all__ = ["models_dir", "manifest", "model_entry", "session", "inpainter", "auto_inpainter", "run_model",
+__all__ = ["models_dir", "manifest", "model_entry", "session", "inpainter", "auto_inpainter", "pad", "run_model",
            "network_input"]
 
 INPUT_KINDS = ("masked", "masked+mask", "nconv+mask", "image")
@@ -127,6 +127,29 @@ def _tiles(size: int, multiple: int) -> tuple[list[int], int]:
     return [round(i * (size - tile) / (n - 1)) for i in range(n)], tile
 
 
+def pad(x: np.ndarray, factor: int) -> np.ndarray:
+    """``x`` ``(H, W, C)`` padded at the bottom and right to multiples of ``factor``.
+
+    Reflected (without repeating the border) when both sides are longer than
+    the padding they need, else the border values are repeated. Model tiles
+    and latent-mode images are padded this way.
+
+    Examples
+    --------
+    >>> pad(np.arange(6.0).reshape(2, 3, 1), 4)[..., 0]
+    array([[0., 1., 2., 2.],
+           [3., 4., 5., 5.],
+           [3., 4., 5., 5.],
+           [3., 4., 5., 5.]])
+    >>> p = pad(np.arange(30.0).reshape(5, 6, 1), 4)[..., 0]
+    >>> p.shape, p[4:, 0].tolist(), p[0, 4:].tolist()
+    ((8, 8), [24.0, 18.0, 12.0, 6.0], [4.0, 5.0, 4.0, 3.0])
+    """
+    h, w = x.shape[:2]
+    ph, pw = (-h) % factor, (-w) % factor
+    return np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(h, w) > max(ph, pw) else "edge")
+
+
 def run_model(sess, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarray:
     """Run a fully convolutional network on ``x`` ``(H, W, Cin)`` in blended tiles."""
     h, w, _ = x.shape
@@ -138,8 +161,7 @@ def run_model(sess, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarr
         for x0 in xs:
             t = x[y:y + tile_h, x0:x0 + tile_w]
             th, tw = t.shape[:2]
-            ph, pw = (-th) % multiple, (-tw) % multiple
-            t = np.pad(t, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(th, tw) > max(ph, pw) else "edge")
+            t = pad(t, multiple)
             y_hat = sess.run(None, {name: t.transpose(2, 0, 1)[None]})[0][0].transpose(1, 2, 0)
             wt = np.outer(_ramp(th, OVERLAP, y == ys[0], y == ys[-1]),
                           _ramp(tw, OVERLAP, x0 == xs[0], x0 == xs[-1]))[..., None]
@@ -165,6 +187,9 @@ def network_input(kind: str, image: np.ndarray, known: np.ndarray) -> np.ndarray
 def inpainter(model_id: str, header=None) -> Inpainter:
     """An inpainter that runs the model ``model_id`` (checked against its hash)."""
     entry = model_entry(model_id)
+    if entry.get("kind") == "latent":
+        raise ModelError(f"model {model_id!r} is a latent-mode model (it decodes latent files, which need no "
+                         f"inpainter); expected an inpainting model or 'auto', 'nconv', 'linear'")
     if entry["input"] == "image":
         raise ModelError(f"model {model_id!r} is a denoiser (it reads whole images, not masked ones); "
                          f"use maskcodec.denoise, or an inpainting model for decoding")

@@ -7,6 +7,7 @@ which needs a new version and new vector names, not a silent rewrite.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import zlib
 from pathlib import Path
@@ -19,6 +20,7 @@ from maskcodec import container
 from maskcodec.pack import pack
 
 ROOT = Path(__file__).resolve().parent / "vectors"
+MODELS = ROOT / "models"  # the reference latent models the latent-mode vectors are coded with
 
 # name: (sample, crop rows, crop cols, keep, seed, bits, metadata, add channel axis[, segment size])
 VALID = {
@@ -31,6 +33,19 @@ VALID = {
     "gray8_empty_keep0.01": ("navcam", slice(0, 5), slice(0, 7), 0.01, 6, None, None, False),
     "seg_rgb8_keep0.25_s256": ("mastcam_pano", slice(0, 64), slice(0, 80), 0.25, 7, None, None, False, 256),
     "seg_gray12_keep0.1_s200": ("navcam12", slice(20, 83), slice(30, 111), 0.1, 8, 12, None, False, 200),
+}
+# Latent mode (section 12). name: (sample, crop rows, crop cols, model, bits, metadata, add channel axis)
+LATENT = {
+    "latent_rgb8_minmax": ("mastcam", slice(100, 157), slice(50, 131), "ref-rgb", None, None, False),
+    "latent_rgb8_edge": ("mastcam", slice(10, 15), slice(20, 27), "ref-rgb", None, None, False),
+    "latent_gray8_integer": ("navcam", slice(0, 61), slice(0, 97), "ref-gray-int", None, None, False),
+    "latent_gray12_hwc1_meta": ("navcam12", slice(20, 83), slice(30, 111), "ref-gray-int", 12,
+                                {"instrument": "MSL NAVCAM"}, True),
+}
+# Reference latent models (maskcodec.train.latent_export.reference_model): id -> its arguments.
+REFERENCE_MODELS = {
+    "ref-rgb": dict(channels=3, factor=16, quantization="minmax"),
+    "ref-gray-int": dict(channels=1, factor=16, quantization="integer", scale=255.0),
 }
 
 
@@ -63,6 +78,72 @@ def valid_vectors() -> dict[str, bytes]:
         out[f"valid/{name}.json"] = (json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n").encode()
         out[f"valid/{name}.survivors.npy"] = _npy_bytes(values)
     return out
+
+
+def reference_models() -> None:
+    """Write the reference latent models into spec/vectors/models once (their bytes are then fixed)."""
+    from maskcodec.train.latent_export import reference_model
+    if not (MODELS / "manifest.json").exists():
+        for model_id, kwargs in REFERENCE_MODELS.items():
+            reference_model(MODELS, model_id, **kwargs)
+
+
+def latent_vectors() -> dict[str, bytes]:
+    """Valid latent-mode files with their input, latent bytes, dequantized latents and decoded image."""
+    out = {}
+    for name, (sample, rows, cols, model, bits, meta, hwc1) in LATENT.items():
+        img = np.ascontiguousarray(maskcodec.sample_image(sample)[rows, cols])
+        if hwc1:
+            img = img[..., None]
+        data = maskcodec.encode(img, mode="latent", model=model, bits=bits, metadata=meta)
+        header, raw = container.read(data)
+        lat = header.latent
+        out[f"valid/{name}.input.npy"] = _npy_bytes(img)
+        out[f"valid/{name}.mcx"] = data
+        out[f"valid/{name}.json"] = (json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n").encode()
+        out[f"valid/{name}.latent.npy"] = _npy_bytes(np.frombuffer(raw, np.uint8).reshape(
+            lat.channels, lat.height, lat.width))
+        out[f"valid/{name}.latents.npy"] = _npy_bytes(maskcodec.latents(data))
+        out[f"valid/{name}.output.npy"] = _npy_bytes(maskcodec.decode(data))
+    return out
+
+
+def latent_error_vectors(base: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Latent-mode files that must be rejected, derived from a valid one."""
+    h = maskcodec.inspect(base)
+    lat = h.latent
+    block = 73 + len(h.model_id)  # the latent block follows the (empty) metadata
+    flipped = bytearray(base)
+    flipped[h.header_size + 3] ^= 0x01
+    raw = container.read(base)[1]
+    common = dict(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits)
+    wide = container.LatentFields(channels=2000, height=lat.height, width=lat.width, factor=lat.factor,
+                                  quantization=lat.quantization, offsets=(0.0,) * 2000, steps=(1.0,) * 2000)
+    other = bytearray(bytes.fromhex(h.model_sha256))
+    other[0] ^= 0xFF
+    return {
+        "latent_truncated_block": (base[:block + 20], "TruncatedError", "file ends inside the latent block"),
+        "latent_truncated_payload": (base[:-7], "TruncatedError", "latent payload cut short"),
+        "latent_bad_payload_crc": (bytes(flipped), "ChecksumError", "one bit of the latent payload flipped"),
+        "latent_bad_shape": (_patch(base, block + 2, (lat.height + 1).to_bytes(4, "little")), "FormatError",
+                             "latent height is not ceil(image height / factor)"),
+        "latent_unknown_quantization": (_patch(base, block + 12, bytes([7])), "FormatError",
+                                        "quantization kind 7"),
+        "latent_zero_step": (_patch(base, block + 14 + 4 * lat.channels, bytes(4)), "FormatError",
+                             "step of latent channel 0 is 0"),
+        "latent_seed_set": (_patch(base, 24, (5).to_bytes(4, "little")), "FormatError",
+                            "a latent-mode file with a mask seed"),
+        "latent_too_many_channels": (container.write(**common, raw=bytes(2000 * lat.height * lat.width),
+                                                     model_id=h.model_id, model_sha256=bytes.fromhex(h.model_sha256),
+                                                     latent=wide),
+                                     "LimitExceededError", "2000 latent channels"),
+        "latent_unknown_model": (container.write(**common, raw=raw, model_id="no-such-model",
+                                                 model_sha256=bytes.fromhex(h.model_sha256), latent=lat),
+                                 "ModelError", "names a latent model that is not installed"),
+        "latent_wrong_model_hash": (container.write(**common, raw=raw, model_id=h.model_id,
+                                                    model_sha256=bytes(other), latent=lat),
+                                    "ModelError", "asks for another decoder than the installed one (sha256)"),
+    }
 
 
 def _patch(data: bytes, offset: int, new: bytes, fix_crc: bool = True) -> bytes:
@@ -148,8 +229,11 @@ def salvage_vectors(seg: bytes, size: int) -> dict[str, bytes]:
 
 
 def main() -> int:
-    files = valid_vectors()
+    reference_models()
+    os.environ["MASKCODEC_MODELS"] = str(MODELS)
+    files = valid_vectors() | latent_vectors()
     errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"])
+    errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     files |= salvage_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     index = {}

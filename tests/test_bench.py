@@ -5,14 +5,18 @@ import argparse
 import json
 import math
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import maskcodec
 from maskcodec import bench
 from maskcodec.errors import InvalidInputError
 from maskcodec.images import read_image, write_image
 from maskcodec.samples import sample_path
 
+VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 KEEPS = (0.25, 0.01)  # sizes JPEG2000 can meet within 5% on both crops (its sizes come in steps)
 
 
@@ -20,6 +24,11 @@ def _strict_json(text: str) -> dict:
     def refuse(name):
         raise ValueError(f"non-standard JSON constant {name}")
     return json.loads(text, parse_constant=refuse)
+
+
+def _latent_curves(result: dict) -> set[str]:
+    """The curves of the latent models installed in models/ (latent mode of every fitting one is benchmarked)."""
+    return {p["curve"] for im in result["images"] for p in im["points"] if p["codec"] == "latent"}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +65,7 @@ def test_points_consistent(run):
     for im in result["images"]:
         h, w = im["shape"][:2]
         curves = {p["curve"] for p in im["points"]}
-        assert curves == {"maskcodec/nconv", "jpeg2000@maskcodec", "jpeg2000", "jpeg"}
+        assert curves - _latent_curves(result) == {"maskcodec/nconv", "jpeg2000@maskcodec", "jpeg2000", "jpeg"}
         sizes = {p["value"]: p["bytes"] for p in im["points"] if p["codec"] == "maskcodec"}
         assert set(sizes) == set(KEEPS)
         for p in im["points"]:
@@ -84,7 +93,7 @@ def test_summaries(run):
                  if p["curve"] == "maskcodec/nconv" and p["value"] == 0.25]
     assert lossy["psnr_mean"] == pytest.approx(np.mean(per_image))
     assert lossy["psnr_std"] == pytest.approx(np.std(per_image))
-    assert {r["curve"] for r in result["bd"]} == {"maskcodec/nconv", "jpeg"}
+    assert {r["curve"] for r in result["bd"]} == {"maskcodec/nconv", "jpeg"} | _latent_curves(result)
     for r in result["bd"]:
         assert r["bd_psnr_db_mean"] is None or math.isfinite(r["bd_psnr_db_mean"])
         assert r["bd_rate_percent_mean"] is None or math.isfinite(r["bd_rate_percent_mean"])
@@ -131,3 +140,16 @@ def test_bad_input(tmp_path):
         bench.run_bench([sample_path("mastcam")], repeats=0, out_dir=tmp_path / "out", progress=False)
     with pytest.raises(InvalidInputError, match="inpainter"):
         bench.run_bench([sample_path("mastcam")], inpainters=["nope"], out_dir=tmp_path / "out", progress=False)
+
+
+def test_latent_models_are_benchmarked(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASKCODEC_MODELS", str(VECTORS / "models"))  # the reference latent models only
+    result = bench.run_bench([sample_path("mastcam_pano")], keeps=(0.25,), out_dir=tmp_path, inpainters=["nconv"],
+                             repeats=1, progress=False)
+    assert result["settings"]["latent_models"] == ["ref-gray-int", "ref-rgb"]
+    image = read_image(sample_path("mastcam_pano"))
+    point = next(p for p in result["images"][0]["points"] if p["curve"] == "latent/ref-rgb")  # RGB: ref-rgb only
+    assert {p["curve"] for p in result["images"][0]["points"]} >= {"maskcodec/nconv", "latent/ref-rgb"}
+    assert point["bytes"] == len(maskcodec.encode(image, mode="latent", model="ref-rgb"))
+    assert point["codec"] == "latent" and point["param"] == "model" and 15 < point["psnr"] < 40
+    assert "| latent/ref-rgb |" in (tmp_path / "bench.md").read_text()

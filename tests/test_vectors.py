@@ -1,4 +1,8 @@
-"""Conformance vectors of spec/format.md section 10: valid ones decode exactly, error ones fail as named."""
+"""Conformance vectors of spec/format.md sections 10 and 12.7: valid ones decode exactly, error ones fail as named.
+
+Latent-mode vectors are coded with the reference latent models of spec/vectors/models, which every test here
+uses as the models folder.
+"""
 import json
 from pathlib import Path
 
@@ -10,15 +14,22 @@ import maskcodec
 from maskcodec import container, errors
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
-VALID = sorted(p.name[:-4] for p in (VECTORS / "valid").glob("*.mcx"))
+VALID = sorted(p.name[:-len(".survivors.npy")] for p in (VECTORS / "valid").glob("*.survivors.npy"))
+LATENT = sorted(p.name[:-len(".latents.npy")] for p in (VECTORS / "valid").glob("*.latents.npy"))
 ERRORS = json.loads((VECTORS / "errors" / "index.json").read_text())
 PROVENANCE = json.loads((VECTORS / "valid" / "PROVENANCE.json").read_text())
 SAME_ZSTD = ".".join(map(str, zstandard.ZSTD_VERSION)) == PROVENANCE["zstd_version"]
 
 
+@pytest.fixture(autouse=True)
+def reference_models(monkeypatch):
+    monkeypatch.setenv("MASKCODEC_MODELS", str(VECTORS / "models"))
+
+
 def test_vector_sets_are_complete():
-    assert len(VALID) >= 6 and len(ERRORS) >= 15
+    assert len(VALID) >= 6 and len(LATENT) >= 3 and len(ERRORS) >= 25
     assert {p.stem for p in (VECTORS / "errors").glob("*.mcx")} == set(ERRORS)
+    assert {p.stem for p in (VECTORS / "valid").glob("*.mcx")} == set(VALID) | set(LATENT)
 
 
 @pytest.mark.parametrize("name", VALID)
@@ -54,6 +65,36 @@ def test_encoder_reproduces_vector(name):
         assert again == data
 
 
+@pytest.mark.parametrize("name", LATENT)
+def test_latent_vector_decodes_exactly(name):
+    path = VECTORS / "valid" / name
+    data = path.with_suffix(".mcx").read_bytes()
+    image = np.load(path.with_suffix(".input.npy"))
+    header, raw = container.read(data)
+    assert header.to_json() == json.loads(path.with_suffix(".json").read_text())
+    assert raw == np.load(path.with_suffix(".latent.npy")).tobytes()  # the latent bytes, exactly
+    z, expected = maskcodec.latents(data), np.load(path.with_suffix(".latents.npy"))
+    assert z.dtype == np.float32 and z.shape == expected.shape and z.tobytes() == expected.tobytes()
+    out = maskcodec.decode(data)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    # pixels depend on the decoder network's float arithmetic (spec 12.5): within one level of the vector
+    assert np.abs(out.astype(np.int64) - np.load(path.with_suffix(".output.npy"))).max() <= 1
+
+
+@pytest.mark.parametrize("name", LATENT)
+def test_encoder_reproduces_latent_vector(name):
+    path = VECTORS / "valid" / name
+    data = path.with_suffix(".mcx").read_bytes()
+    h = maskcodec.inspect(data)
+    again = maskcodec.encode(np.load(path.with_suffix(".input.npy")), mode="latent", model=h.model_id, bits=h.bits,
+                             metadata=h.metadata or None)
+    assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
+        h.to_json() | {"payload_size": 0, "file_size": 0}
+    assert container.read(again)[1] == container.read(data)[1]
+    if SAME_ZSTD:
+        assert again == data
+
+
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_error_vector_fails_as_named(name):
     data = (VECTORS / "errors" / f"{name}.mcx").read_bytes()
@@ -82,7 +123,7 @@ def test_salvage_vectors(name):
     assert (out[full] == image[full]).mean() >= expected["survivors_recovered"] / expected["survivors_expected"]
 
 
-@pytest.mark.parametrize("name", ["rgb8_keep0.1", "seg_rgb8_keep0.25_s256"])
+@pytest.mark.parametrize("name", ["rgb8_keep0.1", "seg_rgb8_keep0.25_s256", "latent_rgb8_minmax"])
 def test_every_truncation_of_a_file_is_a_clear_error(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for n in range(len(data)):
@@ -90,7 +131,7 @@ def test_every_truncation_of_a_file_is_a_clear_error(name):
             maskcodec.decode(data[:n])
 
 
-@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "seg_gray12_keep0.1_s200"])
+@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "seg_gray12_keep0.1_s200", "latent_gray8_integer"])
 def test_every_single_bit_flip_is_detected(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for bit in range(8 * len(data)):

@@ -42,11 +42,8 @@ def run_cli(args: argparse.Namespace) -> int:
     except ImportError:
         print("maskcodec train needs the training extras: pip install 'maskcodec[train]'", file=sys.stderr)
         return 2
-    from ..images import read_image
     from ..models import models_dir
-    from .evaluate import decode_metrics, decode_speed, denoise_metrics
-    from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
-    from .loop import input_kind, load_config, load_net, train
+    from .loop import load_config, load_net, train
     from .nets import count_parameters
 
     cfg = load_config(args.config)
@@ -63,46 +60,20 @@ def run_cli(args: argparse.Namespace) -> int:
         os.environ["MASKCODEC_MODELS"] = str(args.models)  # so that decode() finds the new model
     out_dir = models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_file = f"{cfg['id']}.onnx"
-    export_onnx(net, out_dir / onnx_file)
-    diff = parity(net, out_dir / onnx_file)
-    if diff > PARITY_TOLERANCE:
-        print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
-        return 1
-
-    c, m, kind = cfg["channels"], net.multiple, input_kind(cfg)
-    entry = {
-        "id": cfg["id"], "file": onnx_file, "sha256": "", "input": kind, "channels": c, "multiple": m,
-        "default_for": cfg["default_for"], "description": cfg["description"],
+    common = {
+        "description": cfg["description"],
         "architecture": f"{type(net).__name__} widths {list(cfg['widths'])}: {type(net).__doc__.splitlines()[0]}",
         "parameters": count_parameters(net),
-        "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES,
-        "layout": (f"{INPUT_NAMES[0]}: float32 NCHW (1, {c + (kind not in ('masked', 'image'))}, H, W) on [0, 1], input kind "
-                   f"{kind!r}; H and W multiples of {m}. {OUTPUT_NAMES[0]}: float32 NCHW (1, {c}, H, W), "
-                   f"the image estimate on [0, 1]"),
         "training": cfg,
         "run": {k: summary[k] for k in ("epochs", "steps", "minutes", "crops_seen", "best_epoch")},
         "data": {"root": str(args.data), "train": cfg["train"], "val": cfg["val"],
                  "train_files": len(summary["train_files"]), "val_files": len(summary["val_files"])},
-        "onnx_parity_max_abs_diff": diff,
     }
-    update_manifest(out_dir, entry)  # listed first, so that decode() can use it for the metrics
     val_files = [Path(f) for f in summary["val_files"]]
-    if kind == "image":
-        entry["metrics"] = {"psnr_db": denoise_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
-                            "on": f"{len(val_files)} full validation images with colour noise on that share "
-                                  f"of pixels, cleaned by maskcodec.denoise", "noise_seeds": "1000 + file index"}
-    else:
-        entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
-                            "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
-                            "mask_seeds": "1000 + file index"}
-        img = read_image(val_files[0])
-        reps = math.ceil(math.sqrt(1e6 / (img.shape[0] * img.shape[1])))
-        big = _tile(img, reps)
-        entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
-        entry["decode_speed_on"] = (f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, "
-                                    f"{os.cpu_count()} cores")
-    update_manifest(out_dir, entry)
+    ship = _ship_latent if cfg["arch"] == "latent_cae" else _ship_network
+    entry = ship(net, cfg, common, out_dir, val_files)
+    if entry is None:
+        return 1
 
     curves = out_dir / "curves"
     curves.mkdir(exist_ok=True)
@@ -113,6 +84,66 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tile(img, reps: int):
+def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
+    """Export an inpainter or denoiser as one ONNX file, list it, and measure it on ``val_files``."""
+    from ..images import read_image
+    from .evaluate import decode_metrics, decode_speed, denoise_metrics
+    from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
+    from .loop import input_kind
+
+    onnx_file = f"{cfg['id']}.onnx"
+    export_onnx(net, out_dir / onnx_file)
+    diff = parity(net, out_dir / onnx_file)
+    if diff > PARITY_TOLERANCE:
+        print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
+        return None
+    c, m, kind = cfg["channels"], net.multiple, input_kind(cfg)
+    entry = {
+        "id": cfg["id"], "file": onnx_file, "sha256": "", "input": kind, "channels": c, "multiple": m,
+        "default_for": cfg["default_for"], **common,
+        "input_names": INPUT_NAMES, "output_names": OUTPUT_NAMES,
+        "layout": (f"{INPUT_NAMES[0]}: float32 NCHW (1, {net.in_channels}, H, W) on [0, 1], input kind "
+                   f"{kind!r}; H and W multiples of {m}. {OUTPUT_NAMES[0]}: float32 NCHW (1, {c}, H, W), "
+                   f"the image estimate on [0, 1]"),
+        "onnx_parity_max_abs_diff": diff,
+    }
+    update_manifest(out_dir, entry)  # listed first, so that decode() can use it for the metrics
+    if kind == "image":
+        entry["metrics"] = {"psnr_db": denoise_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
+                            "on": f"{len(val_files)} full validation images with colour noise on that share "
+                                  f"of pixels, cleaned by maskcodec.denoise", "noise_seeds": "1000 + file index"}
+    else:
+        entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
+                            "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
+                            "mask_seeds": "1000 + file index"}
+        big = _about_a_megapixel(read_image(val_files[0]))
+        entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
+        entry["decode_speed_on"] = (f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, "
+                                    f"{os.cpu_count()} cores")
+    return update_manifest(out_dir, entry)
+
+
+def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
+    """Export a latent model's encoder and decoder halves, list them, and measure latent mode on ``val_files``."""
+    from .evaluate import latent_metrics
+    from .export import update_manifest
+    from .latent_export import export_halves
+
+    entry = export_halves(net.encoder, net.decoder, out_dir, cfg["id"], channels=cfg["channels"],
+                          latent_channels=net.latent_channels, factor=net.multiple, quantization="integer",
+                          **common)
+    if entry["onnx_parity_max_abs_diff"] > PARITY_TOLERANCE:
+        print(f"torch and onnxruntime differ by {entry['onnx_parity_max_abs_diff']:.2e} "
+              f"(> {PARITY_TOLERANCE}): not shipping")
+        return None
+    entry["metrics"] = {**latent_metrics(cfg["id"], val_files),
+                        "on": f"{len(val_files)} full validation images, maskcodec.encode(mode='latent') "
+                              f"then maskcodec.decode"}
+    return update_manifest(out_dir, entry)
+
+
+def _about_a_megapixel(img):
+    """``img`` tiled to about one megapixel (for speed measurements)."""
     import numpy as np
+    reps = math.ceil(math.sqrt(1e6 / (img.shape[0] * img.shape[1])))
     return np.tile(img, (reps, reps) + (1,) * (img.ndim - 2))

@@ -14,9 +14,9 @@ import numpy as np
 
 from ..codec import decode, encode
 from ..images import read_image
-from ..metrics import psnr
+from ..metrics import bits_per_pixel, psnr
 
-__all__ = ["decode_metrics", "denoise_metrics", "decode_speed"]
+__all__ = ["decode_metrics", "denoise_metrics", "latent_metrics", "decode_speed"]
 
 BASELINES = ("linear", "nconv")
 
@@ -71,6 +71,23 @@ def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed:
             scores["denoised"].append(psnr(img, denoise(noisy, model_id)))
         out[f"noise{share}"] = {k: round(float(np.mean(v)), 3) for k, v in scores.items()}
     return out
+
+
+def latent_metrics(model_id: str, files: list[Path]) -> dict:
+    """Mean bits per pixel and PSNR (dB) of latent mode with ``model_id`` over ``files``.
+
+    Returns
+    -------
+    dict
+        ``{"bpp": ..., "psnr_db": ...}``, means over the files.
+    """
+    bpp, db = [], []
+    for f in files:
+        img = read_image(f)
+        data = encode(img, mode="latent", model=model_id)
+        bpp.append(bits_per_pixel(len(data), img.shape))
+        db.append(psnr(img, decode(data)))
+    return {"bpp": round(float(np.mean(bpp)), 4), "psnr_db": round(float(np.mean(db)), 3)}
 
 
 def decode_speed(model_id: str, image: np.ndarray, keep: float = 0.1, repeats: int = 3) -> float:

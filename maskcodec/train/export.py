@@ -12,7 +12,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..models import sha256_file
 
@@ -22,9 +21,10 @@ INPUT_NAMES, OUTPUT_NAMES = ["input"], ["output"]
 OPSET = 17
 
 
-def export_onnx(net: torch.nn.Module, path: str | Path) -> None:
-    """Write ``net`` as ONNX with dynamic H and W and check it with ``onnx.checker``."""
+def export_onnx(net, path: str | Path) -> None:
+    """Write ``net`` (a torch module) as ONNX with dynamic H and W and check it with ``onnx.checker``."""
     import onnx
+    import torch
 
     net = net.eval()
     m = net.multiple
@@ -38,13 +38,14 @@ def export_onnx(net: torch.nn.Module, path: str | Path) -> None:
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
 
 
-def parity(net: torch.nn.Module, path: str | Path, seed: int = 0) -> float:
+def parity(net, path: str | Path, seed: int = 0) -> float:
     """Largest absolute difference between torch and onnxruntime on a random input.
 
     The input is not square and not of the export's size, so the dynamic axes
     are exercised too.
     """
     import onnxruntime as ort
+    import torch
 
     m = net.multiple
     x = np.random.default_rng(seed).random((1, net.in_channels, 5 * m, 7 * m), dtype=np.float32)

@@ -1,0 +1,260 @@
+"""Latent models for latent mode: write the encoder and decoder halves as ONNX and list them.
+
+The contract (see :mod:`maskcodec.latent`): the encoder takes ``image``
+float32 ``(1, C, H, W)`` on [0, 1] with H and W multiples of ``factor`` and
+returns ``latent`` ``(1, K, H/factor, W/factor)``; the decoder takes
+``latent`` and returns ``image`` ``(1, C, h*factor, w*factor)``. The manifest
+entry (``"kind": "latent"``) names both files with their SHA-256; its
+top-level ``file``/``sha256`` are the decoder's, the file whose hash a
+latent-mode file records.
+
+Three ways to get one:
+
+- :func:`split_onnx` cuts an existing full-autoencoder ONNX file (e.g. the
+  paper's CAE, ``models/paper-gt-cae.onnx``) at its bottleneck;
+- :func:`export_halves` exports two torch modules (needs torch);
+- :func:`reference_model` builds a tiny fixed model with ``onnx.helper``
+  (block maximum and minimum, upsampled midrange) whose arithmetic is exact,
+  for conformance vectors and tests.
+
+onnx is imported inside the functions; torch only by :func:`export_halves`.
+"""
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..container import QUANTIZATIONS
+from ..errors import InvalidInputError
+
+__all__ = ["ENCODER_NAMES", "DECODER_NAMES", "split_onnx", "export_halves", "reference_model", "check_halves"]
+
+ENCODER_NAMES = ("image", "latent")   # encoder input, output
+DECODER_NAMES = ("latent", "image")   # decoder input, output
+OPSET = 17
+
+
+def _files(model_id: str) -> tuple[str, str]:
+    return f"{model_id}.encoder.onnx", f"{model_id}.decoder.onnx"
+
+
+def _rename(model, mapping: dict[str, str]) -> None:
+    """Rename tensors everywhere in ``model``'s graph (nodes, inputs, outputs, value infos)."""
+    g = model.graph
+    for node in g.node:
+        node.input[:] = [mapping.get(n, n) for n in node.input]
+        node.output[:] = [mapping.get(n, n) for n in node.output]
+    for v in [*g.input, *g.output, *g.value_info]:
+        v.name = mapping.get(v.name, v.name)
+
+
+def check_halves(out_dir: str | Path, entry: dict, seed: int = 0) -> np.ndarray:
+    """Run both halves of ``entry`` on a random image of 2 x 3 latent cells and check the contract's shapes.
+
+    Returns
+    -------
+    numpy.ndarray
+        The decoded image ``(1, C, 2*factor, 3*factor)`` (for parity checks).
+    """
+    import onnxruntime as ort
+
+    out_dir = Path(out_dir)
+    c, k, f = entry["channels"], entry["latent_channels"], entry["factor"]
+    x = np.random.default_rng(seed).random((1, c, 2 * f, 3 * f), dtype=np.float32)
+    run = {half: ort.InferenceSession(str(out_dir / entry[half]["file"]), providers=["CPUExecutionProvider"])
+           for half in ("encoder", "decoder")}
+    z = run["encoder"].run(None, {ENCODER_NAMES[0]: x})[0]
+    if z.shape != (1, k, 2, 3):
+        raise InvalidInputError(f"encoder of {entry['id']!r} maps {x.shape} to {z.shape}; expected (1, {k}, 2, 3)")
+    y = run["decoder"].run(None, {DECODER_NAMES[0]: z})[0]
+    if y.shape != x.shape:
+        raise InvalidInputError(f"decoder of {entry['id']!r} maps {z.shape} to {y.shape}; expected {x.shape}")
+    return y
+
+
+def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, factor: int, quantization: str,
+           description: str, **extra) -> dict:
+    """The manifest entry of the two halves written in ``out_dir`` (with their hashes)."""
+    from ..models import sha256_file
+
+    if quantization not in QUANTIZATIONS.values():
+        raise InvalidInputError(f"quantization {quantization!r} is unknown; expected one of "
+                                f"{sorted(QUANTIZATIONS.values())}")
+    enc, dec = _files(model_id)
+    return {"id": model_id, "kind": "latent", "channels": channels, "latent_channels": latent_channels,
+            "factor": factor, "quantization": quantization, "file": dec,
+            "encoder": {"file": enc, "sha256": sha256_file(out_dir / enc)},
+            "decoder": {"file": dec, "sha256": sha256_file(out_dir / dec)},
+            "description": description, **extra}
+
+
+def _list(out_dir: Path, entry: dict) -> dict:
+    """Check the halves of ``entry`` against the contract and add it to ``out_dir/manifest.json``."""
+    from .export import update_manifest
+
+    check_halves(out_dir, entry)
+    return update_manifest(out_dir, entry)
+
+
+def split_onnx(onnx_path: str | Path, cut_tensor_name: str | None, out_dir: str | Path, model_id: str, *,
+               factor: int, quantization: str = "minmax", description: str = "", **extra) -> dict:
+    """Split a full-autoencoder ONNX file at its bottleneck into the encoder and decoder of a latent model.
+
+    Parameters
+    ----------
+    onnx_path : str or path
+        One input (the image, NCHW) and one output (the reconstruction).
+    cut_tensor_name : str or None
+        The bottleneck tensor; None takes the output of the last ``MaxPool``
+        node (the 4th for :class:`~maskcodec.train.nets.PaperCAE`).
+    out_dir : str or path
+        Where ``{model_id}.encoder.onnx``, ``{model_id}.decoder.onnx`` and
+        the manifest go.
+    model_id : str
+        Id of the latent model.
+    factor : int
+        Image side / latent side (16 for four 2x poolings); checked by running
+        both halves.
+    quantization : {"minmax", "integer"}
+        How latent mode quantizes the bottleneck (spec section 12.3).
+    description : str
+        For the manifest; ``extra`` keys go there too.
+
+    Returns
+    -------
+    dict
+        The manifest entry as written.
+    """
+    import onnx
+    from onnx.utils import extract_model
+
+    onnx_path, out_dir = Path(onnx_path), Path(out_dir)
+    model = onnx.load(str(onnx_path))
+    inp, out = model.graph.input[0].name, model.graph.output[0].name
+    if cut_tensor_name is None:
+        pools = [n.output[0] for n in model.graph.node if n.op_type == "MaxPool"]
+        if not pools:
+            raise InvalidInputError(f"{onnx_path} has no MaxPool node; name the bottleneck tensor to cut at")
+        cut_tensor_name = pools[-1]
+    channels = model.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+    out_dir.mkdir(parents=True, exist_ok=True)
+    halves = zip(_files(model_id), ((inp, cut_tensor_name), (cut_tensor_name, out)), (ENCODER_NAMES, DECODER_NAMES))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (src, dst), (new_src, new_dst) in halves:
+            part = Path(tmp) / name
+            extract_model(str(onnx_path), str(part), [src], [dst])
+            half = onnx.load(str(part))
+            _rename(half, {src: new_src, dst: new_dst})
+            onnx.checker.check_model(half, full_check=True)
+            onnx.save(half, str(out_dir / name))
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(out_dir / _files(model_id)[0]), providers=["CPUExecutionProvider"])
+    probe = np.zeros((1, channels, 2 * factor, 3 * factor), np.float32)
+    latent_channels = sess.run(None, {ENCODER_NAMES[0]: probe})[0].shape[1]
+    return _list(out_dir, _entry(out_dir, model_id, channels, latent_channels, factor, quantization, description,
+                                 source={"file": onnx_path.name, "cut": cut_tensor_name}, **extra))
+
+
+def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, channels: int, latent_channels: int,
+                  factor: int, quantization: str = "integer", description: str = "", **extra) -> dict:
+    """Export torch ``encoder`` and ``decoder`` modules as the two halves of a latent model.
+
+    Both go out with dynamic height and width (TorchScript exporter, opset
+    17), pass ``onnx.checker`` and are run once to check the contract; the
+    entry records the largest difference between torch and onnxruntime on the
+    check image (``onnx_parity_max_abs_diff``).
+
+    Parameters are those of :func:`split_onnx`; ``quantization`` defaults to
+    ``"integer"``, for models trained with rounding in the loop.
+
+    Returns
+    -------
+    dict
+        The manifest entry as written.
+    """
+    import onnx
+    import torch
+
+    from .export import update_manifest
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    encoder, decoder = encoder.eval(), decoder.eval()
+    examples = (torch.zeros(1, channels, 2 * factor, 3 * factor), torch.zeros(1, latent_channels, 2, 3))
+    for net, example, name, (src, dst) in zip((encoder, decoder), examples, _files(model_id),
+                                              (ENCODER_NAMES, DECODER_NAMES)):
+        axes = {2: "height", 3: "width"}
+        with warnings.catch_warnings():  # the TorchScript exporter warns that it is legacy
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(net, (example,), str(out_dir / name), dynamo=False, opset_version=OPSET,
+                              input_names=[src], output_names=[dst], dynamic_axes={src: axes, dst: axes})
+        onnx.checker.check_model(onnx.load(str(out_dir / name)), full_check=True)
+    entry = _entry(out_dir, model_id, channels, latent_channels, factor, quantization, description, **extra)
+    x = np.random.default_rng(0).random(examples[0].shape, dtype=np.float32)  # check_halves' image
+    with torch.no_grad():
+        ref = decoder(encoder(torch.from_numpy(x))).numpy()
+    entry["onnx_parity_max_abs_diff"] = float(np.abs(check_halves(out_dir, entry) - ref).max())
+    return update_manifest(out_dir, entry)
+
+
+def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor: int,
+                    quantization: str = "minmax", scale: float = 1.0) -> dict:
+    """A tiny fixed latent model with exact arithmetic, for conformance vectors and tests.
+
+    Encoder: per ``factor`` x ``factor`` block and channel, the maximum and the
+    minimum, times ``scale`` (K = 2C latent channels: maxima, then minima).
+    Decoder: divide by ``scale``, average each channel's maximum and minimum
+    (a 1x1 convolution with weights 0.5) and repeat it over the block (nearest
+    resize). Use ``scale=255`` with ``"integer"`` quantization (whole 8-bit
+    levels).
+
+    Returns
+    -------
+    dict
+        The manifest entry as written in ``out_dir/manifest.json``.
+    """
+    from onnx import TensorProto, checker, helper, numpy_helper, save
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    k = 2 * channels
+    f32 = TensorProto.FLOAT
+
+    def tensor(name: str, c: int, h: str, w: str):
+        return helper.make_tensor_value_info(name, f32, [1, c, h, w])
+
+    def const(name: str, value) -> object:
+        return numpy_helper.from_array(np.asarray(value, np.float32), name)
+
+    pool = dict(kernel_shape=[factor, factor], strides=[factor, factor])
+    encoder = helper.make_graph([
+        helper.make_node("MaxPool", ["image"], ["hi"], **pool),
+        helper.make_node("Neg", ["image"], ["neg"]),
+        helper.make_node("MaxPool", ["neg"], ["neg_lo"], **pool),
+        helper.make_node("Neg", ["neg_lo"], ["lo"]),
+        helper.make_node("Concat", ["hi", "lo"], ["both"], axis=1),
+        helper.make_node("Mul", ["both", "scale"], ["latent"]),
+    ], "encoder", [tensor("image", channels, "height", "width")], [tensor("latent", k, "lh", "lw")],
+        [const("scale", scale)])
+    weights = np.zeros((channels, k, 1, 1), np.float32)
+    weights[np.arange(channels), np.arange(channels)] = weights[np.arange(channels), channels + np.arange(channels)] = 0.5
+    decoder = helper.make_graph([
+        helper.make_node("Mul", ["latent", "inv_scale"], ["unscaled"]),
+        helper.make_node("Conv", ["unscaled", "weights"], ["mid"]),
+        helper.make_node("Resize", ["mid", "", "scales"], ["image"], mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+    ], "decoder", [tensor("latent", k, "lh", "lw")], [tensor("image", channels, "height", "width")],
+        [const("inv_scale", 1.0 / scale), const("weights", weights), const("scales", [1, 1, factor, factor])])
+    for graph, name in zip((encoder, decoder), _files(model_id)):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8,
+                                  producer_name="maskcodec.train.latent_export.reference_model")
+        checker.check_model(model, full_check=True)
+        save(model, str(out_dir / name))
+    return _list(out_dir, _entry(out_dir, model_id, channels, k, factor, quantization,
+                                 f"Reference latent model (exact arithmetic, no training): {factor}x{factor} block "
+                                 f"maximum and minimum of each of {channels} channels times {scale:g}; decoded as "
+                                 f"their midrange."))

@@ -1,0 +1,211 @@
+"""Latent mode (spec/format.md section 12): round trips, exact latents, determinism and every refusal.
+
+Most tests run the reference latent models of spec/vectors/models (exact arithmetic, no training);
+the export tests build tiny torch networks; the last test measures the shipped paper-gt-cae-latent.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import maskcodec
+from maskcodec import latent
+from maskcodec.container import Limits
+from maskcodec.errors import (ChecksumError, InvalidInputError, LimitExceededError, ModelError, TruncatedError,
+                              UnsupportedVersionError)
+from maskcodec.metrics import psnr
+
+REFERENCE = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "models"
+MODELS = {3: "ref-rgb", 1: "ref-gray-int"}
+PAPER_FLOOR_DB = 18.5  # paper-gt-cae-latent on the mastcam sample measured 19.17 dB at 1.93 bpp; 0.7 dB margin
+
+
+@pytest.fixture
+def reference(monkeypatch):
+    monkeypatch.setenv("MASKCODEC_MODELS", str(REFERENCE))
+
+
+@pytest.fixture
+def copied(tmp_path, monkeypatch):
+    """A writable copy of the reference models, used as the models folder."""
+    shutil.copytree(REFERENCE, tmp_path / "models")
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path / "models"))
+    return tmp_path / "models"
+
+
+def _encoder_output(image: np.ndarray, model_id: str) -> np.ndarray:
+    """The encoder network's float32 latent for ``image``, run directly with onnxruntime."""
+    import onnxruntime as ort
+    entry = latent.latent_model(model_id)
+    x = image.reshape(*image.shape[:2], -1).astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
+    sess = ort.InferenceSession(str(REFERENCE / entry["encoder"]["file"]), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"image": maskcodec.models.pad(x, entry["factor"]).transpose(2, 0, 1)[None]})[0][0]
+
+
+@pytest.mark.parametrize("sample", ["mastcam", "navcam"])
+def test_round_trip(reference, sample):
+    image = maskcodec.sample_image(sample)
+    model_id = MODELS[image.shape[2] if image.ndim == 3 else 1]
+    data = maskcodec.encode(image, mode="latent", model=model_id)
+    h = maskcodec.inspect(data)
+    entry = latent.latent_model(model_id)
+    assert h.mode == "latent" and h.model_id == model_id and h.model_sha256 == entry["decoder"]["sha256"]
+    assert (h.latent.height, h.latent.width) == (-(-image.shape[0] // 16), -(-image.shape[1] // 16))
+    out = maskcodec.decode(data)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert 18 < psnr(image, out) < 40  # a block midrange of 16 x 16 pixels: coarse, but the image
+    z = maskcodec.latents(data)
+    expected = latent.dequantize(*latent.quantize(_encoder_output(image, model_id), entry["quantization"]))
+    assert z.dtype == np.float32 and z.shape == (entry["latent_channels"], h.latent.height, h.latent.width)
+    assert z.tobytes() == expected.tobytes()
+    assert maskcodec.encode(image, mode="latent", model=model_id) == data  # deterministic
+
+
+def test_sixteen_bit_and_channel_axis(reference):
+    image = maskcodec.sample_image("navcam12")
+    data = maskcodec.encode(image[..., None], mode="latent", model="ref-gray-int", bits=12, metadata={"a": 1})
+    h = maskcodec.inspect(data)
+    assert h.shape == image.shape + (1,) and h.bits == 12 and h.metadata == {"a": 1}
+    out = maskcodec.decode(data)
+    assert out.shape == image.shape + (1,) and out.dtype == np.uint16 and out.max() < 4096
+    assert psnr(image, out[..., 0], bits=12) > 20
+
+
+def test_quality_picks_latent_q_models(copied):
+    manifest = json.loads((copied / "manifest.json").read_text())
+    manifest["models"].append({**latent.latent_model("ref-rgb"), "id": "latent-q2"})
+    (copied / "manifest.json").write_text(json.dumps(manifest))
+    image = maskcodec.sample_image("mastcam")
+    data = maskcodec.encode(image, mode="latent", quality=2)
+    assert maskcodec.inspect(data).model_id == "latent-q2"
+    assert maskcodec.latents(data).tobytes() == maskcodec.latents(
+        maskcodec.encode(image, mode="latent", model="ref-rgb")).tobytes()
+    with pytest.raises(InvalidInputError, match=r"quality 3 .*\['latent-q2'\]"):
+        maskcodec.encode(image, mode="latent", quality=3)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(mode="latent", model="ref-rgb", keep=0.1), "keep applies to mask mode only"),
+    (dict(mode="latent", model="ref-rgb", seed=3), "seed applies to mask mode only"),
+    (dict(mode="latent", model="ref-rgb", segment_size=1024), "segment_size applies to mask mode only"),
+    (dict(mode="latent"), "exactly one of model"),
+    (dict(mode="latent", model="ref-rgb", quality=1), "exactly one of model"),
+    (dict(mode="latent", quality="high"), "quality must be an integer"),
+    (dict(mode="latent", model="nope"), "unknown latent model 'nope'"),
+    (dict(quality=1), "quality picks a latent model"),
+    (dict(model="ref-rgb"), "is a latent model"),
+    (dict(mode="pixels"), "mode must be one of"),
+])
+def test_bad_options(reference, kwargs, match):
+    with pytest.raises(InvalidInputError, match=match):
+        maskcodec.encode(maskcodec.sample_image("mastcam"), **kwargs)
+
+
+def test_model_refusals(reference, monkeypatch, tmp_path):
+    rgb, gray = maskcodec.sample_image("mastcam"), maskcodec.sample_image("navcam")
+    with pytest.raises(ModelError, match="codes 3-channel images; this image has 1"):
+        maskcodec.encode(gray, mode="latent", model="ref-rgb")
+    with pytest.raises(LimitExceededError, match="latent mode's limit"):
+        maskcodec.encode(np.zeros((Limits().max_latent_pixels // 4096 + 1, 4096), np.uint8), mode="latent",
+                         model="ref-gray-int")
+    data = maskcodec.encode(rgb, mode="latent", model="ref-rgb")
+    with pytest.raises(InvalidInputError, match="inpainter='nconv' does not apply"):
+        maskcodec.decode(data, inpainter="nconv")
+    # a copy whose files are no longer the ones the manifest lists (sessions are cached per path: a fresh one)
+    shutil.copytree(REFERENCE, tmp_path / "models")
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path / "models"))
+    for half in ("encoder", "decoder"):
+        with (tmp_path / "models" / f"ref-rgb.{half}.onnx").open("ab") as f:
+            f.write(b"\0")
+    with pytest.raises(ModelError, match="hashes to"):
+        maskcodec.decode(data)
+    with pytest.raises(ModelError, match="hashes to"):
+        maskcodec.encode(rgb, mode="latent", model="ref-rgb")
+    assert maskcodec.latents(data).shape == (6, 16, 20)  # the latents need no model
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path / "empty"))
+    with pytest.raises(ModelError, match="not among the latent models"):
+        maskcodec.decode(data)
+
+
+def test_damaged_and_misused_files(reference):
+    data = maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", model="ref-gray-int")
+    with pytest.raises(TruncatedError):
+        maskcodec.decode(data[:-1])
+    with pytest.raises(TruncatedError):
+        maskcodec.latents(data[:100])
+    flipped = bytearray(data)
+    flipped[-10] ^= 0x20
+    with pytest.raises(ChecksumError):
+        maskcodec.latents(bytes(flipped))
+    with pytest.raises(InvalidInputError, match="latent-mode file has no kept pixels"):
+        maskcodec.survivors(data)
+    mask_file = maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1)
+    with pytest.raises(InvalidInputError, match="mask-mode file"):
+        maskcodec.latents(mask_file)
+    stream = bytearray(maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1, segment_size=512))
+    with pytest.raises(InvalidInputError, match="segmented stream"):
+        maskcodec.latents(bytes(stream))
+    stream[8] = 1  # a segment claiming latent mode, with a valid header CRC (no model id: header ends at 49)
+    stream[49:53] = zlib.crc32(bytes(stream[:49])).to_bytes(4, "little")
+    with pytest.raises(UnsupportedVersionError, match="mode 1 is unknown here"):
+        maskcodec.decode(bytes(stream))
+
+
+def test_cli(reference, tmp_path, capsys):
+    from maskcodec.cli import main
+    from maskcodec.samples import sample_path
+    src = str(sample_path("mastcam"))
+    mcx = tmp_path / "f.mcx"
+    assert main(["encode", src, "-o", str(mcx), "--mode", "latent", "--model", "ref-rgb"]) == 0
+    assert "latent mode, model ref-rgb" in capsys.readouterr().out
+    assert mcx.read_bytes() == maskcodec.encode(maskcodec.sample_image("mastcam"), mode="latent", model="ref-rgb")
+    assert main(["info", str(mcx)]) == 0
+    text = capsys.readouterr().out
+    assert "latent mode" in text and "6 x 16 x 20 (factor 16), minmax" in text and "mask " not in text
+    assert main(["info", str(mcx), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["latent"]["channels"] == 6
+    assert main(["decode", str(mcx), "-o", str(tmp_path / "f.png")]) == 0
+    for extra, message in ((["--keep", "0.1"], "keep applies to mask mode only"),
+                           (["--segment-size", "1024"], "segment_size applies"),
+                           (["--quality", "1"], "exactly one of model")):
+        assert main(["encode", src, "-o", str(tmp_path / "g.mcx"), "--mode", "latent", "--model", "ref-rgb",
+                     *extra]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "g.mcx").exists()
+
+
+def test_split_onnx_and_export_halves(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from maskcodec.train.export import export_onnx
+    from maskcodec.train.latent_export import export_halves, split_onnx
+    from maskcodec.train.nets import LatentCAE, PaperCAE
+
+    torch.manual_seed(0)
+    export_onnx(PaperCAE(3, (4, 4, 4, 8)), tmp_path / "cae.onnx")
+    entry = split_onnx(tmp_path / "cae.onnx", None, tmp_path / "models", "cae-latent", factor=16)
+    assert (entry["channels"], entry["latent_channels"], entry["factor"]) == (3, 8, 16)
+    net = LatentCAE(1, (4, 4, 4, 4), latent_channels=3)
+    gray = export_halves(net.encoder, net.decoder, tmp_path / "models", "tiny-latent", channels=1,
+                         latent_channels=3, factor=16, quantization="integer")
+    assert gray["onnx_parity_max_abs_diff"] < 1e-4
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path / "models"))
+    assert set(latent.latent_models()) == {"cae-latent", "tiny-latent"}
+    for sample, model_id in (("mastcam", "cae-latent"), ("navcam", "tiny-latent")):
+        image = maskcodec.sample_image(sample)
+        out = maskcodec.decode(maskcodec.encode(image, mode="latent", model=model_id))
+        assert out.shape == image.shape and out.dtype == image.dtype
+
+
+def test_paper_gt_cae_latent():
+    if "paper-gt-cae-latent" not in latent.latent_models():
+        pytest.skip("models/ has no paper-gt-cae-latent")
+    image = maskcodec.sample_image("mastcam")
+    data = maskcodec.encode(image, mode="latent", model="paper-gt-cae-latent")
+    assert 8 * len(data) / (image.shape[0] * image.shape[1]) < 3.0
+    assert psnr(image, maskcodec.decode(data)) > PAPER_FLOOR_DB
