@@ -25,6 +25,7 @@ examples:
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
   maskcodec encode NRB_680874728RAD.IMG -o f.mcx  # PDS3/VICAR/PDS4/FITS products, metadata kept
   maskcodec bench ../shared/data/mars_rgb/val     # quality per byte against JPEG2000
+  maskcodec bench-models ../shared/data/mars_rgb/val   # every model on the same kept pixels
 
 The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .npy.
 """
