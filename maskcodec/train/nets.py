@@ -173,6 +173,9 @@ class PaperCAE(nn.Module):
         return self.body(x)
 
 
+LATENT_INIT_GAIN = 100.0
+
+
 class LatentCAE(nn.Module):
     """An autoencoder trained for compression: its rounded bottleneck is the message.
 
@@ -183,10 +186,10 @@ class LatentCAE(nn.Module):
     convolution (ReLU), and a 3x3 convolution to the image with a sigmoid.
 
     While training, the forward pass returns ``(image, bits per pixel)``:
-    the decoder reads the latents rounded (straight-through gradient), and
-    the rate is what a factorized Laplace model with a learned mean and scale
-    per channel would spend on them with additive uniform noise standing in
-    for rounding. In eval mode it returns the image decoded from rounded
+    additive uniform noise in [-0.5, 0.5] stands in for rounding (the decoder
+    reads the noisy latents, so gradients reach the encoder even while the
+    latents are small), and the rate is what a factorized Laplace model with
+    a learned mean and scale per channel would spend on them. In eval mode it returns the image decoded from rounded
     latents, which is what latent mode sends (see :mod:`maskcodec.latent`).
 
     Parameters
@@ -215,6 +218,8 @@ class LatentCAE(nn.Module):
             enc += [_conv(cin, w, stride=2), _conv(w, w)]
             cin = w
         self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1))
+        with torch.no_grad():  # latents start at a few quantization steps, not far below one
+            self.encoder[-1].weight.mul_(LATENT_INIT_GAIN)
         dec = [_conv(latent_channels, cin)]
         for w in [*reversed(widths[:-1]), widths[0]]:  # back up the levels; the last one stays widest-fine
             dec += [nn.ConvTranspose2d(cin, w, 2, stride=2), nn.ReLU(inplace=True), _conv(w, w)]
@@ -239,8 +244,7 @@ class LatentCAE(nn.Module):
         if not self.training:
             return self.decoder(torch.round(z))
         noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
-        rounded = z + (torch.round(z) - z).detach()
-        return self.decoder(rounded), self.bits(noisy) / (x.shape[0] * x.shape[2] * x.shape[3])
+        return self.decoder(noisy), self.bits(noisy) / (x.shape[0] * x.shape[2] * x.shape[3])
 
 
 ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE, "latent_cae": LatentCAE}
