@@ -173,9 +173,6 @@ class PaperCAE(nn.Module):
         return self.body(x)
 
 
-LATENT_INIT_GAIN = 100.0
-
-
 class LatentCAE(nn.Module):
     """An autoencoder trained for compression: its rounded bottleneck is the message.
 
@@ -218,8 +215,6 @@ class LatentCAE(nn.Module):
             enc += [_conv(cin, w, stride=2), _conv(w, w)]
             cin = w
         self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1))
-        with torch.no_grad():  # latents start at a few quantization steps, not far below one
-            self.encoder[-1].weight.mul_(LATENT_INIT_GAIN)
         dec = [_conv(latent_channels, cin)]
         for w in [*reversed(widths[:-1]), widths[0]]:  # back up the levels; the last one stays widest-fine
             dec += [nn.ConvTranspose2d(cin, w, 2, stride=2), nn.ReLU(inplace=True), _conv(w, w)]
