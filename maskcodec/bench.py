@@ -491,13 +491,13 @@ def _installed_models(latent: bool = False) -> dict[str, int]:
     """Model id -> channel count, for the inpainting (or, with ``latent``, the latent) models
     of the manifest whose files are there (denoisers are neither)."""
     from . import models
+    from .latent import latent_models
 
     def files(m: dict) -> list[str]:
         return [m["file"]] + [m[half]["file"] for half in ("encoder", "decoder") if half in m]
 
-    return {m["id"]: m["channels"] for m in models.manifest()["models"]
-            if (m.get("kind") == "latent") == latent and m.get("input") != "image"
-            and all((models.models_dir() / f).exists() for f in files(m))}
+    entries = latent_models().values() if latent else models.inpainting_entries()
+    return {m["id"]: m["channels"] for m in entries if all((models.models_dir() / f).exists() for f in files(m))}
 
 
 def _check_inpainters(inpainters: Iterable[str] | None, models: dict[str, int]) -> list[str]:

@@ -19,7 +19,7 @@ EPILOG = """\
 examples:
   maskcodec demo                                  # try it on a bundled real Mars image
   maskcodec encode frame.png -o frame.mcx --keep 0.1 --seed 7
-  maskcodec encode frame.png -o frame.mcx --mode latent --quality 2   # send an autoencoder's latents
+  maskcodec encode frame.png -o f.mcx --mode latent --model paper-no-noise-latent   # send a CAE's latents
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress

@@ -29,17 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .bench import DEFAULT_KEEPS as KEEPS
 from .codec import decode, encode
 from .errors import InvalidInputError
 from .images import read_image
 from .inpaint import classical_names
 from .mask import mask
 from .metrics import diff_variance, mad, psnr, ssim
-from .models import manifest, models_dir
+from .models import inpainting_entries, models_dir
 
-__all__ = ["run_model_bench", "inpainters_for", "fixed_level_model", "ood_image", "KEEPS", "OOD_IMAGES"]
+__all__ = ["run_model_bench", "measure", "inpainters_for", "fixed_level_model", "ood_image", "KEEPS", "OOD_IMAGES"]
 
-KEEPS = (0.5, 0.25, 0.1, 0.05, 0.02, 0.01)
 SEED = 1000
 METRICS = {"psnr": psnr, "ssim": ssim, "mad": mad, "diff_var": diff_variance}
 OOD_IMAGES = {3: "astronaut", 1: "camera"}  # scikit-image's bundled photographs, by channel count
@@ -48,8 +48,7 @@ FIXED = "fixed level"  # row label of the model trained at exactly the row's kee
 
 
 def _inpainting_models(channels: int) -> list[dict]:
-    return [m for m in manifest()["models"]
-            if m.get("channels") == channels and m.get("input") not in (None, "image")]
+    return [m for m in inpainting_entries() if m["channels"] == channels]
 
 
 def fixed_level_model(keep: float, channels: int) -> str | None:
@@ -85,12 +84,14 @@ def ood_image(channels: int) -> tuple[str, np.ndarray]:
     return f"skimage.data.{name}", getattr(data, name)()
 
 
-def _measure(image: np.ndarray, keep: float, seed: int) -> tuple[dict, dict]:
-    """Metrics of every inpainter at one keep, and the decoded images."""
+def measure(image: np.ndarray, keep: float, seed: int, rows: dict[str, str] | None = None) -> tuple[dict, dict]:
+    """Encode ``image`` once and decode it with every inpainter of ``rows`` (label -> inpainter name;
+    default :func:`inpainters_for`); returns the metrics and the decoded images, by label."""
     data = encode(image, keep, seed=seed)
-    channels = 1 if image.ndim == 2 else image.shape[2]
+    if rows is None:
+        rows = inpainters_for(keep, 1 if image.ndim == 2 else image.shape[2])
     scores, outs = {}, {}
-    for label, name in inpainters_for(keep, channels).items():
+    for label, name in rows.items():
         out = decode(data, inpainter=name)
         outs[label] = out
         scores[label] = {k: f(image, out) for k, f in METRICS.items()}
@@ -228,7 +229,7 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
     for keep in keeps:
         scores = []
         for i, img in enumerate(images):
-            s, outs = _measure(img, keep, SEED + i)
+            s, outs = measure(img, keep, SEED + i)
             scores.append(s)
             if i == 0:
                 figure_recons[keep] = outs
@@ -238,8 +239,7 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
     result = {"command": command, "images_count": len(images), "paths": [str(p) for p in paths],
               "mask_seeds": f"{SEED} + image index", "keeps": list(keeps),
               "tables": {k: _mean_table(v) for k, v in per_image.items()}, "per_image": per_image,
-              "fixed_level_models": {str(k): fixed_level_model(k, channels) for k in keeps
-                                     if fixed_level_model(k, channels)}}
+              "fixed_level_models": {str(k): m for k in keeps if (m := fixed_level_model(k, channels))}}
     if figure:
         _figure3(images[0], Path(paths[0]).name, figure_recons, out_dir / "figure3.png")
         result["loss_curves"] = _loss_curves(out_dir / "loss_curves.png")
@@ -247,7 +247,7 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
         name, photo = ood_image(channels)
         tables, recons = {}, {}
         for keep in keeps:
-            tables[str(keep)], recons[keep] = _measure(photo, keep, SEED)
+            tables[str(keep)], recons[keep] = measure(photo, keep, SEED)
         result["ood"] = {"image": name, "shape": list(photo.shape), "tables": tables}
         if figure:
             _figure3(photo, f"{name}: a terrestrial photograph (out of distribution)", recons, out_dir / "ood.png")

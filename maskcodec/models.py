@@ -31,7 +31,7 @@ import numpy as np
 from .errors import InvalidInputError, ModelError
 from .inpaint import Inpainter, nconv
 
-__all__ = ["models_dir", "manifest", "model_entry", "session", "inpainter", "auto_inpainter", "pad", "run_model",
+__all__ = ["models_dir", "manifest", "inpainting_entries", "model_entry", "session", "inpainter", "auto_inpainter", "pad", "run_model",
            "network_input"]
 
 INPUT_KINDS = ("masked", "masked+mask", "nconv+mask", "image")
@@ -55,6 +55,11 @@ def manifest() -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ModelError(f"{path} is not valid JSON: {e}") from None
+
+
+def inpainting_entries() -> list[dict]:
+    """The manifest entries of inpainting models (not latent models, not denoisers)."""
+    return [m for m in manifest()["models"] if m.get("kind") != "latent" and m.get("input") != "image"]
 
 
 def model_entry(model_id: str) -> dict:

@@ -94,8 +94,7 @@ def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[P
     onnx_file = f"{cfg['id']}.onnx"
     export_onnx(net, out_dir / onnx_file)
     diff = parity(net, out_dir / onnx_file)
-    if diff > PARITY_TOLERANCE:
-        print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
+    if not _parity_ok(diff):
         return None
     c, m, kind = cfg["channels"], net.multiple, input_kind(cfg)
     entry = {
@@ -132,14 +131,19 @@ def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Pa
     entry = export_halves(net.encoder, net.decoder, out_dir, cfg["id"], channels=cfg["channels"],
                           latent_channels=net.latent_channels, factor=net.multiple, quantization="integer",
                           **common)
-    if entry["onnx_parity_max_abs_diff"] > PARITY_TOLERANCE:
-        print(f"torch and onnxruntime differ by {entry['onnx_parity_max_abs_diff']:.2e} "
-              f"(> {PARITY_TOLERANCE}): not shipping")
+    if not _parity_ok(entry["onnx_parity_max_abs_diff"]):
         return None
     entry["metrics"] = {**latent_metrics(cfg["id"], val_files),
                         "on": f"{len(val_files)} full validation images, maskcodec.encode(mode='latent') "
                               f"then maskcodec.decode"}
     return update_manifest(out_dir, entry)
+
+
+def _parity_ok(diff: float) -> bool:
+    """Whether torch and onnxruntime agree closely enough to ship (says why not)."""
+    if diff > PARITY_TOLERANCE:
+        print(f"torch and onnxruntime differ by {diff:.2e} (> {PARITY_TOLERANCE}): not shipping")
+    return diff <= PARITY_TOLERANCE
 
 
 def _about_a_megapixel(img):

@@ -15,16 +15,18 @@ import numpy as np
 from ..codec import decode, encode
 from ..images import read_image
 from ..metrics import bits_per_pixel, psnr
+from ..modelbench import SEED, measure
 
 __all__ = ["decode_metrics", "denoise_metrics", "latent_metrics", "decode_speed"]
 
 BASELINES = ("linear", "nconv")
 
 
-def decode_metrics(model_id: str, files: list[Path], keeps: list[float], seed: int = 1000) -> dict:
+def decode_metrics(model_id: str, files: list[Path], keeps: list[float], seed: int = SEED) -> dict:
     """Mean PSNR (dB) over ``files`` of the model and the classical inpainters at each keep.
 
-    File ``i`` is encoded with mask seed ``seed + i``.
+    File ``i`` is encoded with mask seed ``seed + i`` (as ``maskcodec bench-models`` does, so the
+    numbers agree) and decoded by :func:`maskcodec.modelbench.measure`.
 
     Returns
     -------
@@ -32,18 +34,15 @@ def decode_metrics(model_id: str, files: list[Path], keeps: list[float], seed: i
         ``{"keep0.1": {"model": ..., "linear": ..., "nconv": ...}, ...}``.
     """
     images = [read_image(f) for f in files]
+    rows = {"model": model_id, **{name: name for name in BASELINES}}
     out = {}
     for keep in keeps:
-        scores = {name: [] for name in ("model", *BASELINES)}
-        for i, img in enumerate(images):
-            data = encode(img, keep, seed=seed + i)
-            for name in scores:
-                scores[name].append(psnr(img, decode(data, inpainter=model_id if name == "model" else name)))
-        out[f"keep{keep}"] = {k: round(float(np.mean(v)), 3) for k, v in scores.items()}
+        scores = [measure(img, keep, seed + i, rows)[0] for i, img in enumerate(images)]
+        out[f"keep{keep}"] = {label: round(float(np.mean([s[label]["psnr"] for s in scores])), 3) for label in rows}
     return out
 
 
-def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed: int = 1000) -> dict:
+def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed: int = SEED) -> dict:
     """Mean PSNR (dB) over ``files`` of the noisy and the denoised image at each noise share.
 
     Colour noise as in training (amplitude 1) hits a share of the pixels of
