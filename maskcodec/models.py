@@ -12,6 +12,7 @@ Input kinds (the network's input tensor is float32 NCHW on [0, 1]):
 - ``"masked"``: the image with unknown pixels set to 0 (the paper's form);
 - ``"masked+mask"``: that, plus the mask as one more channel;
 - ``"nconv+mask"``: the ``nconv`` inpainting, plus the mask channel;
+- ``"linear+mask"``: the ``linear`` inpainting (kept pixels exact), plus the mask channel;
 - ``"image"``: the image as it is (denoisers, see :func:`maskcodec.denoise`).
 
 The output is the image estimate, NCHW with ``channels`` channels. Networks
@@ -29,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidInputError, ModelError
-from .inpaint import Inpainter, nconv
+from .inpaint import Inpainter, linear, nconv
 
 __all__ = ["models_dir", "manifest", "inpainting_entries", "model_entry", "session", "inpainter", "auto_inpainter", "pad", "run_model",
            "network_input"]
 
-INPUT_KINDS = ("masked", "masked+mask", "nconv+mask", "image")
+INPUT_KINDS = ("masked", "masked+mask", "nconv+mask", "linear+mask", "image")
 THREADS_ENV = "MASKCODEC_THREADS"  # onnxruntime intra-op threads per process (unset or 0: all cores)
 TILE = 512
 OVERLAP = 32
@@ -184,6 +185,8 @@ def network_input(kind: str, image: np.ndarray, known: np.ndarray) -> np.ndarray
         return np.concatenate([image * m, m], axis=2)
     if kind == "nconv+mask":
         return np.concatenate([nconv(image, known), m], axis=2)
+    if kind == "linear+mask":
+        return np.concatenate([linear(image, known), m], axis=2)
     if kind == "image":
         return image
     raise ModelError(f"model input kind {kind!r} is unknown; expected one of {INPUT_KINDS}")

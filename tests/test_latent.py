@@ -211,3 +211,32 @@ def test_paper_form_latent_models(model_id, floor_db):
     data = maskcodec.encode(image, mode="latent", model=model_id)
     assert 8 * len(data) / (image.shape[0] * image.shape[1]) < 3.0
     assert psnr(image, maskcodec.decode(data)) > floor_db
+
+
+@pytest.mark.parametrize("model_id", ["paper-gt-cae-latent", "paper-no-noise-latent"])
+def test_cut_configs_remake_the_shipped_halves(model_id, tmp_path, monkeypatch):
+    """``maskcodec train`` on a cut config cuts the source model again, to the same bytes as shipped."""
+    pytest.importorskip("onnx")
+    from maskcodec.cli import main
+    from maskcodec.models import models_dir
+
+    shipped, config = models_dir(), models_dir() / "configs" / f"{model_id}.json"
+    cfg, want = json.loads(config.read_text()), latent.latent_models()[model_id]
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": [maskcodec.models.model_entry(cfg["cut_from"])]}))
+    shutil.copy(shipped / f"{cfg['cut_from']}.onnx", tmp_path)
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path))  # the CLI points it at --models; restored afterwards
+    assert main(["train", str(config), "--models", str(tmp_path)]) == 0
+    made = {m["id"]: m for m in json.loads((tmp_path / "manifest.json").read_text())["models"]}[model_id]
+    for half in ("encoder", "decoder"):
+        assert made[half]["sha256"] == want[half]["sha256"]
+        assert (tmp_path / made[half]["file"]).read_bytes() == (shipped / want[half]["file"]).read_bytes()
+    assert made["source_model"] == cfg["cut_from"] and made["source"]["cut"] == cfg["cut"]
+
+
+def test_cut_config_keys_are_checked(tmp_path):
+    from maskcodec.train.latent_export import load_cut_config
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"id": "x", "cut_from": "paper-gt-cae", "cut": None, "factor": 16, "extra": 1}))
+    with pytest.raises(ValueError, match=r"missing \['description', 'quantization'\], unknown \['extra'\]"):
+        load_cut_config(bad)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -123,6 +124,27 @@ def test_untrained_residual_unet_is_a_normalized_convolution_fill_as_good_as_nco
     assert psnr(img, ours) > psnr(img, ref) - 0.5
 
 
+def test_untrained_linear_base_residual_unet_returns_the_linear_inpainting():
+    img = maskcodec.sample_image("navcam")[:64, :96, None] / 255.0
+    known = mask(img.shape, 0.2, seed=3)
+    x = torch.from_numpy(network_input("linear+mask", img * known[..., None], known)).float().permute(2, 0, 1)[None]
+    with torch.no_grad():
+        out = ResidualUNet(1, (4, 8), base="linear")(x)
+    assert torch.equal(out, x[:, :1])
+    with pytest.raises(ValueError, match="unknown base 'cubic'"):
+        ResidualUNet(1, (4, 8), base="cubic")
+
+
+def test_linear_base_training_ships_a_linear_input_model(tmp_path, monkeypatch):
+    entry = _train_tiny(tmp_path, monkeypatch, id="tiny-linear", net_options={"base": "linear"}, default_for=[])
+    assert entry["input"] == "linear+mask" and "'linear+mask'" in entry["layout"]
+    img = maskcodec.sample_image("mastcam")
+    data = maskcodec.encode(img, 0.1, seed=4)
+    out = maskcodec.decode(data, inpainter="tiny-linear")
+    known = mask(img.shape, 0.1, seed=4)
+    assert np.array_equal(out[known], img[known])
+
+
 def _train_tiny(tmp_path, monkeypatch, **over) -> dict:
     """Run ``maskcodec train`` on a tiny config; return the manifest entry it wrote."""
     models = tmp_path / "models"
@@ -180,8 +202,8 @@ def test_latent_cae_rate_term_trades_bits_for_quality():
     y, bpp = net.train()(x)
     assert y.shape == x.shape and 0 < float(bpp.detach()) < 64
     with torch.no_grad():  # the rate falls as latents shrink toward the model's mean
-        net.encoder[-1].weight.mul_(0.01)
-        net.encoder[-1].bias.zero_()
+        net.encoder[-2].weight.mul_(0.01)  # the last convolution (before the fixed latent gain)
+        net.encoder[-2].bias.zero_()
         assert float(net(x)[1]) < float(bpp)
     net.eval()
     z = torch.round(net.encoder(x))
@@ -191,6 +213,7 @@ def test_latent_cae_rate_term_trades_bits_for_quality():
 def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
     entry = _train_tiny(tmp_path, monkeypatch, id="latent-q1", arch="latent_cae", widths=[4, 8],
                         net_options={"latent_channels": 3}, corruption="none", loss_on="all", rate_lambda=0.01,
+                        clip_grad_norm=1.0,
                         default_for=[], val_keeps=[1.0], eval_keeps=[])
     assert entry["kind"] == "latent" and entry["quantization"] == "integer" and entry["factor"] == 4
     assert entry["onnx_parity_max_abs_diff"] < 1e-4
@@ -199,3 +222,18 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
     data = maskcodec.encode(img, mode="latent", quality=1)
     assert maskcodec.decode(data).shape == img.shape
     assert maskcodec.latents(data).shape == (3, 63, 80)
+    rows = list(csv.DictReader(open(tmp_path / "runs" / "latent-q1" / "curve.csv")))
+    assert float(rows[-1]["val_bpp"]) > 0  # latent runs report the rate of their rounded latents
+
+
+def test_latent_loss_warms_up_the_rate_term_and_scores_by_rate_distortion():
+    from maskcodec.train.loop import _loss, _score
+
+    cfg = {"rate_lambda": 0.01, "loss_on": "all", "val_keeps": [1.0]}
+    y, target = torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.5)
+    bpp = torch.tensor(2.0)
+    assert float(_loss((y, bpp), target, target, cfg, 0.0)) == pytest.approx(0.25)
+    assert float(_loss((y, bpp), target, target, cfg, 1.0)) == pytest.approx(0.25 + 2.0 / (0.01 * 255 ** 2))
+    rows = [{"val_loss": 0.3, "val_psnr_keep1.0": 30.0}, {"val_loss": 0.2, "val_psnr_keep1.0": 29.0}]
+    assert max(rows, key=lambda r: _score(r, cfg)) is rows[1]  # lower rate-distortion loss wins, not PSNR
+    assert max(rows, key=lambda r: _score(r, {**cfg, "rate_lambda": None, "corruption": "none"})) is rows[0]

@@ -37,6 +37,10 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec train`` with parsed ``args``; returns the exit status."""
+    if args.models:
+        os.environ["MASKCODEC_MODELS"] = str(args.models)  # so that decode() finds the new model
+    if "cut_from" in json.loads(Path(args.config).read_text()):
+        return _cut(args)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -55,9 +59,6 @@ def run_cli(args: argparse.Namespace) -> int:
     else:
         summary = train(cfg, args.data, run_dir, progress=not args.no_progress)
     net, _ = load_net(run_dir / "best.pt")
-
-    if args.models:
-        os.environ["MASKCODEC_MODELS"] = str(args.models)  # so that decode() finds the new model
     out_dir = models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     common = {
@@ -81,6 +82,17 @@ def run_cli(args: argparse.Namespace) -> int:
         shutil.copyfile(run_dir / f"curve.{ext}", curves / f"{cfg['id']}.{ext}")
     print(json.dumps({k: entry.get(k) for k in ("id", "parameters", "run", "metrics", "decode_megapixels_per_s")},
                      indent=2))
+    return 0
+
+
+def _cut(args: argparse.Namespace) -> int:
+    """Make the latent model a cut config describes (no training, no torch): see ``latent_export.cut_from_config``."""
+    from .latent_export import cut_from_config, load_cut_config
+
+    from ..models import models_dir
+
+    entry = cut_from_config(load_cut_config(args.config), models_dir())
+    print(json.dumps({k: entry[k] for k in ("id", "source_model", "source", "latent_channels", "sha256")}, indent=2))
     return 0
 
 

@@ -30,11 +30,13 @@ import numpy as np
 from ..container import QUANTIZATIONS
 from ..errors import InvalidInputError
 
-__all__ = ["ENCODER_NAMES", "DECODER_NAMES", "split_onnx", "export_halves", "reference_model", "check_halves"]
+__all__ = ["ENCODER_NAMES", "DECODER_NAMES", "CUT_KEYS", "split_onnx", "load_cut_config", "cut_from_config",
+           "export_halves", "reference_model", "check_halves"]
 
 ENCODER_NAMES = ("image", "latent")   # encoder input, output
 DECODER_NAMES = ("latent", "image")   # decoder input, output
 OPSET = 17
+CUT_KEYS = {"id", "description", "cut_from", "cut", "factor", "quantization"}  # a cut config's keys
 
 
 def _files(model_id: str) -> tuple[str, str]:
@@ -157,6 +159,33 @@ def split_onnx(onnx_path: str | Path, cut_tensor_name: str | None, out_dir: str 
     latent_channels = sess.run(None, {ENCODER_NAMES[0]: probe})[0].shape[1]
     return _list(out_dir, _entry(out_dir, model_id, channels, latent_channels, factor, quantization, description,
                                  source={"file": onnx_path.name, "cut": cut_tensor_name}, **extra))
+
+
+def load_cut_config(path: str | Path) -> dict:
+    """A cut config: a latent model made by :func:`split_onnx` from a shipped autoencoder, not trained.
+
+    Keys (all required): ``id``, ``description``, ``cut_from`` (the shipped
+    model to cut), ``cut`` (the bottleneck tensor's name), ``factor`` and
+    ``quantization``. ``maskcodec train`` recognises such a config by its
+    ``cut_from`` key.
+    """
+    import json
+
+    cfg = json.loads(Path(path).read_text())
+    if set(cfg) != CUT_KEYS:
+        raise ValueError(f"{path}: a cut config has the keys {sorted(CUT_KEYS)}; "
+                         f"missing {sorted(CUT_KEYS - set(cfg))}, unknown {sorted(set(cfg) - CUT_KEYS)}")
+    return cfg
+
+
+def cut_from_config(cfg: dict, out_dir: str | Path) -> dict:
+    """Cut the latent model a cut config describes from its source model in ``out_dir`` and list it there."""
+    from ..models import model_entry
+
+    source = model_entry(cfg["cut_from"])
+    return split_onnx(Path(out_dir) / source["file"], cfg["cut"], out_dir, cfg["id"], factor=cfg["factor"],
+                      quantization=cfg["quantization"], description=cfg["description"],
+                      source_model=cfg["cut_from"], config=cfg)
 
 
 def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, channels: int, latent_channels: int,

@@ -6,7 +6,8 @@ given at run time; files used for validation are never trained on.
 
 A run writes into its run folder:
 
-- ``last.pt`` and ``best.pt`` (best mean validation PSNR over the keeps);
+- ``last.pt`` and ``best.pt`` (best mean validation PSNR over the keeps;
+  for latent models, lowest validation rate-distortion loss);
 - ``curve.csv`` and ``curve.png``: losses and validation PSNR per epoch
   (epoch 0 is the untrained network; for the residual U-Net, which starts
   as its built-in normalized convolution fill, that row is about the
@@ -25,12 +26,14 @@ import numpy as np
 import torch
 
 from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
-from .nets import INPUT_KIND, build, count_parameters
+from .nets import build, count_parameters
+from .nets import input_kind as net_input_kind
 
 __all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "corrupt", "init_from_model", "train",
            "load_net"]
 
 CORRUPTIONS = ("mask", "colour_noise", "none")
+ENTROPY_LR_FACTOR = 10.0  # latent models: the rate model's parameters learn this much faster than the networks
 
 DEFAULTS = {
     "id": None,                   # model id (manifest id, ONNX file name, run folder)
@@ -50,10 +53,12 @@ DEFAULTS = {
     "time_limit_min": 30.0,       # training stops after this, whatever the epoch count
     "lr": 1e-3,
     "lr_final": 5e-5,             # cosine decay over the run (by steps or time, whichever is further)
+    "clip_grad_norm": None,       # clip the gradient to this norm before each step (None: no clipping)
     "corruption": "mask",         # "mask" (codec masks), "colour_noise" (the paper's noise variant) or "none"
     "keep": [0.01, 0.5],          # keep fractions, drawn log-uniformly ([1, 1]: no masking at all)
     "noise": {"amplitude": 1.0, "fraction": [0.1, 1.0]},  # colour_noise: +-amplitude on that share of pixels
     "rate_lambda": None,          # latent models: loss = MSE + bits per pixel / (rate_lambda * 255**2)
+    "rate_warmup": 0.2,           # latent models: the rate term's weight ramps from 0 to 1 over this share of the run
     "loss_on": "unknown",         # "unknown" (the pixels the decoder fills) or "all" (the paper)
     "augment": {"rotate_deg": 10.0, "shear_deg": 5.0, "shift_px": 8, "hflip": True, "p_affine": 0.5},
     "val_crops": 48,
@@ -80,7 +85,7 @@ def load_config(path: str | Path) -> dict:
 
 def input_kind(cfg: dict) -> str:
     """The network input kind (:data:`maskcodec.models.INPUT_KINDS`) a config trains for."""
-    return "image" if cfg["corruption"] == "colour_noise" else INPUT_KIND[cfg["arch"]]
+    return "image" if cfg["corruption"] == "colour_noise" else net_input_kind(cfg["arch"], cfg["net_options"])
 
 
 def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.ndarray | None = None,
@@ -120,14 +125,15 @@ def init_from_model(net: torch.nn.Module, model_id: str) -> None:
     net.load_state_dict({k: weights[k] for k in state})
 
 
-def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict) -> torch.Tensor:
+def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict, rate_weight: float = 1.0) -> torch.Tensor:
     """The training loss of a network output: MSE, plus the rate term for latent models.
 
-    Latent models return ``(image, bits per pixel)`` while training.
+    Latent models return ``(image, bits per pixel)`` while training; the rate
+    term is scaled by ``rate_weight`` (the warm-up).
     """
     if isinstance(out, tuple):
         y, bpp = out
-        return _distortion(y, target, known, cfg["loss_on"]) + bpp / (cfg["rate_lambda"] * 255 ** 2)
+        return _distortion(y, target, known, cfg["loss_on"]) + rate_weight * bpp / (cfg["rate_lambda"] * 255 ** 2)
     return _distortion(out, target, known, cfg["loss_on"])
 
 
@@ -138,19 +144,32 @@ def _distortion(y: torch.Tensor, target: torch.Tensor, known: torch.Tensor, on: 
     return torch.sum((y - target) ** 2 * w) / (torch.sum(w) * y.shape[1]).clamp_min(1.0)
 
 
-def _validate(net, sets, cfg: dict) -> tuple[float, list[float]]:
-    """Mean loss over the validation sets and the mean crop PSNR of each (known pixels pasted)."""
+def _validate(net, sets, cfg: dict) -> tuple[float, list[float], float | None]:
+    """Mean loss over the validation sets, the mean crop PSNR of each (known pixels pasted) and, for
+    latent models, the bits per pixel of the rounded latents (the loss then includes the rate term)."""
     net.eval()
-    losses, psnrs = [], []
+    losses, psnrs, rates = [], [], []
     with torch.no_grad():
         for clean, x, known in sets:
             y = net(x)
-            losses.append(float(_distortion(y, clean, known, cfg["loss_on"])))
+            loss = _distortion(y, clean, known, cfg["loss_on"])
+            if cfg["rate_lambda"]:
+                rates.append(float(net.bits(torch.round(net.encoder(x)))) / (x.shape[0] * x.shape[2] * x.shape[3]))
+                loss = loss + rates[-1] / (cfg["rate_lambda"] * 255 ** 2)
+            losses.append(float(loss))
             out = torch.where(known > 0, clean, y.clamp(0, 1))
             mse = torch.mean((out - clean) ** 2, dim=(1, 2, 3)).clamp_min(1e-10)
             psnrs.append(float(torch.mean(-10 * torch.log10(mse))))
     net.train()
-    return float(np.mean(losses)), psnrs
+    return float(np.mean(losses)), psnrs, float(np.mean(rates)) if rates else None
+
+
+def _score(row: dict, cfg: dict) -> float:
+    """How good a validation row is (higher is better): the mean PSNR over the keeps, or for latent
+    models minus the rate-distortion loss."""
+    if cfg["rate_lambda"]:
+        return -row["val_loss"]
+    return float(np.mean([row[_psnr_column(cfg, k)] for k in cfg["val_keeps"]]))
 
 
 def _psnr_column(cfg: dict, k: float) -> str:
@@ -170,7 +189,7 @@ def _save_curve(rows: list[dict], run_dir: Path, columns: list[str], title: str)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.semilogy(ep, [r["train_loss"] for r in rows], "o-", label="train")
     a.semilogy(ep, [r["val_loss"] for r in rows], "o-", label="validation")
-    a.set_xlabel("epoch"), a.set_ylabel("MSE loss"), a.legend(), a.grid(alpha=0.3)
+    a.set_xlabel("epoch"), a.set_ylabel("loss (MSE, plus the rate term for latent models)"), a.legend(), a.grid(alpha=0.3)
     for c in columns:
         b.plot(ep, [r[c] for r in rows], "o-", label=c.removeprefix("val_psnr_"))
     b.set_xlabel("epoch"), b.set_ylabel("validation PSNR (dB)"), b.legend(), b.grid(alpha=0.3)
@@ -228,7 +247,10 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     if cfg["init_from"]:
         init_from_model(net, cfg["init_from"])
     aug = Augment(cfg["crop"], **cfg["augment"])
-    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    rate_params = net.entropy_parameters() if cfg["rate_lambda"] else []
+    opt = torch.optim.Adam([{"params": [p for p in net.parameters() if all(p is not q for q in rate_params)],
+                             "lr_factor": 1.0}, {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}],
+                           lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
     total_steps, limit_s = cfg["epochs"] * steps_per_epoch, cfg["time_limit_min"] * 60
     rows, best, step, t0 = [], -math.inf, 0, time.monotonic()
@@ -241,12 +263,14 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
                 break
             lr = cfg["lr_final"] + 0.5 * (cfg["lr"] - cfg["lr_final"]) * (1 + math.cos(math.pi * done))
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["lr_factor"]
             clean = aug(random_crops(train_images, cfg["batch"], aug.source, rng), rng)
             x, known = corrupt(cfg, clean, rng)
-            loss = _loss(net(x), clean, known, cfg)
+            loss = _loss(net(x), clean, known, cfg, min(1.0, done / cfg["rate_warmup"]) if cfg["rate_warmup"] else 1.0)
             opt.zero_grad()
             loss.backward()
+            if cfg["clip_grad_norm"]:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg["clip_grad_norm"])
             opt.step()
             losses.append(loss.item())
             step += 1
@@ -254,19 +278,20 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.2e}", lr=f"{lr:.1e}")
         if epoch and not losses:
             break
-        val_loss, psnrs = _validate(net, val_sets, cfg)
+        val_loss, psnrs, val_bpp = _validate(net, val_sets, cfg)
         rows.append({"epoch": epoch, "step": step, "minutes": round((time.monotonic() - t0) / 60, 2),
                      "lr": opt.param_groups[0]["lr"], "train_loss": float(np.mean(losses)) if losses else math.nan, "val_loss": val_loss,
-                     **{_psnr_column(cfg, k): p for k, p in zip(cfg["val_keeps"], psnrs)}})
+                     **{_psnr_column(cfg, k): p for k, p in zip(cfg["val_keeps"], psnrs)},
+                     **({"val_bpp": val_bpp} if val_bpp is not None else {})})
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
         torch.save(ck, run_dir / "last.pt")
-        if np.mean(psnrs) > best:
-            best = float(np.mean(psnrs))
+        if _score(rows[-1], cfg) > best:
+            best = _score(rows[-1], cfg)
             torch.save(ck, run_dir / "best.pt")
         _save_curve(rows, run_dir, [_psnr_column(cfg, k) for k in cfg["val_keeps"]], f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()
-    best_row = max(rows, key=lambda r: np.mean([r[_psnr_column(cfg, k)] for k in cfg["val_keeps"]]))
+    best_row = max(rows, key=lambda r: _score(r, cfg))
     summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": round((time.monotonic() - t0) / 60, 1),
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,
                "train_files": [str(f) for f in train_files], "val_files": [str(f) for f in val_files]}

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "LatentCAE", "build", "count_parameters"]
+__all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "LatentCAE", "GDN", "build", "input_kind",
+           "count_parameters"]
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -75,12 +76,17 @@ class NormalizedConvolution(nn.Module):
 class ResidualUNet(nn.Module):
     """U-Net with additive skips that corrects a built-in normalized convolution fill.
 
-    The input is the masked image (``channels`` channels, 0 where unknown)
-    followed by the mask (input kind ``"masked+mask"``). A fixed
-    :class:`NormalizedConvolution` fills the image; the U-Net reads the
-    masked image, the mask and the fill, so it sees the exact kept values as
-    well as a complete estimate, and its output is added to the fill. The
-    last layer starts at zero, so the untrained network returns the fill.
+    With ``base="nconv"`` the input is the masked image (``channels``
+    channels, 0 where unknown) followed by the mask (input kind
+    ``"masked+mask"``). A fixed :class:`NormalizedConvolution` fills the
+    image; the U-Net reads the masked image, the mask and the fill, so it sees
+    the exact kept values as well as a complete estimate, and its output is
+    added to the fill. With ``base="linear"`` the input is the decoder's
+    Delaunay ``linear`` inpainting and the mask (input kind
+    ``"linear+mask"``): the U-Net reads it, the mask and the normalized
+    convolution fill of its kept pixels, and its output is added to the
+    linear inpainting. The last layer starts at zero, so the untrained
+    network returns its base.
 
     Parameters
     ----------
@@ -94,6 +100,8 @@ class ResidualUNet(nn.Module):
         Initialisation of the hidden layers: torch's default, or He-normal
         weights and zero biases, which keeps the signal from fading with
         depth (it matters with few input channels).
+    base : {"nconv", "linear"}
+        What the output corrects (see above).
 
     Examples
     --------
@@ -102,9 +110,12 @@ class ResidualUNet(nn.Module):
     torch.Size([1, 3, 32, 32])
     """
 
-    def __init__(self, channels: int, widths: tuple[int, ...] = (12, 24, 48, 96), init: str = "torch"):
+    def __init__(self, channels: int, widths: tuple[int, ...] = (12, 24, 48, 96), init: str = "torch",
+                 base: str = "nconv"):
         super().__init__()
-        self.channels, self.in_channels = channels, channels + 1
+        if base not in BASE_INPUT_KIND:
+            raise ValueError(f"unknown base {base!r}; expected one of {sorted(BASE_INPUT_KIND)}")
+        self.channels, self.in_channels, self.base = channels, channels + 1, base
         self.fill = NormalizedConvolution(channels)
         self.multiple = max(2 ** (len(widths) - 1), 2 ** self.fill.levels)
         self.stem = _conv(2 * channels + 1, widths[0])
@@ -124,15 +135,15 @@ class ResidualUNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        known = x[:, self.channels:]
-        fill = self.fill(x[:, :self.channels], known)
+        image, known = x[:, :self.channels], x[:, self.channels:]
+        fill = self.fill(image * known, known)
         skips = [self.stem(torch.cat([x, fill], dim=1))]
         for down in self.down:
             skips.append(down(skips[-1]))
         y = skips.pop()
         for up, merge in zip(reversed(self.up), reversed(self.merge)):
             y = merge(up(y) + skips.pop())
-        return fill + self.head(y)
+        return (fill if self.base == "nconv" else image) + self.head(y)
 
 
 class PaperCAE(nn.Module):
@@ -173,21 +184,45 @@ class PaperCAE(nn.Module):
         return self.body(x)
 
 
+class GDN(nn.Module):
+    """Generalized divisive normalization (Balle et al. 2016), or its inverse.
+
+    ``y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2)`` (the inverse multiplies).
+    ``beta`` and ``gamma`` are kept non-negative by storing their square roots.
+    """
+
+    def __init__(self, channels: int, inverse: bool = False):
+        super().__init__()
+        self.inverse = inverse
+        self.beta_root = nn.Parameter(torch.ones(channels))
+        self.gamma_root = nn.Parameter(torch.eye(channels) * 0.1 ** 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma = (self.gamma_root ** 2)[:, :, None, None]
+        norm = torch.sqrt(F.conv2d(x * x, gamma, self.beta_root ** 2 + 1e-6))
+        return x * norm if self.inverse else x / norm
+
+
 class LatentCAE(nn.Module):
     """An autoencoder trained for compression: its rounded bottleneck is the message.
 
-    Encoder: per level a stride-2 3x3 convolution and a 3x3 convolution (ReLU),
-    then a 3x3 convolution to ``latent_channels`` (the latent, ``1/16`` of
-    the image side with four levels). Decoder: a 3x3 convolution back to the
-    widest features, per level a 2x2 transposed convolution and a 3x3
-    convolution (ReLU), and a 3x3 convolution to the image with a sigmoid.
+    The shape of Balle et al.'s factorized-prior model, scaled down for CPU
+    training. Encoder: per level a 5x5 stride-2 convolution and GDN, then a
+    3x3 convolution to ``latent_channels`` (the latent, ``1/16`` of the image
+    side with four levels). Decoder: a 3x3 convolution and inverse GDN, then
+    per level a 5x5 stride-2 transposed convolution (inverse GDN between
+    levels) back to the image. The image is centred (``x - 0.5``) on the way
+    in and back on the way out; the latent is scaled by ``latent_gain`` so
+    that at initialisation it spans several quantization steps (an untrained
+    encoder's outputs are far smaller than the rounding step, and a decoder
+    that sees only rounding noise learns nothing).
 
     While training, the forward pass returns ``(image, bits per pixel)``:
-    additive uniform noise in [-0.5, 0.5] stands in for rounding (the decoder
-    reads the noisy latents, so gradients reach the encoder even while the
-    latents are small), and the rate is what a factorized Laplace model with
-    a learned mean and scale per channel would spend on them. In eval mode it returns the image decoded from rounded
-    latents, which is what latent mode sends (see :mod:`maskcodec.latent`).
+    additive uniform noise in [-0.5, 0.5] stands in for rounding, and the rate
+    is what a factorized Laplace model with a learned mean and scale per
+    channel would spend on the noisy latents. In eval mode it returns the
+    image decoded from rounded latents, which is what latent mode sends (see
+    :mod:`maskcodec.latent`).
 
     Parameters
     ----------
@@ -197,6 +232,8 @@ class LatentCAE(nn.Module):
         Features per level, finest first.
     latent_channels : int
         Channels of the latent tensor.
+    latent_gain : float
+        Fixed factor on the encoder's last convolution.
 
     Examples
     --------
@@ -206,22 +243,30 @@ class LatentCAE(nn.Module):
     (torch.Size([2, 3, 16, 16]), torch.Size([1, 4, 4, 4]), True)
     """
 
-    def __init__(self, channels: int, widths: tuple[int, ...] = (32, 64, 96, 128), latent_channels: int = 24):
+    def __init__(self, channels: int, widths: tuple[int, ...] = (64, 64, 64, 96), latent_channels: int = 64,
+                 latent_gain: float = 16.0):
         super().__init__()
         self.channels, self.in_channels, self.latent_channels = channels, channels, latent_channels
         self.multiple = 2 ** len(widths)
-        enc, cin = [], channels
+        enc, cin = [_Shift(-0.5)], channels
         for w in widths:
-            enc += [_conv(cin, w, stride=2), _conv(w, w)]
+            enc += [nn.Conv2d(cin, w, 5, stride=2, padding=2), GDN(w)]
             cin = w
-        self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1))
-        dec = [_conv(latent_channels, cin)]
-        for w in [*reversed(widths[:-1]), widths[0]]:  # back up the levels; the last one stays widest-fine
-            dec += [nn.ConvTranspose2d(cin, w, 2, stride=2), nn.ReLU(inplace=True), _conv(w, w)]
-            cin = w
-        self.decoder = nn.Sequential(*dec, nn.Conv2d(cin, channels, 3, padding=1), nn.Sigmoid())
+        self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1), _Scale(latent_gain))
+        dec = [_Scale(1 / latent_gain), nn.Conv2d(latent_channels, cin, 3, padding=1), GDN(cin, inverse=True)]
+        for i in reversed(range(len(widths))):
+            cout = widths[i - 1] if i else channels
+            dec.append(nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1))
+            if i:
+                dec.append(GDN(cout, inverse=True))
+            cin = cout
+        self.decoder = nn.Sequential(*dec, _Shift(0.5))
         self.mean = nn.Parameter(torch.zeros(latent_channels))
         self.log_scale = nn.Parameter(torch.zeros(latent_channels))
+
+    def entropy_parameters(self) -> list[nn.Parameter]:
+        """The rate model's parameters (trained faster than the networks, see the training loop)."""
+        return [self.mean, self.log_scale]
 
     def bits(self, latent: torch.Tensor) -> torch.Tensor:
         """Bits the factorized Laplace model spends on (noisy or rounded) ``latent`` values."""
@@ -242,8 +287,34 @@ class LatentCAE(nn.Module):
         return self.decoder(noisy), self.bits(noisy) / (x.shape[0] * x.shape[2] * x.shape[3])
 
 
+class _Scale(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+class _Shift(nn.Module):
+    def __init__(self, offset: float):
+        super().__init__()
+        self.offset = offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.offset
+
+
 ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE, "latent_cae": LatentCAE}
 INPUT_KIND = {"residual_unet": "masked+mask", "paper_cae": "masked", "latent_cae": "image"}
+BASE_INPUT_KIND = {"nconv": "masked+mask", "linear": "linear+mask"}  # ResidualUNet's input kind per base
+
+
+def input_kind(arch: str, net_options: dict) -> str:
+    """The input kind (:data:`maskcodec.models.INPUT_KINDS`) of a network built with these options."""
+    if arch == "residual_unet":
+        return BASE_INPUT_KIND[net_options.get("base", "nconv")]
+    return INPUT_KIND[arch]
 
 
 def build(arch: str, channels: int, widths: tuple[int, ...], **options) -> nn.Module:
