@@ -240,3 +240,26 @@ def test_cut_config_keys_are_checked(tmp_path):
     bad.write_text(json.dumps({"id": "x", "cut_from": "paper-gt-cae", "cut": None, "factor": 16, "extra": 1}))
     with pytest.raises(ValueError, match=r"missing \['description', 'quantization'\], unknown \['extra'\]"):
         load_cut_config(bad)
+
+
+# latent-q1..q4 on the mastcam sample measured 27.03, 27.24, 27.55, 27.64 dB (0.18, 0.30, 0.53, 0.78 bpp); 0.5 dB margin
+LADDER_FLOORS_DB = {1: 26.5, 2: 26.7, 3: 27.0, 4: 27.1}
+
+
+def test_shipped_quality_ladder_trades_bytes_for_quality():
+    """latent-q1..q4 on a real Mastcam crop: each level costs more bytes and gives more PSNR than the one below,
+    above floors measured on this sample minus a margin."""
+    qualities = sorted(int(k.removeprefix("latent-q")) for k in latent.latent_models() if k.startswith("latent-q"))
+    if qualities != [1, 2, 3, 4]:
+        pytest.skip(f"models/ has latent quality levels {qualities}, not 1..4")
+    image = maskcodec.sample_image("mastcam")
+    bpp, quality = [], []
+    for q in qualities:
+        data = maskcodec.encode(image, mode="latent", quality=q)
+        bpp.append(8 * len(data) / (image.shape[0] * image.shape[1]))
+        quality.append(psnr(image, maskcodec.decode(data)))
+    assert bpp == sorted(bpp) and quality == sorted(quality), (bpp, quality)
+    for q, db in zip(qualities, quality):
+        assert db > LADDER_FLOORS_DB[q], (q, db)
+    with pytest.raises(ModelError, match="codes 3-channel images"):
+        maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", quality=1)

@@ -21,7 +21,9 @@ PARITY_TOLERANCE = 1e-4
 
 def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``train`` arguments to ``p`` and return it."""
-    p.add_argument("config", help="model config JSON, e.g. models/configs/default.json")
+    p.add_argument("config", help="model config JSON, e.g. models/configs/default.json; a config with a "
+                                  "'cut_from' key (models/configs/paper-gt-cae-latent.json) cuts a latent model "
+                                  "from a shipped autoencoder instead of training one")
     p.add_argument("--data", default="../shared/data",
                    help="data root the config's train/val entries are relative to (default: %(default)s)")
     p.add_argument("--runs", default="runs", help="where run folders go (default: %(default)s)")
