@@ -6,8 +6,10 @@
   ``default`` models.
 - :class:`PaperCAE`: the convolutional autoencoder of the paper, reading the
   masked image alone (input kind ``"masked"``).
+- :class:`LatentCAE`: the autoencoder trained for compression whose rounded
+  bottleneck latent mode sends (with :class:`GDN` layers).
 
-Both are fully convolutional; their input sides must be multiples of
+All are fully convolutional; their input sides must be multiples of
 :attr:`multiple`.
 """
 from __future__ import annotations
