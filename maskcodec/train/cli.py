@@ -147,6 +147,7 @@ def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Pa
                           **common)
     if not _parity_ok(entry["onnx_parity_max_abs_diff"]):
         return None
+    update_manifest(out_dir, entry)  # listed, so that encode(mode="latent") finds it for the metrics
     entry["metrics"] = {**latent_metrics(cfg["id"], val_files),
                         "on": f"{len(val_files)} full validation images, maskcodec.encode(mode='latent') "
                               f"then maskcodec.decode"}
