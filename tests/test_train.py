@@ -222,7 +222,7 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
     data = maskcodec.encode(img, mode="latent", quality=1)
     assert maskcodec.decode(data).shape == img.shape
     assert maskcodec.latents(data).shape == (3, 63, 80)
-    rows = list(csv.DictReader(open(tmp_path / "runs" / "latent-q1" / "curve.csv")))
+    rows = list(csv.DictReader((tmp_path / "runs" / "latent-q1" / "curve.csv").read_text().splitlines()))
     assert float(rows[-1]["val_bpp"]) > 0  # latent runs report the rate of their rounded latents
 
 

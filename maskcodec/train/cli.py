@@ -89,9 +89,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def _cut(args: argparse.Namespace) -> int:
     """Make the latent model a cut config describes (no training, no torch): see ``latent_export.cut_from_config``."""
-    from .latent_export import cut_from_config, load_cut_config
-
     from ..models import models_dir
+    from .latent_export import cut_from_config, load_cut_config
 
     entry = cut_from_config(load_cut_config(args.config), models_dir())
     print(json.dumps({k: entry[k] for k in ("id", "source_model", "source", "latent_channels", "sha256")}, indent=2))

@@ -133,8 +133,13 @@ def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict, rate_weight
     """
     if isinstance(out, tuple):
         y, bpp = out
-        return _distortion(y, target, known, cfg["loss_on"]) + rate_weight * bpp / (cfg["rate_lambda"] * 255 ** 2)
+        return _distortion(y, target, known, cfg["loss_on"]) + rate_weight * _rate_term(bpp, cfg)
     return _distortion(out, target, known, cfg["loss_on"])
+
+
+def _rate_term(bpp, cfg: dict):
+    """The rate's share of the loss: bits per pixel / (rate_lambda * 255**2)."""
+    return bpp / (cfg["rate_lambda"] * 255 ** 2)
 
 
 def _distortion(y: torch.Tensor, target: torch.Tensor, known: torch.Tensor, on: str) -> torch.Tensor:
@@ -151,11 +156,11 @@ def _validate(net, sets, cfg: dict) -> tuple[float, list[float], float | None]:
     losses, psnrs, rates = [], [], []
     with torch.no_grad():
         for clean, x, known in sets:
-            y = net(x)
+            y, z = net.code(x) if cfg["rate_lambda"] else (net(x), None)
             loss = _distortion(y, clean, known, cfg["loss_on"])
-            if cfg["rate_lambda"]:
-                rates.append(float(net.bits(torch.round(net.encoder(x)))) / (x.shape[0] * x.shape[2] * x.shape[3]))
-                loss = loss + rates[-1] / (cfg["rate_lambda"] * 255 ** 2)
+            if z is not None:
+                rates.append(float(net.bits(z)) / (x.shape[0] * x.shape[2] * x.shape[3]))
+                loss = loss + _rate_term(rates[-1], cfg)
             losses.append(float(loss))
             out = torch.where(known > 0, clean, y.clamp(0, 1))
             mse = torch.mean((out - clean) ** 2, dim=(1, 2, 3)).clamp_min(1e-10)
@@ -248,8 +253,8 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         init_from_model(net, cfg["init_from"])
     aug = Augment(cfg["crop"], **cfg["augment"])
     rate_params = net.entropy_parameters() if cfg["rate_lambda"] else []
-    opt = torch.optim.Adam([{"params": [p for p in net.parameters() if all(p is not q for q in rate_params)],
-                             "lr_factor": 1.0}, {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}],
+    rate_ids = {id(p) for p in rate_params}
+    opt = torch.optim.Adam([{"params": [p for p in net.parameters() if id(p) not in rate_ids], "lr_factor": 1.0}, {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}],
                            lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
     total_steps, limit_s = cfg["epochs"] * steps_per_epoch, cfg["time_limit_min"] * 60
@@ -286,8 +291,9 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
         torch.save(ck, run_dir / "last.pt")
-        if _score(rows[-1], cfg) > best:
-            best = _score(rows[-1], cfg)
+        score = _score(rows[-1], cfg)
+        if score > best:
+            best = score
             torch.save(ck, run_dir / "best.pt")
         _save_curve(rows, run_dir, [_psnr_column(cfg, k) for k in cfg["val_keeps"]], f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()

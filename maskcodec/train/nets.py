@@ -250,19 +250,20 @@ class LatentCAE(nn.Module):
         super().__init__()
         self.channels, self.in_channels, self.latent_channels = channels, channels, latent_channels
         self.multiple = 2 ** len(widths)
-        enc, cin = [_Shift(-0.5)], channels
+        enc, cin = [_Affine(shift=-0.5)], channels
         for w in widths:
             enc += [nn.Conv2d(cin, w, 5, stride=2, padding=2), GDN(w)]
             cin = w
-        self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1), _Scale(latent_gain))
-        dec = [_Scale(1 / latent_gain), nn.Conv2d(latent_channels, cin, 3, padding=1), GDN(cin, inverse=True)]
+        self.encoder = nn.Sequential(*enc, nn.Conv2d(cin, latent_channels, 3, padding=1),
+                                     _Affine(scale=latent_gain))
+        dec = [_Affine(scale=1 / latent_gain), nn.Conv2d(latent_channels, cin, 3, padding=1), GDN(cin, inverse=True)]
         for i in reversed(range(len(widths))):
             cout = widths[i - 1] if i else channels
             dec.append(nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1))
             if i:
                 dec.append(GDN(cout, inverse=True))
             cin = cout
-        self.decoder = nn.Sequential(*dec, _Shift(0.5))
+        self.decoder = nn.Sequential(*dec, _Affine(shift=0.5))
         self.mean = nn.Parameter(torch.zeros(latent_channels))
         self.log_scale = nn.Parameter(torch.zeros(latent_channels))
 
@@ -281,30 +282,30 @@ class LatentCAE(nn.Module):
         p = (cdf(latent + 0.5) - cdf(latent - 0.5)).clamp_min(1e-9)
         return -torch.log2(p).sum()
 
+    def code(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The image decoded from the rounded latent, and that latent (what latent mode sends)."""
+        z = torch.round(self.encoder(x))
+        return self.decoder(z), z
+
     def forward(self, x: torch.Tensor):
-        z = self.encoder(x)
         if not self.training:
-            return self.decoder(torch.round(z))
+            return self.code(x)[0]
+        z = self.encoder(x)
         noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
         return self.decoder(noisy), self.bits(noisy) / (x.shape[0] * x.shape[2] * x.shape[3])
 
 
-class _Scale(nn.Module):
-    def __init__(self, factor: float):
+class _Affine(nn.Module):
+    """A fixed ``x * scale + shift`` (only the operation that is not the identity is applied)."""
+
+    def __init__(self, scale: float = 1.0, shift: float = 0.0):
         super().__init__()
-        self.factor = factor
+        self.scale, self.shift = scale, shift
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.factor
-
-
-class _Shift(nn.Module):
-    def __init__(self, offset: float):
-        super().__init__()
-        self.offset = offset
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.offset
+        if self.scale != 1.0:
+            x = x * self.scale
+        return x + self.shift if self.shift else x
 
 
 ARCHITECTURES = {"residual_unet": ResidualUNet, "paper_cae": PaperCAE, "latent_cae": LatentCAE}
