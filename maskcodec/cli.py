@@ -92,8 +92,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
               f"{h.survivors} of {pixels} pixels kept")
     else:
         lat = h.latent
-        print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), "
-              f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header")
+        coding = ("integers range-coded with the model's tables" if lat.coder == "rans" else
+                  f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header, zstd")
+        print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}")
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
     print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
           f"(header {h.header_size}, payload {h.payload_size}, raw "

@@ -3,7 +3,8 @@
 Mask mode: image -> mask(seed) -> gather -> pack -> zstd + container -> bytes, and back:
 bytes -> container -> unpack -> scatter into the mask -> inpaint -> image.
 Latent mode (:mod:`maskcodec.latent`): image -> encoder network -> quantized
-latent -> zstd + container, and back through the decoder network.
+latent -> zstd or range coder (:mod:`maskcodec.rans`) + container, and back
+through the decoder network.
 """
 from __future__ import annotations
 
@@ -123,8 +124,10 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
     mode : {"mask", "latent"}
         ``"mask"`` (default): the seeded pixel mask (``spec/format.md``
         sections 4-8). ``"latent"``: the bottleneck of the latent model
-        ``model`` (or ``quality``), 8 bits per value with per-channel scales
-        (section 12); any image size (padded for the network, cropped back).
+        ``model`` (or ``quality``), as the model's entry says: rounded and
+        range-coded with the model's tables (the ``latent-q`` models), or 8
+        bits per value with per-channel scales and zstd (spec section 12);
+        any image size (padded for the network, cropped back).
     quality : int, optional
         Latent mode: picks the model ``latent-q{quality}`` of the manifest.
     seed : int, optional

@@ -28,6 +28,8 @@ MODE_MASK, MODE_LATENT = 0, 1
 MODES = {MODE_MASK: "mask", MODE_LATENT: "latent"}
 QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
 QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
+CODERS = {0: "zstd", 1: "rans"}  # how latent values are entropy-coded (spec section 12.2)
+CODER_IDS = {v: k for k, v in CODERS.items()}
 SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
 SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
 MAX_MODEL_ID = 64
@@ -59,9 +61,10 @@ _LATENT = cs.Struct(
     "latent_width" / cs.Int32ul,
     "factor" / cs.Int16ul,
     "quantization" / cs.Int8ul,
-    "reserved" / cs.Int8ul,
-    "offsets" / cs.Bytes(4 * cs.this.latent_channels),  # float32 little-endian, one per channel
-    "steps" / cs.Bytes(4 * cs.this.latent_channels),
+    "coder" / cs.Int8ul,
+    # float32 little-endian, one per channel; coder 1 (range-coded integers) has none
+    "offsets" / cs.If(cs.this.coder != CODER_IDS["rans"], cs.Bytes(4 * cs.this.latent_channels)),
+    "steps" / cs.If(cs.this.coder != CODER_IDS["rans"], cs.Bytes(4 * cs.this.latent_channels)),
 )
 # Variable part; parsed and built with the fixed part's ``mode`` as a context parameter.
 _VARIABLE = cs.Struct(
@@ -98,11 +101,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class LatentFields:
-    """The latent block of a latent-mode file (spec section 12): tensor shape and quantization.
+    """The latent block of a latent-mode file (spec section 12): tensor shape, quantization and coder.
 
+    ``coder`` ``"zstd"``: the payload is a zstd frame of uint8 values, and
     ``offsets`` and ``steps`` are the per-channel float32 values, as Python
     floats (exactly); a value ``q`` of channel ``c`` stands for
-    ``offsets[c] + q * steps[c]`` computed in float32.
+    ``offsets[c] + q * steps[c]`` computed in float32. ``coder`` ``"rans"``:
+    the payload is the model's range code of the integer latents themselves
+    (spec section 12.5); there are no offsets and steps.
     """
 
     channels: int
@@ -110,8 +116,9 @@ class LatentFields:
     width: int
     factor: int
     quantization: str
-    offsets: tuple[float, ...]
-    steps: tuple[float, ...]
+    offsets: tuple[float, ...] = ()
+    steps: tuple[float, ...] = ()
+    coder: str = "zstd"
 
 
 @dataclass(frozen=True)
@@ -159,11 +166,12 @@ def crc(data: bytes) -> bytes:
 def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, raw: bytes, transform: int = 0, seed: int = 0,
           keep_threshold: int = 0, survivors: int = 0, model_id: str = "",
           model_sha256: bytes = bytes(32), metadata: dict | None = None, latent: LatentFields | None = None) -> bytes:
-    """Build a complete file: header, header CRC, zstd payload, payload CRC.
+    """Build a complete file: header, header CRC, payload, payload CRC.
 
-    With ``latent`` the file is in latent mode (``raw`` is the uint8 latent
-    plane; transform, seed, threshold and survivors stay 0); without, in mask
-    mode (``raw`` is the packed survivors).
+    With ``latent`` the file is in latent mode (transform, seed, threshold and
+    survivors stay 0): ``raw`` is the uint8 latent plane, compressed here with
+    zstd, or with coder ``"rans"`` the range-coded payload, stored as it is.
+    Without, the file is in mask mode (``raw`` is the packed survivors, compressed with zstd).
     """
     if len(model_id) > MAX_MODEL_ID:
         raise InvalidInputError(f"model id may have at most {MAX_MODEL_ID} characters, got {len(model_id)}")
@@ -171,12 +179,14 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, raw: bytes, tra
     channels = shape[2] if len(shape) == 3 else 1
     flags = FLAG_CHANNEL_AXIS if len(shape) == 3 else 0
     meta = json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode() if metadata else b""
-    payload = compress(raw)
     mode = MODE_MASK if latent is None else MODE_LATENT
+    coded = latent is not None and latent.coder == "rans"
+    payload, raw_size = (raw, latent.channels * latent.height * latent.width) if coded else (compress(raw), len(raw))
     block = None if latent is None else dict(
         latent_channels=latent.channels, latent_height=latent.height, latent_width=latent.width,
-        factor=latent.factor, quantization=QUANTIZATION_IDS[latent.quantization], reserved=0,
-        offsets=np.asarray(latent.offsets, "<f4").tobytes(), steps=np.asarray(latent.steps, "<f4").tobytes())
+        factor=latent.factor, quantization=QUANTIZATION_IDS[latent.quantization], coder=CODER_IDS[latent.coder],
+        offsets=None if coded else np.asarray(latent.offsets, "<f4").tobytes(),
+        steps=None if coded else np.asarray(latent.steps, "<f4").tobytes())
     head = _FIXED.build(dict(
         magic=MAGIC, version_major=VERSION[0], version_minor=VERSION[1], flags=flags, mode=mode,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
@@ -184,7 +194,7 @@ def write(*, shape: tuple[int, ...], dtype: np.dtype, bits: int, raw: bytes, tra
         survivors=survivors,
     )) + _VARIABLE.build(dict(
         model_id=model_id, model_sha256=model_sha256, metadata=meta, latent=block,
-        payload_raw_size=len(raw), payload_size=len(payload),
+        payload_raw_size=raw_size, payload_size=len(payload),
     ), mode=mode)
     return head + crc(head) + payload + crc(payload)
 
@@ -275,18 +285,25 @@ def check_latent_fields(f, v, limits: Limits) -> LatentFields:
     fail_if(padded > limits.max_latent_pixels, LimitExceededError,
             f"the decoder network would run on {padded} pixels, over the decoder's limit of "
             f"{limits.max_latent_pixels}")
-    fail_if(b.quantization not in QUANTIZATIONS or b.reserved != 0, FormatError,
-            f"latent quantization kind {b.quantization} (reserved byte {b.reserved}) is unknown; expected "
-            f"{', '.join(f'{k} ({n})' for k, n in QUANTIZATIONS.items())} and reserved 0")
+    fail_if(b.quantization not in QUANTIZATIONS, FormatError,
+            f"latent quantization kind {b.quantization} is unknown; expected "
+            f"{', '.join(f'{k} ({n})' for k, n in QUANTIZATIONS.items())}")
+    fail_if(b.coder not in CODERS, FormatError,
+            f"latent coder {b.coder} is unknown; expected {', '.join(f'{k} ({n})' for k, n in CODERS.items())}")
+    fields = dict(channels=b.latent_channels, height=b.latent_height, width=b.latent_width, factor=b.factor,
+                  quantization=QUANTIZATIONS[b.quantization], coder=CODERS[b.coder])
+    if CODERS[b.coder] == "rans":
+        fail_if(QUANTIZATIONS[b.quantization] != "integer", FormatError,
+                f"range-coded latents (coder 1) are integers: quantization must be 1 (integer), "
+                f"got {b.quantization} ({QUANTIZATIONS[b.quantization]})")
+        return LatentFields(**fields)
     offsets, steps = np.frombuffer(b.offsets, "<f4"), np.frombuffer(b.steps, "<f4")
     fail_if(not (np.isfinite(offsets).all() and np.isfinite(steps).all() and (steps > 0).all()), FormatError,
             "latent offsets must be finite and steps finite and positive")
     fail_if(QUANTIZATIONS[b.quantization] == "integer" and not ((steps == 1).all()
                                                                and (offsets == np.floor(offsets)).all()),
             FormatError, "integer quantization needs steps of 1.0 and whole-number offsets")
-    return LatentFields(channels=b.latent_channels, height=b.latent_height, width=b.latent_width,
-                        factor=b.factor, quantization=QUANTIZATIONS[b.quantization],
-                        offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
+    return LatentFields(**fields, offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
 
 
 def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
@@ -325,7 +342,7 @@ def _parse_header(data: bytes, limits: Limits) -> tuple[Header, int, bool]:
             f"{f.survivors} pixels x {f.channels} channels x {dtype.itemsize} bytes"
     else:
         expected_raw, what = latent.channels * latent.height * latent.width, \
-            f"{latent.channels}x{latent.height}x{latent.width} latent bytes"
+            f"{latent.channels}x{latent.height}x{latent.width} latent values"
     fail_if(v.payload_raw_size != expected_raw, FormatError,
              f"payload_raw_size is {v.payload_raw_size}, expected {expected_raw} ({what})")
     fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
@@ -366,7 +383,8 @@ def read_header(data: bytes, limits: Limits = Limits()) -> Header:
 
 
 def read(data: bytes, limits: Limits = Limits()) -> tuple[Header, bytes]:
-    """Parse a whole file: returns the header and the decompressed survivor bytes."""
+    """Parse a whole file: returns the header and the decompressed payload (survivor or latent
+    bytes), or for range-coded latents (coder ``"rans"``) the payload itself."""
     header, start, complete = _parse_header(data, limits)
     fail_if(not complete, TruncatedError,
              f"file is {len(data)} bytes but its header announces {header.file_size}: the payload is truncated")
@@ -375,4 +393,6 @@ def read(data: bytes, limits: Limits = Limits()) -> tuple[Header, bytes]:
     payload = bytes(data[start:start + header.payload_size])
     fail_if(data[start + header.payload_size:header.file_size] != crc(payload), ChecksumError,
              "payload CRC32 does not match: the compressed payload is corrupted")
+    if header.latent is not None and header.latent.coder == "rans":
+        return header, payload
     return header, decompress(payload, header.payload_raw_size)

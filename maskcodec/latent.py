@@ -8,22 +8,28 @@ A latent model is an encoder and a decoder network (two ONNX files) listed in
 - decoder: input ``latent`` ``(1, K, h, w)``; output ``image``
   ``(1, C, h*factor, w*factor)`` on [0, 1].
 
-Encoding pads the image to a multiple of ``factor`` (:func:`maskcodec.models.pad`), runs the encoder on the
-whole padded image, quantizes each latent channel to 8 bits with its own
-offset and step (stored in the file) and compresses the bytes with zstd.
-Decoding dequantizes (exactly, in float32), runs the decoder and crops.
-onnxruntime is imported only when a network runs.
+Encoding pads the image to a multiple of ``factor`` (:func:`maskcodec.models.pad`) and runs the encoder on
+the whole padded image. The entry's ``coder`` says how the latent is sent:
+
+- ``"zstd"`` (the default): each latent channel is quantized to 8 bits with its
+  own offset and step (stored in the file) and the bytes are compressed with zstd;
+- ``"rans"``: the latent is rounded to integers and range-coded
+  (:mod:`maskcodec.rans`) with the model's integer frequency tables, which both
+  ONNX files carry in their metadata.
+
+Decoding dequantizes (exactly, in float32) or range-decodes, runs the decoder
+and crops. onnxruntime is imported only when a network runs.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import models
+from . import models, rans
 from .container import QUANTIZATIONS, Header, LatentFields, Limits, read, write
 from .errors import InvalidInputError, LimitExceededError, ModelError
 
-__all__ = ["latent_models", "latent_model", "quality_model", "quantize", "dequantize", "encode", "decode",
-           "latents"]
+__all__ = ["latent_models", "latent_model", "quality_model", "model_tables", "quantize", "dequantize", "encode",
+           "decode", "latents"]
 
 QUALITY_ID = "latent-q{}"  # manifest id of the latent model that ``quality=q`` picks
 
@@ -89,6 +95,26 @@ def dequantize(q: np.ndarray, offsets, steps) -> np.ndarray:
     return offsets[:, None, None] + q.astype(np.float32) * steps[:, None, None]
 
 
+def model_tables(entry: dict, half: str) -> rans.Tables:
+    """The range-coder tables in the metadata of the ``half`` (``"encoder"`` or ``"decoder"``) of a latent model.
+
+    Raises
+    ------
+    ModelError
+        The file has no tables (metadata key :data:`maskcodec.rans.METADATA_KEY`),
+        they are malformed, or they are not one per latent channel.
+    """
+    meta = models.session(entry[half]).get_modelmeta().custom_metadata_map
+    if rans.METADATA_KEY not in meta:
+        raise ModelError(f"the {half} of latent model {entry['id']!r} has no range-coder tables "
+                         f"(ONNX metadata key {rans.METADATA_KEY!r}); its entry asks for coder 'rans'")
+    tables = rans.Tables.from_json(meta[rans.METADATA_KEY])
+    if tables.channels != entry["latent_channels"]:
+        raise ModelError(f"the {half} of latent model {entry['id']!r} has range-coder tables for "
+                         f"{tables.channels} channels; the model has {entry['latent_channels']} latent channels")
+    return tables
+
+
 def _run(entry: dict, half: str, name: str, x: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
     """Run the ``half`` (``"encoder"`` or ``"decoder"``) of a latent model on ``x`` and check its output shape."""
     sess = models.session(entry[half])
@@ -118,10 +144,16 @@ def encode(image: np.ndarray, model_id: str, bits: int, metadata: dict | None = 
                                  f"limit of {Limits().max_latent_pixels} pixels (the model runs on it whole)")
     x = models.pad(image.reshape(h, w, channels).astype(np.float32) / np.float32((1 << bits) - 1), f)
     z = _run(entry, "encoder", "image", np.ascontiguousarray(x.transpose(2, 0, 1)[None]), (1, k, lh, lw))[0]
-    q, offsets, steps = quantize(z, entry["quantization"])
-    fields = LatentFields(channels=k, height=lh, width=lw, factor=f, quantization=entry["quantization"],
-                          offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
-    return write(shape=image.shape, dtype=image.dtype, bits=bits, raw=q.tobytes(), model_id=model_id,
+    if entry.get("coder", "zstd") == "rans":
+        values = np.clip(np.rint(z.reshape(k, -1)), *rans.INT16).astype(np.int64)
+        raw = rans.encode(values, model_tables(entry, "encoder"))
+        fields = LatentFields(channels=k, height=lh, width=lw, factor=f, quantization="integer", coder="rans")
+    else:
+        q, offsets, steps = quantize(z, entry["quantization"])
+        raw = q.tobytes()
+        fields = LatentFields(channels=k, height=lh, width=lw, factor=f, quantization=entry["quantization"],
+                              offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
+    return write(shape=image.shape, dtype=image.dtype, bits=bits, raw=raw, model_id=model_id,
                  model_sha256=bytes.fromhex(entry["decoder"]["sha256"]), metadata=metadata, latent=fields)
 
 
@@ -142,9 +174,14 @@ def _decoder_entry(header: Header) -> dict:
     return entry
 
 
-def _tensor(header: Header, raw: bytes) -> np.ndarray:
-    """The dequantized latent ``(K, h, w)`` of a checked header and its latent bytes."""
+def _tensor(header: Header, raw: bytes, entry: dict | None = None) -> np.ndarray:
+    """The dequantized latent ``(K, h, w)`` of a checked header and its payload (latent bytes, or the
+    range code, decoded with the tables of the model the file names; ``entry`` if already checked)."""
     lat = header.latent
+    if lat.coder == "rans":
+        tables = model_tables(entry or _decoder_entry(header), "decoder")
+        values = rans.decode(raw, tables, lat.height * lat.width)
+        return values.astype(np.float32).reshape(lat.channels, lat.height, lat.width)
     return dequantize(np.frombuffer(raw, np.uint8).reshape(lat.channels, lat.height, lat.width),
                       lat.offsets, lat.steps)
 
@@ -153,7 +190,7 @@ def decode(header: Header, raw: bytes) -> np.ndarray:
     """The image of a latent-mode file from its checked header and latent bytes."""
     lat = header.latent
     entry = _decoder_entry(header)
-    z = _tensor(header, raw)
+    z = _tensor(header, raw, entry)
     f = lat.factor
     y = _run(entry, "decoder", "latent", z[None], (1, header.channels, lat.height * f, lat.width * f))[0]
     h, w = header.shape[:2]
@@ -165,8 +202,10 @@ def decode(header: Header, raw: bytes) -> np.ndarray:
 def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
     """The dequantized latent tensor of a latent-mode file, without decoding pixels.
 
-    Needs no model: the file holds each channel's offset and step, and
-    dequantization is exact (``offset + q * step`` in float32).
+    A zstd-coded file needs no model: it holds each channel's offset and step,
+    and dequantization is exact (``offset + q * step`` in float32). A
+    range-coded file (coder ``"rans"``) needs the tables of the model it
+    names, which decode its integers exactly; no network runs.
 
     Parameters
     ----------
@@ -187,6 +226,8 @@ def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
         ``data`` is a mask-mode file or stream.
     FormatError
         ``data`` is damaged (its subclasses name how).
+    ModelError
+        ``data`` is range-coded and the model it names is not installed or not the one it names.
 
     Examples
     --------

@@ -18,6 +18,7 @@ import zstandard
 import maskcodec
 from maskcodec import container
 from maskcodec.pack import pack
+from maskcodec.train.latent_export import laplace_tables
 
 ROOT = Path(__file__).resolve().parent / "vectors"
 MODELS = ROOT / "models"  # the reference latent models the latent-mode vectors are coded with
@@ -41,11 +42,16 @@ LATENT = {
     "latent_gray8_integer": ("navcam", slice(0, 61), slice(0, 97), "ref-gray-int", None, None, False),
     "latent_gray12_hwc1_meta": ("navcam12", slice(20, 83), slice(30, 111), "ref-gray-int", 12,
                                 {"instrument": "MSL NAVCAM"}, True),
+    "latent_gray8_rans": ("navcam", slice(0, 61), slice(0, 97), "ref-gray-rans", None, None, False),
+    "latent_gray12_rans_edge": ("navcam12", slice(20, 25), slice(30, 37), "ref-gray-rans", 12, None, True),
 }
 # Reference latent models (maskcodec.train.latent_export.reference_model): id -> its arguments.
 REFERENCE_MODELS = {
     "ref-rgb": dict(channels=3, factor=16, quantization="minmax"),
     "ref-gray-int": dict(channels=1, factor=16, quantization="integer", scale=255.0),
+    # coder 1 (section 12.5): tables narrow enough that the vectors' crops have escaped values
+    "ref-gray-rans": dict(channels=1, factor=16, quantization="integer", scale=255.0,
+                          tables=laplace_tables([95.0, 18.0], [3.0, 1.5], precision=12)),
 }
 
 
@@ -81,10 +87,12 @@ def valid_vectors() -> dict[str, bytes]:
 
 
 def reference_models() -> None:
-    """Write the reference latent models into spec/vectors/models once (their bytes are then fixed)."""
+    """Write the reference latent models missing from spec/vectors/models (their bytes are then fixed)."""
     from maskcodec.train.latent_export import reference_model
-    if not (MODELS / "manifest.json").exists():
-        for model_id, kwargs in REFERENCE_MODELS.items():
+    path = MODELS / "manifest.json"
+    listed = {m["id"] for m in json.loads(path.read_text())["models"]} if path.exists() else set()
+    for model_id, kwargs in REFERENCE_MODELS.items():
+        if model_id not in listed:
             reference_model(MODELS, model_id, **kwargs)
 
 
@@ -101,8 +109,10 @@ def latent_vectors() -> dict[str, bytes]:
         out[f"valid/{name}.input.npy"] = _npy_bytes(img)
         out[f"valid/{name}.mcx"] = data
         out[f"valid/{name}.json"] = (json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n").encode()
-        out[f"valid/{name}.latent.npy"] = _npy_bytes(np.frombuffer(raw, np.uint8).reshape(
-            lat.channels, lat.height, lat.width))
+        # the values the payload codes: uint8 bytes (coder 0) or the integers themselves (coder 1)
+        out[f"valid/{name}.latent.npy"] = _npy_bytes(
+            maskcodec.latents(data).astype(np.int16) if lat.coder == "rans"
+            else np.frombuffer(raw, np.uint8).reshape(lat.channels, lat.height, lat.width))
         out[f"valid/{name}.latents.npy"] = _npy_bytes(maskcodec.latents(data))
         out[f"valid/{name}.output.npy"] = _npy_bytes(maskcodec.decode(data))
     return out
@@ -143,6 +153,49 @@ def latent_error_vectors(base: bytes) -> dict[str, tuple[bytes, str, str]]:
         "latent_wrong_model_hash": (container.write(**common, raw=raw, model_id=h.model_id,
                                                     model_sha256=bytes(other), latent=lat),
                                     "ModelError", "asks for another decoder than the installed one (sha256)"),
+    }
+
+
+def rans_error_vectors(base: bytes, zstd_base: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Range-coded (coder 1) files that must be rejected, from a valid one with escapes and a coder-0 one."""
+    h = maskcodec.inspect(base)
+    block = 73 + len(h.model_id)
+    payload = container.read(base)[1]
+    m = (h.latent.channels + 7) // 8  # channel map bytes; the escape count follows
+    e = int.from_bytes(payload[m:m + 4], "little")
+    assert e > 0 and payload[:m] == bytes([3]), "the base vector must code both channels and have escaped values"
+
+    def rewrite(new_payload: bytes, model_id: str = h.model_id, sha: str = h.model_sha256) -> bytes:
+        return container.write(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits, raw=new_payload,
+                               model_id=model_id, model_sha256=bytes.fromhex(sha), latent=h.latent)
+
+    states = m + 4 + 2 * e
+    no_tables = maskcodec.inspect(zstd_base)  # same C, K and f, a model without tables
+    return {
+        "latent_unknown_coder": (_patch(zstd_base, 73 + len(no_tables.model_id) + 13, bytes([2])), "FormatError",
+                                 "latent coder 2"),
+        "latent_rans_minmax": (_patch(base, block + 12, bytes([0])), "FormatError",
+                               "coder 1 (range-coded integers) with minmax quantization"),
+        "latent_rans_truncated": (base[:-5], "TruncatedError", "range-coded payload cut short"),
+        "latent_rans_short_stream": (rewrite(payload[:-2]), "FormatError",
+                                     "last word of the range code missing (sizes and CRC consistent)"),
+        "latent_rans_extra_word": (rewrite(payload + bytes(2)), "FormatError",
+                                   "a word left over after the last value"),
+        "latent_rans_odd_size": (rewrite(payload + bytes(1)), "FormatError", "word stream of an odd number of bytes"),
+        "latent_rans_low_state": (rewrite(payload[:states] + (0xFFFF).to_bytes(4, "little") + payload[states + 4:]),
+                                  "FormatError", "initial state of channel 0 below 2^16"),
+        "latent_rans_escape_count": (rewrite(payload[:m] + (e + 1).to_bytes(4, "little") + payload[m + 4:]),
+                                     "FormatError", "escape count one more than the escape symbols"),
+        "latent_rans_huge_escape_count": (rewrite(payload[:m] + (0xFFFFFFFF).to_bytes(4, "little") + payload[m + 4:]),
+                                          "FormatError", "escape count 2^32 - 1"),
+        "latent_rans_channel_map": (rewrite(bytes([payload[0] | 0x04]) + payload[1:]), "FormatError",
+                                    "channel map bit 2 set for a 2-channel latent"),
+        "latent_rans_channel_left_out": (rewrite(bytes([payload[0] & 0xFE]) + payload[1:]), "FormatError",
+                                         "channel 0 marked as left out: one decoder state too many"),
+        "latent_rans_flipped_word": (rewrite(payload[:-6] + bytes([payload[-6] ^ 0x20]) + payload[-5:]),
+                                     "FormatError", "one bit of a word flipped (CRC consistent)"),
+        "latent_rans_model_without_tables": (rewrite(payload, no_tables.model_id, no_tables.model_sha256),
+                                             "ModelError", "names a model that has no range-coder tables"),
     }
 
 
@@ -234,6 +287,7 @@ def main() -> int:
     files = valid_vectors() | latent_vectors()
     errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"])
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
+    errors |= rans_error_vectors(files["valid/latent_gray8_rans.mcx"], files["valid/latent_gray8_integer.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     files |= salvage_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     index = {}

@@ -139,11 +139,12 @@ def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Pa
     """Export a latent model's encoder and decoder halves, list them, and measure latent mode on ``val_files``."""
     from .evaluate import latent_metrics
     from .export import update_manifest
-    from .latent_export import export_halves
+    from .latent_export import export_halves, laplace_tables
 
+    tables = laplace_tables(net.mean.detach().double().numpy(), net.log_scale.detach().double().exp().numpy())
     entry = export_halves(net.encoder, net.decoder, out_dir, cfg["id"], channels=cfg["channels"],
                           latent_channels=net.latent_channels, factor=net.multiple, quantization="integer",
-                          **common)
+                          tables=tables, **common)
     if not _parity_ok(entry["onnx_parity_max_abs_diff"]):
         return None
     update_manifest(out_dir, entry)  # listed, so that encode(mode="latent") finds it for the metrics

@@ -17,10 +17,15 @@ Three ways to get one:
   (block maximum and minimum, upsampled midrange) whose arithmetic is exact,
   for conformance vectors and tests.
 
+A model trained with a rate term also carries integer range-coder tables
+(:func:`laplace_tables`, written into both halves' ONNX metadata by
+:func:`write_tables`); its entry then says ``"coder": "rans"``.
+
 onnx is imported inside the functions; torch only by :func:`export_halves`.
 """
 from __future__ import annotations
 
+import math
 import tempfile
 import warnings
 from pathlib import Path
@@ -29,9 +34,10 @@ import numpy as np
 
 from ..container import QUANTIZATIONS
 from ..errors import InvalidInputError
+from ..rans import INT16, METADATA_KEY, Tables
 
 __all__ = ["ENCODER_NAMES", "DECODER_NAMES", "CUT_KEYS", "split_onnx", "load_cut_config", "cut_from_config",
-           "export_halves", "reference_model", "check_halves"]
+           "export_halves", "reference_model", "check_halves", "laplace_tables", "write_tables"]
 
 ENCODER_NAMES = ("image", "latent")   # encoder input, output
 DECODER_NAMES = ("latent", "image")   # decoder input, output
@@ -77,14 +83,71 @@ def check_halves(out_dir: str | Path, entry: dict, seed: int = 0) -> np.ndarray:
     return y
 
 
+def laplace_tables(mean, scale, precision: int = 15) -> Tables:
+    """Integer range-coder tables from a factorized Laplace prior (one ``mean`` and ``scale`` per channel).
+
+    Computed once, at export, in float64; the integers are then fixed and
+    stored with the model (coding never recomputes them). Channel c covers the
+    integers within ``precision * ln 2 + 1`` scales of its mean (the tail
+    beyond holds about ``2**-precision`` of the mass), each with
+    ``floor(p * 2**precision)`` but at least 1, where p is the Laplace mass of
+    ``[v - 0.5, v + 0.5]``; the escape symbol gets the tails' mass (at least
+    1), and the most probable symbol absorbs the rounding so that the table
+    sums to ``2**precision``.
+
+    Examples
+    --------
+    >>> t = laplace_tables([0.0], [1.0], precision=8)
+    >>> t.lows[0], len(t.freqs[0]) - 1, t.freqs[0][abs(t.lows[0])], sum(t.freqs[0])
+    (-8, 17, 97, 256)
+    """
+    mean, scale = np.asarray(mean, np.float64), np.asarray(scale, np.float64)
+    if mean.shape != scale.shape or mean.ndim != 1 or not (np.isfinite(mean).all() and (scale > 0).all()):
+        raise InvalidInputError("laplace_tables needs one finite mean and one positive scale per channel")
+    total, reach = 1 << precision, precision * math.log(2) + 1
+    lows, freqs = [], []
+    for mu, b in zip(mean, scale):
+        lo = max(INT16[0], math.floor(mu - reach * b - 0.5))
+        hi = min(INT16[1], max(lo + 1, math.ceil(mu + reach * b + 0.5)))
+        v = np.arange(lo, hi + 1, dtype=np.float64)
+        cdf = lambda x: np.where(x < mu, 0.5 * np.exp((x - mu) / b), 1 - 0.5 * np.exp(-(x - mu) / b))  # noqa: E731
+        p = cdf(v + 0.5) - cdf(v - 0.5)
+        f = np.maximum(1, np.floor(np.append(p, max(0.0, 1 - p.sum())) * total)).astype(np.int64)
+        f[np.argmax(f)] += total - f.sum()
+        lows.append(lo)
+        freqs.append(tuple(int(x) for x in f))
+    return Tables(precision=precision, lows=tuple(lows), freqs=tuple(freqs))
+
+
+def write_tables(out_dir: str | Path, model_id: str, tables: Tables) -> None:
+    """Store ``tables`` in the metadata of both halves of ``model_id`` in ``out_dir`` (key
+    :data:`maskcodec.rans.METADATA_KEY`), so that each half's SHA-256 covers them."""
+    import onnx
+
+    for name in _files(model_id):
+        model = onnx.load(str(Path(out_dir) / name))
+        kept = [p for p in model.metadata_props if p.key != METADATA_KEY]
+        del model.metadata_props[:]
+        model.metadata_props.extend(kept)
+        model.metadata_props.add(key=METADATA_KEY, value=tables.to_json())
+        onnx.save(model, str(Path(out_dir) / name))
+
+
 def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, factor: int, quantization: str,
-           description: str, **extra) -> dict:
-    """The manifest entry of the two halves written in ``out_dir`` (with their hashes)."""
+           description: str, tables: Tables | None = None, **extra) -> dict:
+    """The manifest entry of the two halves written in ``out_dir`` (with their hashes); with ``tables``,
+    those go into both halves first and the entry asks for the range coder."""
     from ..models import sha256_file
 
     if quantization not in QUANTIZATIONS.values():
         raise InvalidInputError(f"quantization {quantization!r} is unknown; expected one of "
                                 f"{sorted(QUANTIZATIONS.values())}")
+    if tables is not None:
+        if quantization != "integer" or tables.channels != latent_channels:
+            raise InvalidInputError(f"range-coder tables need integer quantization and one table per latent "
+                                    f"channel ({latent_channels}); got {quantization!r} and {tables.channels}")
+        write_tables(out_dir, model_id, tables)
+        extra = {"coder": "rans", **extra}
     enc, dec = _files(model_id)
     return {"id": model_id, "kind": "latent", "channels": channels, "latent_channels": latent_channels,
             "factor": factor, "quantization": quantization, "file": dec,
@@ -189,7 +252,8 @@ def cut_from_config(cfg: dict, out_dir: str | Path) -> dict:
 
 
 def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, channels: int, latent_channels: int,
-                  factor: int, quantization: str = "integer", description: str = "", **extra) -> dict:
+                  factor: int, quantization: str = "integer", description: str = "", tables: Tables | None = None,
+                  **extra) -> dict:
     """Export torch ``encoder`` and ``decoder`` modules as the two halves of a latent model.
 
     Both go out with dynamic height and width (TorchScript exporter, opset
@@ -198,7 +262,9 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
     check image (``onnx_parity_max_abs_diff``).
 
     Parameters are those of :func:`split_onnx`; ``quantization`` defaults to
-    ``"integer"``, for models trained with rounding in the loop.
+    ``"integer"``, for models trained with rounding in the loop. ``tables``:
+    the model's range-coder tables (:func:`laplace_tables`), stored in both
+    halves; the entry then asks for coder ``"rans"``.
 
     Returns
     -------
@@ -222,7 +288,7 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
             torch.onnx.export(net, (example,), str(out_dir / name), dynamo=False, opset_version=OPSET,
                               input_names=[src], output_names=[dst], dynamic_axes={src: axes, dst: axes})
         onnx.checker.check_model(onnx.load(str(out_dir / name)), full_check=True)
-    entry = _entry(out_dir, model_id, channels, latent_channels, factor, quantization, description, **extra)
+    entry = _entry(out_dir, model_id, channels, latent_channels, factor, quantization, description, tables, **extra)
     x = np.random.default_rng(0).random(examples[0].shape, dtype=np.float32)  # check_halves' image
     with torch.no_grad():
         ref = decoder(encoder(torch.from_numpy(x))).numpy()
@@ -231,7 +297,7 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
 
 
 def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor: int,
-                    quantization: str = "minmax", scale: float = 1.0) -> dict:
+                    quantization: str = "minmax", scale: float = 1.0, tables: Tables | None = None) -> dict:
     """A tiny fixed latent model with exact arithmetic, for conformance vectors and tests.
 
     Encoder: per ``factor`` x ``factor`` block and channel, the maximum and the
@@ -239,7 +305,7 @@ def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor
     Decoder: divide by ``scale``, average each channel's maximum and minimum
     (a 1x1 convolution with weights 0.5) and repeat it over the block (nearest
     resize). Use ``scale=255`` with ``"integer"`` quantization (whole 8-bit
-    levels).
+    levels); ``tables`` (integer quantization only) makes it a range-coded model.
 
     Returns
     -------
@@ -286,4 +352,4 @@ def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor
     return _list(out_dir, _entry(out_dir, model_id, channels, k, factor, quantization,
                                  f"Reference latent model (exact arithmetic, no training): {factor}x{factor} block "
                                  f"maximum and minimum of each of {channels} channels times {scale:g}; decoded as "
-                                 f"their midrange."))
+                                 f"their midrange{'; range-coded with fixed tables' if tables else ''}.", tables))
