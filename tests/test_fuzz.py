@@ -5,7 +5,8 @@ allocations stay bounded (the decoder's limits are checked before allocating).
 The parsers are fuzzed through ``survivors`` (the whole strict parse, without
 inpainting) and the salvage parser; inpainting a parsed image is not input
 handling. A seeded mutation loop covers 10,000 inputs under tracemalloc;
-hypothesis explores (and shrinks) another 1,000.
+hypothesis explores (and shrinks) another 1,000. Range-coded latent payloads
+are mutated behind valid sizes and CRCs, so that they reach the range decoder.
 """
 import time
 import tracemalloc
@@ -96,3 +97,30 @@ mutation = st.tuples(st.sampled_from(OPS), st.integers(0, 1 << 20),
 def test_hypothesis_mutations(base, ops, call):
     ops = [(op, pos, arg if op == "insert" or isinstance(arg, int) else len(arg)) for op, pos, arg in ops]
     assert attack(mutate(SEEDS[base], ops), call) < MAX_SECONDS
+
+
+def test_forged_range_coded_payloads(monkeypatch):
+    """Range-coded latent payloads mutated and re-wrapped with valid sizes and CRCs (what a forger or a
+    buggy encoder produces) reach the range decoder: it ends in a MaskcodecError or decodes, quickly."""
+    monkeypatch.setenv("MASKCODEC_MODELS", str(VALID.parent / "models"))
+    rng = np.random.default_rng(20261127)
+    bases = [maskcodec.container.read((VALID / f"{name}.mcx").read_bytes())
+             for name in ("latent_gray8_rans", "latent_gray12_rans_edge")]
+    outcomes = set()
+    for n in range(2_000):
+        header, payload = bases[n % len(bases)]
+        ops = [(OPS[rng.integers(len(OPS))], int(rng.integers(1 << 20)), int(rng.integers(1 << 16)))
+               for _ in range(rng.integers(1, 4))]
+        data = maskcodec.container.write(shape=header.shape, dtype=np.dtype(header.dtype), bits=header.bits,
+                                         raw=mutate(payload, ops), model_id=header.model_id,
+                                         model_sha256=bytes.fromhex(header.model_sha256), latent=header.latent)
+        t = time.perf_counter()
+        try:
+            z = maskcodec.latents(data)
+            assert z.shape == (header.latent.channels, header.latent.height, header.latent.width)
+            outcomes.add("decoded")
+        except maskcodec.MaskcodecError as e:
+            assert str(e)
+            outcomes.add(type(e).__name__)
+        assert time.perf_counter() - t < MAX_SECONDS
+    assert "FormatError" in outcomes  # the mutations do reach the range decoder's checks

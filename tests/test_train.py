@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import maskcodec
+from maskcodec import latent
 from maskcodec.inpaint import nconv
 from maskcodec.mask import mask
 from maskcodec.metrics import psnr
@@ -23,6 +24,7 @@ onnx = pytest.importorskip("onnx")
 from maskcodec.train import configure_parser, run_cli  # noqa: E402
 from maskcodec.train.data import Augment, masked_batch, random_crops  # noqa: E402
 from maskcodec.train.export import export_onnx, parity  # noqa: E402
+from maskcodec.train.latent_export import laplace_tables  # noqa: E402
 from maskcodec.train.loop import load_config  # noqa: E402
 from maskcodec.train.nets import NormalizedConvolution, PaperCAE, ResidualUNet  # noqa: E402
 
@@ -217,6 +219,11 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
                         default_for=[], val_keeps=[1.0], eval_keeps=[])
     assert entry["kind"] == "latent" and entry["quantization"] == "integer" and entry["factor"] == 4
     assert entry["onnx_parity_max_abs_diff"] < 1e-4
+    # the range-coder tables come from the checkpoint's learned prior, the same integers in both halves
+    ck = torch.load(tmp_path / "runs" / "latent-q1" / "best.pt", weights_only=False)["state_dict"]
+    tables = laplace_tables(ck["mean"].double().numpy(), ck["log_scale"].double().exp().numpy())
+    assert entry["coder"] == "rans"
+    assert latent.model_tables(entry, "encoder") == latent.model_tables(entry, "decoder") == tables
     assert entry["metrics"]["bpp"] > 0 and entry["metrics"]["psnr_db"] > 5
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, mode="latent", quality=1)
