@@ -44,6 +44,13 @@ MAX_PRECISION = 16
 INT16 = (-(1 << 15), (1 << 15) - 1)
 
 
+def _integer(v) -> int:
+    """A JSON integer as it is (no rounding of 1.5, no parsing of "3")."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{v!r} is not an integer")
+    return v
+
+
 @dataclass(frozen=True)
 class Tables:
     """One frequency table per latent channel (spec section 12.5.1).
@@ -87,8 +94,8 @@ class Tables:
         try:
             d = json.loads(text)
             channels = d["channels"]
-            lows = tuple(int(ch["low"]) for ch in channels)
-            freqs = tuple(tuple(int(v) for v in ch["freqs"]) for ch in channels)
+            lows = tuple(_integer(ch["low"]) for ch in channels)
+            freqs = tuple(tuple(_integer(v) for v in ch["freqs"]) for ch in channels)
             precision = d["precision"]
         except (ValueError, TypeError, KeyError) as e:
             raise ModelError(f"range-coder tables are not the JSON object of spec section 12.5.1: {e!r}") from None

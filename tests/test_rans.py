@@ -141,6 +141,8 @@ def test_a_skewed_table_codes_near_its_entropy():
     ('{"precision": 2, "channels": [{"low": 32767, "freqs": [1, 1, 2]}]}', "outside int16"),
     ('{"precision": 2, "channels": []}', "one low value per channel"),
     ('{"precision": 2}', "JSON object"),
+    ('{"precision": 2, "channels": [{"low": 0.5, "freqs": [2, 2]}]}', "not an integer"),
+    ('{"precision": 2, "channels": [{"low": 0, "freqs": ["2", 2]}]}', "not an integer"),
     ("not json", "JSON object"),
 ])
 def test_malformed_tables_are_model_errors(text, match):
