@@ -19,7 +19,7 @@ EPILOG = """\
 examples:
   maskcodec demo                                  # try it on a bundled real Mars image
   maskcodec encode frame.png -o frame.mcx --keep 0.1 --seed 7
-  maskcodec encode frame.png -o f.mcx --mode latent --quality 2   # send a CAE's latents (RGB; 1..4)
+  maskcodec encode frame.png -o f.mcx --mode latent --quality 2   # send a CAE's latents (RGB; 1..2)
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model id from models/manifest.json, recorded with its hash: the inpainting model for the "
                         "decoder (mask mode) or the latent model (latent mode)")
     p.add_argument("--quality", type=int, default=None,
-                   help="latent mode: quality level, 1 (fewest bytes) to 4 (best) for 8-bit RGB: the latent "
+                   help="latent mode: quality level, 1 (fewest bytes) or 2 (best) for 8-bit RGB: the latent "
                         "model latent-q<QUALITY> of the manifest")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")

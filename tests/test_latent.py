@@ -244,16 +244,15 @@ def test_cut_config_keys_are_checked(tmp_path):
         load_cut_config(bad)
 
 
-# latent-q1..q4 on the mastcam sample measured 27.03, 27.24, 27.55, 27.64 dB (0.18, 0.30, 0.53, 0.78 bpp); 0.5 dB margin
-LADDER_FLOORS_DB = {1: 26.5, 2: 26.7, 3: 27.0, 4: 27.1}
+LADDER_FLOORS_DB = {1: 26.9, 2: 27.6}  # measured 27.35 and 28.05 dB, less a margin
 
 
 def test_shipped_quality_ladder_trades_bytes_for_quality():
-    """latent-q1..q4 on a real Mastcam crop: each level costs more bytes and gives more PSNR than the one below,
-    above floors measured on this sample minus a margin."""
+    """latent-q1 and q2 on a real Mastcam crop: the second costs more bytes and gives more PSNR than the first,
+    both above floors measured on this sample minus a margin."""
     qualities = sorted(int(k.removeprefix("latent-q")) for k in latent.latent_models() if k.startswith("latent-q"))
-    if qualities != [1, 2, 3, 4]:
-        pytest.skip(f"models/ has latent quality levels {qualities}, not 1..4")
+    if qualities != [1, 2]:
+        pytest.skip(f"models/ has latent quality levels {qualities}, not 1..2")
     image = maskcodec.sample_image("mastcam")
     bpp, quality = [], []
     for q in qualities:
