@@ -38,17 +38,8 @@ def copied(tmp_path, monkeypatch):
     return tmp_path / "models"
 
 
-def _encoder_output(image: np.ndarray, model_id: str) -> np.ndarray:
-    """The encoder network's float32 latent for ``image``, run directly with onnxruntime."""
-    import onnxruntime as ort
-    entry = latent.latent_model(model_id)
-    x = image.reshape(*image.shape[:2], -1).astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
-    sess = ort.InferenceSession(str(REFERENCE / entry["encoder"]["file"]), providers=["CPUExecutionProvider"])
-    return sess.run(None, {"image": maskcodec.models.pad(x, entry["factor"]).transpose(2, 0, 1)[None]})[0][0]
-
-
 @pytest.mark.parametrize("sample", ["mastcam", "navcam"])
-def test_round_trip(reference, sample):
+def test_round_trip(reference, sample, encoder_output):
     image = maskcodec.sample_image(sample)
     model_id = MODELS[image.shape[2] if image.ndim == 3 else 1]
     data = maskcodec.encode(image, mode="latent", model=model_id)
@@ -60,7 +51,7 @@ def test_round_trip(reference, sample):
     assert out.shape == image.shape and out.dtype == image.dtype
     assert 18 < psnr(image, out) < 40  # a block midrange of 16 x 16 pixels: coarse, but the image
     z = maskcodec.latents(data)
-    expected = latent.dequantize(*latent.quantize(_encoder_output(image, model_id), entry["quantization"]))
+    expected = latent.dequantize(*latent.quantize(encoder_output(image, model_id), entry["quantization"]))
     assert z.dtype == np.float32 and z.shape == (entry["latent_channels"], h.latent.height, h.latent.width)
     assert z.tobytes() == expected.tobytes()
     assert maskcodec.encode(image, mode="latent", model=model_id) == data  # deterministic

@@ -254,8 +254,8 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     aug = Augment(cfg["crop"], **cfg["augment"])
     rate_params = net.entropy_parameters() if cfg["rate_lambda"] else []
     rate_ids = {id(p) for p in rate_params}
-    opt = torch.optim.Adam([{"params": [p for p in net.parameters() if id(p) not in rate_ids], "lr_factor": 1.0}, {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}],
-                           lr=cfg["lr"])
+    opt = torch.optim.Adam([{"params": [p for p in net.parameters() if id(p) not in rate_ids], "lr_factor": 1.0},
+                            {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}], lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
     total_steps, limit_s = cfg["epochs"] * steps_per_epoch, cfg["time_limit_min"] * 60
     rows, best, step, t0 = [], -math.inf, 0, time.monotonic()
