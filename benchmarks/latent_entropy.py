@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 import maskcodec
-from maskcodec.container import compress, read
+from maskcodec.format import container
+from maskcodec.format.zstd_frame import compress, decompress
 from maskcodec.images import find_images, read_image
-from maskcodec.latent import latent_models, quantize
+from maskcodec.latent_mode import quantize
+from maskcodec.manifest import LatentEntry, load
 
 
 def order0_bits(q: np.ndarray) -> float:
@@ -43,23 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     images = [read_image(f) for f in find_images(args.inputs)]
     rows = []
-    for model_id, entry in sorted(latent_models().items()):
+    for model_id, entry in sorted(load().of_kind(LatentEntry).items()):
         sizes = {"zstd": [], "rans": [], "order0": []}
         for img in images:
-            if (1 if img.ndim == 2 else img.shape[2]) != entry["channels"]:
+            if (1 if img.ndim == 2 else img.shape[2]) != entry.channels:
                 continue
             data = maskcodec.encode(img, mode="latent", model=model_id)
-            header, raw = read(data)
+            header = maskcodec.inspect(data)
             if header.latent.coder == "rans":
                 values = maskcodec.latents(data).astype(np.int64)
                 q = quantize(values.astype(np.float32), "integer")[0]  # what coder 0 would send
                 sizes["rans"].append(header.payload_size)
-            else:
+            else:  # the uint8 values the file's zstd frame holds
+                frame = container.parse(data)
+                raw = decompress(frame.payload, frame.payload_raw_size)
                 q = np.frombuffer(raw, np.uint8).reshape(header.latent.channels, header.latent.height, -1)
             sizes["zstd"].append(len(compress(q.tobytes())))
             sizes["order0"].append(order0_bits(q.astype(np.int64)) / 8)
         if sizes["zstd"]:
-            row = {"model": model_id, "coder": entry.get("coder", "zstd"), "images": len(sizes["zstd"]),
+            row = {"model": model_id, "coder": entry.coder, "images": len(sizes["zstd"]),
                    **{f"{k}_payload_bytes": round(float(np.sum(v)), 1) for k, v in sizes.items() if v}}
             z = row["zstd_payload_bytes"]
             row |= {f"{k}_vs_zstd": round(row[f"{k}_payload_bytes"] / z - 1, 4) for k in ("rans", "order0")

@@ -6,6 +6,10 @@ inpaints the rest (mask mode). In latent mode it sends an autoencoder's
 quantized bottleneck instead (``encode(image, mode="latent", model=...)``,
 :func:`latents`). The format is defined by ``spec/format.md``.
 
+``import maskcodec`` loads what encoding needs (numpy, construct, zstandard);
+scipy and onnxruntime load when a decode asks for them, and the tools
+(``maskcodec.tools``: benchmarks, demo, training) only when their commands run.
+
 >>> import maskcodec
 >>> img = maskcodec.sample_image("mastcam")
 >>> data = maskcodec.encode(img, keep=0.1, seed=42)
@@ -16,20 +20,21 @@ quantized bottleneck instead (``encode(image, mode="latent", model=...)``,
 """
 from __future__ import annotations
 
-from .codec import SalvageWarning, decode, encode, inspect, salvage, survivors
-from .container import Header, Limits
+from . import metrics
+from .codec import SalvageWarning, decode, encode, inspect, latents, salvage, survivors
 from .denoise import denoise
 from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
-                     ModelError, TruncatedError, UnsupportedVersionError)
-from .latent import latents
+                     MissingDependencyError, ModelError, TruncatedError, UnsupportedVersionError)
+from .format import Header, Limits
 from .mask import mask
-from .segments import SalvageReport
+from .mask_mode import SalvageReport
 from .samples import sample_image
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "decode", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask", "sample_image", "Header", "Limits", "SalvageReport",
+    "encode", "decode", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask",
+    "sample_image", "metrics", "Header", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError",
-    "UnsupportedVersionError", "LimitExceededError", "ModelError", "__version__",
+    "UnsupportedVersionError", "LimitExceededError", "ModelError", "MissingDependencyError", "__version__",
 ]

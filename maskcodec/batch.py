@@ -3,7 +3,7 @@
 :func:`decode_many` decodes in local processes (``concurrent.futures``) or on
 a dask.distributed cluster, one frame per task. Each worker process loads the
 inpainting model once (the ONNX sessions are cached per process by
-:mod:`maskcodec.models`; workers are warmed on the first input before frames
+:mod:`maskcodec.networks`; workers are warmed on the first input before frames
 are handed out), so no frame pays for a model load. A frame that fails (a
 damaged file, a missing model...) is reported in :attr:`BatchResult.failures`
 and the batch goes on.
@@ -164,7 +164,7 @@ def _warm(src: str, inpainter: str) -> None:
 
 def _warm_worker(src: str, inpainter: str) -> None:
     """:func:`_warm` for a worker process: one onnxruntime thread, the workers share the cores."""
-    from .models import THREADS_ENV
+    from .networks import THREADS_ENV
     os.environ.setdefault(THREADS_ENV, "1")
     _warm(src, inpainter)
 

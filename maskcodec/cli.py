@@ -2,18 +2,25 @@
 
 Exit status 0 on success, 1 when some inputs of a batch failed, 2 on a usage
 or input error (the message says what was wrong and what was expected).
+
+``encode``, ``decode`` and ``info`` are defined here. The tools (``demo``,
+``bench``, ``bench-loss``, ``bench-models``, ``train``) live in
+:mod:`maskcodec.tools`; each is imported only when its command runs, and
+defines its own arguments (``configure_parser``) and runner (``run_cli``).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .errors import MaskcodecError
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "argument"]
 
 EPILOG = """\
 examples:
@@ -30,26 +37,44 @@ examples:
 The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .npy.
 """
 
+# command -> (module under maskcodec.tools with configure_parser and run_cli, one-line help)
+TOOLS = {
+    "demo": ("demo", "encode a bundled real Mars image at several keep levels, beside JPEG2000"),
+    "bench": ("bench", "quality per byte and speed against JPEG2000 and JPEG on real images"),
+    "train": ("train", "train a CAE model from a JSON config and export it to ONNX (needs torch)"),
+    "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
+    "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
+}
+
+
+def argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse ``type=`` from one of maskcodec's checks: its error message becomes argparse's."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except MaskcodecError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from .codec import encode, resolve_options
+    from .codec import encode_with
     from .images import read_image
+    from .options import resolve
     from .products import is_product, read_product
-    keep, model = resolve_options(args.mode, keep=args.keep, seed=args.seed, segment_size=args.segment_size,
-                                  model=args.model, quality=args.quality)
-    bits, metadata = args.bits, None
+    opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
+                   model=args.model, quality=args.quality)  # every option checked before the image is read
     if is_product(args.input):
         product = read_product(args.input)
-        image, metadata = product.image, product.metadata
-        bits = bits or product.bits
+        image, opts = product.image, opts.with_product(product.metadata, product.bits)
     else:
         image = read_image(args.input)
-    data = encode(image, keep=keep, mode=args.mode, seed=args.seed, bits=bits, metadata=metadata,
-                  segment_size=args.segment_size, model=model)
+    data = encode_with(image, opts)
     out = Path(args.output) if args.output else Path(args.input).with_suffix(".mcx")
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-    how = f"keep={keep}" if args.mode == "mask" else f"latent mode, model {model}"
+    how = f"keep={opts.keep}, seed {opts.seed}" if opts.mode == "mask" else f"latent mode, model {opts.model_id}"
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
 
@@ -104,59 +129,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-    run_demo(Path(args.out), keeps=args.keep)
-    return 0
-
-
-def _cmd_bench_loss(args: argparse.Namespace) -> int:
-    from .images import find_images
-    from .lossbench import run_loss_bench
-    result = run_loss_bench(find_images(args.inputs), Path(args.out), keep=args.keep, packet=args.packet,
-                            trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
-    print((Path(args.out) / "loss.md").read_text())
-    print(f"results in {args.out}/loss.json and loss.md ({len(result['images'])} images)")
-    return 0
-
-
-def _cmd_bench_models(args: argparse.Namespace) -> int:
-    from .images import find_images
-    from .modelbench import run_model_bench
-    command = (f"maskcodec bench-models {' '.join(args.inputs)} --out {args.out} "
-               f"--keeps {','.join(f'{k:g}' for k in args.keeps)}{' --no-ood' if args.no_ood else ''}")
-    result = run_model_bench(find_images(args.inputs), Path(args.out), keeps=args.keeps, ood=not args.no_ood,
-                             progress=not args.quiet, command=command)
-    print((Path(args.out) / "models.md").read_text())
-    print(f"results in {args.out}/models.json, models.md and figures ({result['images_count']} images)")
-    return 0
-
-
-def _keep_list(text: str) -> list[float]:
-    try:
-        return [float(k) for k in text.split(",") if k.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated fractions like 0.5,0.1,0.01, got {text!r}")
-
-
-def _keep(text: str) -> float:
-    try:
-        k = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from None
-    if not 0 < k <= 1:
-        raise argparse.ArgumentTypeError(f"keep must be in (0, 1] (the fraction of pixels kept), got {k}")
-    return k
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="Compress images by keeping a seeded random subset of pixels; "
-                    "decode by inpainting the rest.")
-    parser.add_argument("--version", action="version", version=f"maskcodec {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_core(sub) -> None:
+    from .options import parse_keep
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
                                    "(mask mode), or send a latent model's quantized bottleneck (--mode latent).")
@@ -166,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["mask", "latent"], default="mask",
                    help="mask: keep a seeded fraction of the pixels (default); latent: send the bottleneck of a "
                         "latent model (--model or --quality)")
-    p.add_argument("--keep", type=_keep, default=None,
+    p.add_argument("--keep", type=argument(parse_keep), default=None,
                    help="mask mode: fraction of pixels kept, in (0, 1] (default 0.1)")
     p.add_argument("--seed", type=int, default=None,
                    help="mask mode: 32-bit mask seed (default: random, stored in the file)")
@@ -203,59 +177,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the header as JSON")
     p.set_defaults(func=_cmd_info)
 
-    p = sub.add_parser("demo", help="encode a bundled real Mars image at several keep levels, beside JPEG2000")
-    p.add_argument("--out", default="maskcodec-demo", help="folder for the images (default maskcodec-demo)")
-    p.add_argument("--keep", type=_keep_list, default=[0.5, 0.25, 0.1, 0.05, 0.02],
-                   help="comma-separated keep fractions (default 0.5,0.25,0.1,0.05,0.02)")
-    p.set_defaults(func=_cmd_demo)
-    from . import bench
-    p = sub.add_parser("bench", help="quality per byte and speed against JPEG2000 and JPEG on real images")
-    bench.configure_parser(p)
-    p.set_defaults(func=bench.run_cli)
 
-    from . import train
-    p = sub.add_parser("train", help="train a CAE model from a JSON config and export it to ONNX (needs torch)")
-    train.configure_parser(p)
-    p.set_defaults(func=train.run_cli)
-
-    p = sub.add_parser("bench-loss", help="PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000",
-                       description="Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, "
-                                   "damage 1-40%% of the packets (deleted, zero-filled, bit-flipped) and compare "
-                                   "each decode with the undamaged one.")
-    p.add_argument("inputs", nargs="+", help="images or folders of images")
-    p.add_argument("--out", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
-    p.add_argument("--keep", type=_keep, default=0.1, help="fraction of pixels kept (default 0.1)")
-    p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
-    p.add_argument("--trials", type=int, default=3, help="random damage draws per image and cell (default 3)")
-    p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_bench_loss)
-
-    p = sub.add_parser("bench-models", help="every inpainter and model on the same kept pixels, with the paper's metrics",
-                       description="Encode each image once per keep and decode it with the classical inpainters, "
-                                   "every installed model trained across keep levels, and the fixed-level model "
-                                   "trained at that keep; report PSNR, SSIM, mean absolute difference and "
-                                   "difference variance, a Figure-3-like figure, the loss curves of the shipped "
-                                   "models and an out-of-distribution test on a terrestrial photograph "
-                                   "(scikit-image's astronaut or camera). All images must have one channel count.",
-                       epilog="example: maskcodec bench-models ../shared/data/mars_rgb/val --out "
-                              "benchmarks/results/mars_rgb_val_models")
-    p.add_argument("inputs", nargs="+", help="images or folders of images")
-    p.add_argument("--out", default="bench-out", help="folder for models.json, models.md and figures "
-                                                       "(default bench-out)")
-    from .modelbench import KEEPS
-    p.add_argument("--keeps", type=_keep_list, default=list(KEEPS),
-                   help=f"comma-separated keep fractions (default {','.join(f'{k:g}' for k in KEEPS)})")
-    p.add_argument("--no-ood", action="store_true", help="skip the out-of-distribution test")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_bench_models)
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the arguments of a tool are added (its module imported) only when ``command`` names it."""
+    parser = argparse.ArgumentParser(
+        prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Compress images by keeping a seeded random subset of pixels; "
+                    "decode by inpainting the rest.")
+    parser.add_argument("--version", action="version", version=f"maskcodec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_core(sub)
+    for name, (module, help_text) in TOOLS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == command:
+            tool = importlib.import_module(f"maskcodec.tools.{module}")
+            tool.configure_parser(p)
+            p.set_defaults(func=tool.run_cli)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return args.func(args)
     except MaskcodecError as e:

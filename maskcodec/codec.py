@@ -1,108 +1,37 @@
-"""encode / decode / inspect: the public codec, wiring the stages together.
+"""encode / decode / inspect: the public codec, dispatching to the framing and the mode.
 
-Mask mode: image -> mask(seed) -> gather -> pack -> zstd + container -> bytes, and back:
-bytes -> container -> unpack -> scatter into the mask -> inpaint -> image.
-Latent mode (:mod:`maskcodec.latent`): image -> encoder network -> quantized
-latent -> zstd or range coder (:mod:`maskcodec.rans`) + container, and back
-through the decoder network.
+Data flow: ``options`` (checked once) -> the mode's encoder (:mod:`maskcodec.mask_mode`,
+:mod:`maskcodec.latent_mode`) -> bytes in a framing of :mod:`maskcodec.format`; and
+back: the framing's parser -> the mode named in the header -> the image (mask
+mode hands its kept pixels to :mod:`maskcodec.inpaint`). This module branches
+on the framing and the header's mode, never on a mode's internals.
 """
 from __future__ import annotations
 
-import secrets
 import warnings
 
 import numpy as np
 
-from . import container, inpaint, latent, segments
-from .container import Header, Limits
+from . import inpaint, latent_mode, mask_mode, options
 from .errors import InvalidInputError
-from .mask import keep_to_threshold, kept_indices
-from .pack import candidate_transforms, pack, unpack
+from .format import container, framing
+from .format.header import MODES as MODE_NAMES
+from .format.header import Header, Limits
+from .inpaint import AUTO
+from .mask_mode import SalvageReport
 
-__all__ = ["encode", "decode", "inspect", "survivors", "salvage", "SalvageWarning", "resolve_options"]
+__all__ = ["encode", "encode_with", "decode", "inspect", "survivors", "latents", "salvage", "SalvageWarning"]
+
+MODES = {"mask": mask_mode, "latent": latent_mode}  # each: encode(image, opts), describe(frame, limits),
+                                                     # decode(frame, limits, inpainter)
 
 
 class SalvageWarning(UserWarning):
     """Issued by ``decode(..., strict=False)`` when parts of a stream were lost; ``.report`` says what."""
 
-    def __init__(self, report: segments.SalvageReport):
+    def __init__(self, report: SalvageReport):
         super().__init__(f"damaged stream salvaged: {report}")
         self.report = report
-
-MAX_CHANNELS = container.Limits().max_channels
-DEFAULT_INPAINTER = "auto"
-DEFAULT_KEEP = 0.1
-ENCODE_MODES = ("mask", "latent")
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise InvalidInputError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise InvalidInputError(f"image dtype must be uint8 or uint16, got {image.dtype}")
-    if image.ndim not in (2, 3):
-        raise InvalidInputError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
-    if image.ndim == 3 and not 1 <= image.shape[2] <= MAX_CHANNELS:
-        raise InvalidInputError(f"image must have 1 to {MAX_CHANNELS} channels, got {image.shape[2]}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise InvalidInputError(f"image has no pixels: shape {image.shape}")
-    if image.shape[0] > Limits().max_side or image.shape[1] > Limits().max_side:
-        raise InvalidInputError(f"image sides must be at most {Limits().max_side}, got {image.shape[:2]}")
-    return image
-
-
-def _check_bits(image: np.ndarray, bits: int | None) -> int:
-    full = 8 * image.dtype.itemsize
-    if bits is None:
-        return full
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= full:
-        raise InvalidInputError(f"bits must be an integer in 1..{full} for {image.dtype}, got {bits!r}")
-    top = int(image.max()) if image.size else 0
-    if top >> int(bits):
-        raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={bits} "
-                                f"(maximum {(1 << int(bits)) - 1})")
-    return int(bits)
-
-
-def resolve_options(mode: str = "mask", *, keep: float | None = None, seed: int | None = None,
-                    segment_size: int | None = None, model: str | None = None,
-                    quality: int | None = None) -> tuple[float | None, str | None]:
-    """Check that encoding options fit together, before any image is read.
-
-    Returns
-    -------
-    tuple
-        The keep fraction (mask mode; ``None`` in latent mode) and the model
-        id (the one named, the one ``quality`` picks, or ``None``).
-
-    Examples
-    --------
-    >>> resolve_options(keep=0.25)
-    (0.25, None)
-    >>> resolve_options("latent", keep=0.25, model="m")
-    Traceback (most recent call last):
-    ...
-    maskcodec.errors.InvalidInputError: keep applies to mask mode only; ...
-    """
-    if mode not in ENCODE_MODES:
-        raise InvalidInputError(f"mode must be one of {ENCODE_MODES}, got {mode!r}")
-    if mode == "mask":
-        if quality is not None:
-            raise InvalidInputError("quality picks a latent model; use mode='latent' (mask mode is sized by keep)")
-        if model is not None and model in latent.latent_models():
-            raise InvalidInputError(f"{model!r} is a latent model; use it with mode='latent'")
-        return DEFAULT_KEEP if keep is None else keep, model
-    given = [name for name, value in (("keep", keep), ("seed", seed), ("segment_size", segment_size))
-             if value is not None]
-    if given:
-        raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
-                                f"bottleneck, whose size the model sets (choose model or quality)")
-    if (model is None) == (quality is None):
-        raise InvalidInputError("latent mode needs exactly one of model (a latent model id) and quality "
-                                f"(picks 'latent-q<quality>'); got model={model!r}, quality={quality!r}")
-    model = latent.quality_model(quality) if quality is not None else model
-    latent.latent_model(model)  # an unknown id is refused here, before any work
-    return None, model
 
 
 def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", quality: int | None = None,
@@ -174,44 +103,18 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
     >>> bool((out[m] == img[m]).all()), out.shape == img.shape
     (True, True)
     """
-    keep, model = resolve_options(mode, keep=keep, seed=seed, segment_size=segment_size, model=model,
-                                  quality=quality)
-    image = _check_image(image)
-    if mode == "latent":
-        return latent.encode(image, model, _check_bits(image, bits), metadata)
-    threshold = keep_to_threshold(keep)
-    if seed is None:
-        seed = secrets.randbits(32)
-    bits = _check_bits(image, bits)
-    model_id, model_sha256 = "", bytes(32)
-    if model is not None:
-        from .models import model_entry  # reads the manifest only; no onnxruntime
-        model_id, model_sha256 = model, bytes.fromhex(model_entry(model)["sha256"])
-    h, w = image.shape[:2]
-    kept = kept_indices(h * w, threshold, seed)
-    values = np.take(image.reshape(h * w, -1), kept, axis=0)
-    transform = choose_transform(values, bits)
-    if segment_size is not None:
-        if metadata:
-            raise InvalidInputError("metadata is not carried by segmented streams; drop segment_size or metadata")
-        m = np.zeros(h * w, bool)
-        m[kept] = True
-        return segments.write(image, m.reshape(h, w), bits=bits, transform=transform, seed=seed,
-                              keep_threshold=threshold, segment_size=segment_size, model_id=model_id,
-                              model_sha256=model_sha256)
-    return container.write(
-        shape=image.shape, dtype=image.dtype, bits=bits, transform=transform, seed=seed,
-        keep_threshold=threshold, survivors=values.shape[0],
-        raw=pack(values, bits, transform), metadata=metadata, model_id=model_id, model_sha256=model_sha256,
-    )
+    return encode_with(image, options.resolve(mode, keep=keep, seed=seed, bits=bits, metadata=metadata,
+                                              segment_size=segment_size, model=model, quality=quality))
 
 
-def choose_transform(values: np.ndarray, bits: int) -> int:
-    """The survivor transform for ``values`` ``(N, C)``: the candidate whose payload is smallest."""
-    candidates = candidate_transforms(values.shape[1])
-    if len(candidates) == 1:
-        return candidates[0]
-    return min(candidates, key=lambda t: len(container.compress(pack(values, bits, t))))
+def encode_with(image: np.ndarray, opts: options.EncodeOptions) -> bytes:
+    """:func:`encode` with options already resolved by :func:`maskcodec.options.resolve` (the CLI and the
+    Zarr codec check them once, before any image is read)."""
+    return MODES[opts.mode].encode(options.check_image(image), opts)
+
+
+def _mode(frame: container.Frame):
+    return MODES[MODE_NAMES[frame.mode]]
 
 
 def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
@@ -224,46 +127,71 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     >>> h.shape, h.dtype, h.seed, h.mode
     ((251, 317, 3), 'uint8', 3, 'mask')
     """
-    if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
-        return segments.read_header(bytes(data), limits)
-    return container.read_header(data, limits)
-
-
-def _read(data: bytes, limits: Limits) -> tuple[Header, bytes | None, np.ndarray | None, np.ndarray | None]:
-    """Header and, for a latent-mode file, its latent bytes; for mask mode, the mask and kept values."""
-    if isinstance(data, (bytes, bytearray, memoryview)) and segments.is_segmented(data):
-        header, m, values = segments.read(bytes(data), limits)
-        return header, None, m, values
-    header, raw = container.read(data, limits)
-    if header.latent is not None:
-        return header, raw, None, None
-    m = container.header_mask(header)
-    values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
-    return header, None, m, values.astype(header.dtype, copy=False)
+    if framing(data) == "segmented":
+        return mask_mode.describe_stream(data, limits)
+    frame = container.parse_header(data, limits)
+    return _mode(frame).describe(frame, limits)
 
 
 def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a mask-mode file, without inpainting."""
-    header, _, m, values = _read(data, limits)
-    if m is None:
+    if framing(data) == "segmented":
+        return mask_mode.read_stream(data, limits)
+    frame = container.parse(data, limits)
+    if _mode(frame) is not mask_mode:
         raise InvalidInputError("a latent-mode file has no kept pixels; maskcodec.latents() reads its latents")
-    return header, m, values
+    return mask_mode.read(frame)
 
 
-def _fill(header: Header, known: np.ndarray, values: np.ndarray, inpainter: str) -> np.ndarray:
-    """Put ``values`` at the ``known`` pixels exactly and inpaint the rest."""
-    fill = inpaint.resolve(inpainter, header)
-    h, w = header.shape[:2]
-    scale = float((1 << header.bits) - 1)
-    image = np.zeros((h, w, header.channels), np.float32)
-    image[known] = values.astype(np.float32) / scale
-    est = fill(image, known)
-    out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
-    out[known] = values
-    return out.reshape(header.shape)
+def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
+    """The dequantized latent tensor of a latent-mode file, without decoding pixels.
+
+    A zstd-coded file needs no model: it holds each channel's offset and step,
+    and dequantization is exact (``offset + q * step`` in float32). A
+    range-coded file (coder ``"rans"``) needs the tables of the model it
+    names, which decode its integers exactly; no network runs.
+
+    Parameters
+    ----------
+    data : bytes
+        A complete latent-mode ``.mcx`` file.
+    limits : Limits
+        What the decoder agrees to allocate.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(K, h, w)``: K latent channels at ``1/factor`` of the
+        image's (padded) sides.
+
+    Raises
+    ------
+    InvalidInputError
+        ``data`` is a mask-mode file or stream.
+    FormatError
+        ``data`` is damaged (its subclasses name how).
+    ModelError
+        ``data`` is range-coded and the model it names is not installed or not the one it names.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import maskcodec
+    >>> vectors = Path(maskcodec.__file__).resolve().parents[1] / "spec" / "vectors" / "valid"
+    >>> data = (vectors / "latent_rgb8_minmax.mcx").read_bytes()
+    >>> z = maskcodec.latents(data)
+    >>> z.dtype, z.shape, maskcodec.inspect(data).shape
+    (dtype('float32'), (6, 4, 6), (57, 81, 3))
+    """
+    if framing(data) == "segmented":
+        raise InvalidInputError("a segmented stream holds mask mode only; latents() reads latent-mode files")
+    frame = container.parse(data, limits)
+    if _mode(frame) is not latent_mode:
+        raise InvalidInputError("this is a mask-mode file; latents() reads latent-mode files")
+    return latent_mode.latents(frame, limits)
 
 
-def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = True,
+def decode(data: bytes, inpainter: str = AUTO, *, strict: bool = True,
            limits: Limits = Limits()) -> np.ndarray:
     """Decompress a maskcodec file: in mask mode kept pixels exactly and the rest
     inpainted; in latent mode the named latent model's decoder network run on
@@ -300,23 +228,19 @@ def decode(data: bytes, inpainter: str = DEFAULT_INPAINTER, *, strict: bool = Tr
     >>> out.dtype, out.shape == img.shape
     (dtype('uint8'), True)
     """
-    if not strict and isinstance(data, (bytes, bytearray, memoryview)) \
-            and bytes(data[:4]) != container.MAGIC:  # damage may have taken the first sync marker
-        image, report = salvage(data, inpainter, limits=limits)
+    if not strict and isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:4]) != container.MAGIC:
+        image, report = salvage(data, inpainter, limits=limits)  # damage may have taken the first sync marker
         if report.segments_received < report.segments_expected or report.bytes_skipped:
             warnings.warn(SalvageWarning(report), stacklevel=2)
         return image
-    header, raw, m, values = _read(data, limits)
-    if m is not None:
-        return _fill(header, m, values, inpainter)
-    if inpainter != DEFAULT_INPAINTER:
-        raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; "
-                                f"inpainter={inpainter!r} does not apply (leave it {DEFAULT_INPAINTER!r})")
-    return latent.decode(header, raw)
+    if framing(data) == "segmented":
+        return inpaint.fill(*mask_mode.read_stream(data, limits), inpainter)
+    frame = container.parse(data, limits)
+    return _mode(frame).decode(frame, limits, inpainter)
 
 
-def salvage(data: bytes, inpainter: str = DEFAULT_INPAINTER, *,
-            limits: Limits = Limits()) -> tuple[np.ndarray, segments.SalvageReport]:
+def salvage(data: bytes, inpainter: str = AUTO, *,
+            limits: Limits = Limits()) -> tuple[np.ndarray, SalvageReport]:
     """Decode what survived of a damaged segmented stream, and say what was lost.
 
     The decoder resynchronizes on the next sync marker after lost or corrupted
@@ -334,5 +258,5 @@ def salvage(data: bytes, inpainter: str = DEFAULT_INPAINTER, *,
     >>> report.segments_expected - report.segments_received
     1
     """
-    header, known, values, report = segments.salvage(bytes(data), limits)
-    return _fill(header, known, values, inpainter), report
+    header, known, values, report = mask_mode.salvage_stream(bytes(data), limits)
+    return inpaint.fill(header, known, values, inpainter), report

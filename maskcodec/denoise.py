@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InvalidInputError, ModelError
-from .models import model_entry, models_dir, run_model, session
+from .manifest import DenoiserEntry, load
+from .networks import run_model, session
 
 __all__ = ["denoise", "DEFAULT_DENOISER"]
 
@@ -51,16 +52,15 @@ def denoise(image: np.ndarray, model: str = DEFAULT_DENOISER) -> np.ndarray:
     >>> bool(maskcodec.metrics.psnr(img, clean) > maskcodec.metrics.psnr(img, noisy))
     True
     """
-    entry = model_entry(model)
-    if entry["input"] != "image":
-        raise ModelError(f"model {model!r} is an inpainter (input kind {entry['input']!r}), "
+    entry = load().get(model)
+    if not isinstance(entry, DenoiserEntry):
+        raise ModelError(f"model {model!r} is {'a latent model' if entry.kind == 'latent' else 'an inpainter'}, "
                          f"not a denoiser; expected a model with input kind 'image', e.g. {DEFAULT_DENOISER!r}")
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
         got = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise InvalidInputError(f"denoise expects a uint8 (H, W, C) image; got {got}")
-    if image.shape[2] != entry["channels"] or min(image.shape[:2]) == 0:
-        raise InvalidInputError(f"model {model!r} denoises non-empty {entry['channels']}-channel images; "
+    if image.shape[2] != entry.channels or min(image.shape[:2]) == 0:
+        raise InvalidInputError(f"model {model!r} denoises non-empty {entry.channels}-channel images; "
                                 f"got shape {image.shape}")
-    sess = session(entry)
-    y = run_model(sess, image.astype(np.float32) / 255, entry.get("multiple", 16), entry["channels"])
+    y = run_model(session(entry.onnx), image.astype(np.float32) / 255, entry.multiple, entry.channels)
     return np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)

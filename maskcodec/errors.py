@@ -12,6 +12,9 @@ crossed:
   :class:`UnsupportedVersionError`, :class:`LimitExceededError`.
 - :class:`ModelError`: a model is missing, does not match the hash a file asks
   for, or does not fit the image.
+- :class:`MissingDependencyError`: an optional package that a feature needs is
+  not installed; the message names the ``pip install`` extra. It is also an
+  :class:`ImportError`.
 """
 from __future__ import annotations
 
@@ -24,7 +27,13 @@ __all__ = [
     "UnsupportedVersionError",
     "LimitExceededError",
     "ModelError",
+    "MissingDependencyError",
 ]
+
+# optional module -> the extra of pyproject.toml that installs it
+EXTRAS = {"onnxruntime": None, "torch": "train", "onnx": "train", "matplotlib": "bench", "skimage": "bench",
+          "imagecodecs": "bench", "pdr": "products", "astropy": "products", "numcodecs": "pipeline",
+          "zarr": "pipeline", "dask": "pipeline", "distributed": "pipeline"}
 
 
 class MaskcodecError(Exception):
@@ -57,3 +66,19 @@ class LimitExceededError(FormatError):
 
 class ModelError(MaskcodecError):
     """A model is missing, corrupt, the wrong one, or does not fit the image."""
+
+
+class MissingDependencyError(MaskcodecError, ImportError):
+    """An optional package that a feature needs is not installed.
+
+    Examples
+    --------
+    >>> print(MissingDependencyError("matplotlib", "maskcodec bench's figures"))
+    maskcodec bench's figures needs matplotlib, which is not installed: pip install 'maskcodec[bench]'
+    """
+
+    def __init__(self, module: str, purpose: str):
+        extra = EXTRAS.get(module.split(".")[0])
+        how = f"pip install 'maskcodec[{extra}]'" if extra else f"pip install {module}"
+        super().__init__(f"{purpose} needs {module}, which is not installed: {how}")
+        self.module = module

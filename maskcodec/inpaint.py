@@ -1,168 +1,93 @@
-"""Inpainting: fill the pixels the mask dropped, from the ones that travelled.
+"""The decoder's inpainting stage: which inpainter fills a mask-mode file, and the fill itself.
 
 An inpainter is any callable ``f(image, known) -> image`` where ``image`` is a
 float32 array ``(H, W, C)`` scaled to [0, 1] (unknown pixels hold anything)
-and ``known`` is the boolean mask ``(H, W)``. The decoder pastes the known
+and ``known`` is the boolean mask ``(H, W)``. :func:`fill` pastes the known
 pixels back afterwards, so an inpainter only has to be good where ``known`` is
 False.
 
-Classical inpainters here need only numpy and scipy:
-
-- ``"nconv"``: multi-scale normalized convolution on an image pyramid;
-  about 0.1 s per megapixel, works at any keep and any channel count.
-- ``"linear"``: piecewise-linear interpolation over the Delaunay
-  triangulation of the kept pixels (nearest neighbour outside their hull);
-  the baseline the CAE models are measured against.
-
-Models (``maskcodec.models``) register themselves under their ids.
+Names: ``"auto"`` (the model the file names, else the shipped model made for
+the image's kind, else ``"nconv"``), the classical inpainters
+(:mod:`maskcodec.classical`, numpy and scipy) and the ids of the inpainting
+models of the manifest (:mod:`maskcodec.networks`). Nothing heavy is imported
+until a fill is asked for.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
-from scipy import ndimage
-from scipy.interpolate import LinearNDInterpolator
-from scipy.spatial import QhullError, cKDTree
-from threadpoolctl import threadpool_limits
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, ModelError
+from .format import Header
+from .manifest import DenoiserEntry, InpainterEntry, LatentEntry, load
 
-__all__ = ["Inpainter", "CLASSICAL", "nconv", "linear", "classical_names", "get_classical"]
+__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "resolve", "fill"]
 
 Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-_CONF_GAIN = 3.0  # density (after a sigma=1 blur) at which a level trusts itself fully
-
-
-def _blur(a: np.ndarray) -> np.ndarray:
-    return ndimage.gaussian_filter(a, sigma=(1.0, 1.0, 0.0)[:a.ndim], mode="nearest", truncate=3.0)
+AUTO = "auto"
+CLASSICAL_NAMES = ("linear", "nconv")  # the keys of maskcodec.classical.CLASSICAL
 
 
-def _down(a: np.ndarray) -> np.ndarray:
-    """Sum over 2x2 blocks (odd edges padded by repetition of zeros)."""
-    h, w = a.shape[:2]
-    a = np.pad(a, ((0, h % 2), (0, w % 2)) + ((0, 0),) * (a.ndim - 2))
-    return a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+def _classical(name: str) -> Inpainter:
+    from .classical import CLASSICAL
+    return CLASSICAL[name]
 
 
-def _up(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear 2x upsampling to ``shape`` (pixel centres aligned)."""
-    zoom = (shape[0] / a.shape[0], shape[1] / a.shape[1]) + (1.0,) * (a.ndim - 2)
-    out = ndimage.zoom(a, zoom, order=1, mode="nearest", grid_mode=True)
-    return out[:shape[0], :shape[1]]
+def _model(model_id: str, header: Header) -> Inpainter:
+    """The inpainter of the model ``model_id``, checked against the file it is to fill."""
+    manifest = load()
+    if model_id not in manifest.entries:
+        raise InvalidInputError(f"unknown inpainter or model {model_id!r}; expected {AUTO!r}, "
+                                f"{', '.join(map(repr, CLASSICAL_NAMES))} or an inpainting model among "
+                                f"{sorted(manifest.of_kind(InpainterEntry)) or '(none installed)'}")
+    entry = manifest.entries[model_id]
+    if isinstance(entry, LatentEntry):
+        raise ModelError(f"model {model_id!r} is a latent-mode model (it decodes latent files, which need no "
+                         f"inpainter); expected an inpainting model or 'auto', 'nconv', 'linear'")
+    if isinstance(entry, DenoiserEntry):
+        raise ModelError(f"model {model_id!r} is a denoiser (it reads whole images, not masked ones); "
+                         f"use maskcodec.denoise, or an inpainting model for decoding")
+    if header.channels != entry.channels:
+        raise ModelError(f"model {model_id!r} inpaints {entry.channels}-channel images; "
+                         f"this file has {header.channels} channels")
+    if header.model_id == model_id and header.model_sha256 != entry.onnx.sha256:
+        raise ModelError(f"the file asks for model {model_id!r} with sha256 {header.model_sha256[:16]}..., "
+                         f"the installed one is {entry.onnx.sha256[:16]}...")
+    from .networks import inpainter
+    return inpainter(entry)
 
 
-def nconv(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Multi-scale normalized convolution.
-
-    At each pyramid level the kept values and their weights are blurred
-    (sigma = 1 pixel of that level); where the blurred weight is high the
-    level's own estimate is used, elsewhere the estimate of the next coarser
-    level, upsampled, fills in.
-
-    Examples
-    --------
-    >>> y, x = np.mgrid[0:64, 0:64]
-    >>> img = ((y + x) / 126).astype(np.float32)[..., None]      # a smooth ramp
-    >>> known = np.zeros((64, 64), bool); known[::4, ::4] = True  # 1 pixel in 16
-    >>> err = np.abs(nconv(img, known) - img)
-    >>> bool(err.mean() < 0.015), bool(err.max() < 0.07)           # errors grow at the borders
-    (True, True)
-    """
-    img = np.where(known[..., None], image, 0).astype(np.float32)
-    w = known.astype(np.float32)[..., None]
-    if not known.any():
-        return np.zeros_like(img)
-    if known.all():
-        return img
-    values, weights = [img], [w]
-    while min(weights[-1].shape[:2]) > 2 and weights[-1].sum() > 0:
-        values.append(_down(values[-1]))
-        weights.append(_down(weights[-1]))
-    top_w = weights[-1].sum(axis=(0, 1))
-    est = np.broadcast_to(values[-1].sum(axis=(0, 1)) / np.maximum(top_w, 1e-12),
-                          values[-1].shape).astype(np.float32)
-    for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
-        coarse = _up(est, v.shape[:2])
-        bv, bw = _blur(v), _blur(wt)
-        conf = np.clip(bw * _CONF_GAIN, 0.0, 1.0)
-        fine = bv / np.maximum(bw, 1e-12)
-        est = conf * fine + (1.0 - conf) * coarse
-    return est
+def _auto(header: Header) -> Inpainter:
+    """The model the file names, else the shipped default for its image kind, else ``nconv``."""
+    if header.model_id:
+        return _model(header.model_id, header)
+    manifest = load()
+    for entry in manifest.of_kind(InpainterEntry).values():
+        if header.channels == entry.channels and header.dtype in entry.default_for:
+            if not manifest.path(entry.onnx).exists():
+                break  # model files not installed: the classical inpainter
+            return _model(entry.id, header)
+    return _classical("nconv")
 
 
-def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Linear interpolation over the Delaunay triangulation of the kept pixels.
-
-    Pixels outside the convex hull take their nearest kept neighbour's value.
-
-    Examples
-    --------
-    >>> y, x = np.mgrid[0:31, 0:31]
-    >>> img = ((2 * y + x) / 90).astype(np.float32)[..., None]    # a plane is interpolated exactly
-    >>> known = np.zeros((31, 31), bool); known[::3, ::3] = True
-    >>> bool(np.abs(linear(img, known) - img).max() < 1e-5)
-    True
-    """
-    if known.all():
-        return image.astype(np.float32)
-    h, w, c = image.shape
-    ys, xs = np.nonzero(known)
-    out = np.empty((h, w, c), np.float32)
-    if ys.size == 0:
-        out[:] = 0.0
-        return out
-    pts = np.stack([ys, xs], axis=1).astype(np.float64)
-    vals = image[ys, xs].astype(np.float64)
-    qy, qx = np.nonzero(~known)
-    q = np.stack([qy, qx], axis=1).astype(np.float64)
-    filled = np.full((q.shape[0], c), np.nan)
-    if ys.size >= 3:
-        try:
-            # scipy's barycentric solve calls BLAS on tiny matrices: many BLAS threads only contend
-            with threadpool_limits(limits=1, user_api="blas"):
-                filled = LinearNDInterpolator(pts, vals)(q)
-        except QhullError:  # all kept pixels on one line
-            pass
-    missing = np.isnan(filled[:, 0])
-    if missing.any():
-        _, idx = cKDTree(pts).query(q[missing])
-        filled[missing] = vals[idx]
-    out[ys, xs] = image[ys, xs]
-    out[qy, qx] = filled
-    return out
-
-
-CLASSICAL: dict[str, Inpainter] = {"nconv": nconv, "linear": linear}
-
-
-def classical_names() -> list[str]:
-    """Names of the inpainters that need neither a model nor onnxruntime."""
-    return sorted(CLASSICAL)
-
-
-def get_classical(name: str) -> Inpainter:
-    """The classical inpainter called ``name``."""
-    try:
-        return CLASSICAL[name]
-    except KeyError:
-        raise InvalidInputError(f"unknown classical inpainter {name!r}; expected one of {classical_names()}") from None
-
-
-def resolve(name: str, header) -> Inpainter:
-    """The inpainter a decode of ``header`` asked for by ``name``.
-
-    ``"auto"`` picks the shipped model made for the image's kind when one
-    exists and onnxruntime is installed, else ``"nconv"``; classical names map
-    to themselves; any other name must be a model id from
-    ``models/manifest.json``.
-    """
+def resolve(name: str, header: Header) -> Inpainter:
+    """The inpainter that ``name`` stands for when filling the file of ``header``."""
     if not isinstance(name, str):
         raise InvalidInputError(f"inpainter must be a name (str), got {type(name).__name__}")
-    if name in CLASSICAL:
-        return CLASSICAL[name]
-    from . import models  # onnxruntime is imported only when a model is asked for
-    if name == "auto":
-        return models.auto_inpainter(header) or nconv
-    return models.inpainter(name, header)
+    if name in CLASSICAL_NAMES:
+        return _classical(name)
+    return _auto(header) if name == AUTO else _model(name, header)
+
+
+def fill(header: Header, known: np.ndarray, values: np.ndarray, name: str) -> np.ndarray:
+    """The image of ``header``: ``values`` ``(N, C)`` at the ``known`` pixels exactly, the rest inpainted."""
+    inpainter = resolve(name, header)
+    h, w = header.shape[:2]
+    scale = float((1 << header.bits) - 1)
+    image = np.zeros((h, w, header.channels), np.float32)
+    image[known] = values.astype(np.float32) / scale
+    est = inpainter(image, known)
+    out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
+    out[known] = values
+    return out.reshape(header.shape)

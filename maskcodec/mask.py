@@ -21,7 +21,7 @@ import numpy as np
 from .errors import InvalidInputError
 
 __all__ = ["mask", "mask_from_threshold", "kept_indices", "keep_to_threshold", "threshold_to_keep", "pixel_hash",
-           "fmix32"]
+           "fmix32", "check_seed"]
 
 _U32 = np.uint32
 _GOLDEN = _U32(0x9E3779B9)
@@ -59,11 +59,12 @@ def fmix32(x: np.ndarray) -> np.ndarray:
     return _fmix32_inplace(np.array(x, dtype=_U32, copy=True))
 
 
-def _check_seed(seed: int) -> int:
+def check_seed(seed: int) -> int:
+    """``seed`` as an int in [0, 2**32); anything else is an InvalidInputError."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise InvalidInputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        raise InvalidInputError(f"seed (--seed) must be an integer in [0, 2**32), got {seed!r}")
     if not 0 <= int(seed) < _TWO32:
-        raise InvalidInputError(f"seed must be in [0, 2**32), got {seed}")
+        raise InvalidInputError(f"seed (--seed) must be in [0, 2**32), got {seed}")
     return int(seed)
 
 
@@ -81,10 +82,10 @@ def keep_to_threshold(keep: float) -> int:
     2147483647
     """
     if isinstance(keep, (bool, np.bool_)) or not isinstance(keep, (int, float, np.integer, np.floating)):
-        raise InvalidInputError(f"keep must be a number in (0, 1], got {keep!r}")
+        raise InvalidInputError(f"keep (--keep) must be a number in (0, 1], got {keep!r}")
     keep = float(keep)
     if not (0.0 < keep <= 1.0):
-        raise InvalidInputError(f"keep must be in (0, 1] (the fraction of pixels kept), got {keep}")
+        raise InvalidInputError(f"keep (--keep) must be in (0, 1] (the fraction of pixels kept), got {keep}")
     return min(_TWO32 - 1, max(0, math.ceil(keep * _TWO32) - 1))
 
 
@@ -95,7 +96,7 @@ def threshold_to_keep(threshold: int) -> float:
 
 def pixel_hash(n_pixels: int, seed: int) -> np.ndarray:
     """The 32-bit hash of every pixel index ``0 .. n_pixels-1`` for ``seed``."""
-    return _hash_range(0, n_pixels, fmix32(np.array([_check_seed(seed)], dtype=_U32))[0])
+    return _hash_range(0, n_pixels, fmix32(np.array([check_seed(seed)], dtype=_U32))[0])
 
 
 def _hash_range(start: int, stop: int, seed_mix: np.uint32) -> np.ndarray:
@@ -107,7 +108,7 @@ def _hash_range(start: int, stop: int, seed_mix: np.uint32) -> np.ndarray:
 
 def _blocks(n_pixels: int, seed: int):
     """(start, hashes) for consecutive blocks of pixel indices."""
-    seed_mix = fmix32(np.array([_check_seed(seed)], dtype=_U32))[0]
+    seed_mix = fmix32(np.array([check_seed(seed)], dtype=_U32))[0]
     for start in range(0, n_pixels, _BLOCK):
         yield start, _hash_range(start, min(n_pixels, start + _BLOCK), seed_mix)
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["psnr", "ssim", "mad", "diff_variance", "bits_per_pixel", "to_unit"]
 
@@ -45,6 +44,8 @@ def ssim(reference: np.ndarray, test: np.ndarray, bits: int | None = None) -> fl
     >>> ssim(a, a)
     1.0
     """
+    from scipy import ndimage  # only SSIM needs it
+
     x, y = to_unit(reference, bits), to_unit(test, bits)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     sig = (1.5, 1.5, 0)

@@ -37,9 +37,10 @@ from numcodecs.compat import ensure_bytes, ndarray_copy
 from numcodecs.registry import register_codec
 
 from . import codec as _codec
+from . import options
 from .errors import InvalidInputError, ModelError
-from .inpaint import classical_names
-from .mask import keep_to_threshold
+from .inpaint import AUTO, CLASSICAL_NAMES
+from .manifest import InpainterEntry, load
 
 __all__ = ["Maskcodec", "CODEC_ID"]
 
@@ -72,24 +73,17 @@ class Maskcodec(Codec):
 
     def __init__(self, keep: float = 0.1, seed: int | None = 0, bits: int | None = None,
                  inpainter: str = "auto", model_id: str | None = None, model_sha256: str | None = None):
-        keep_to_threshold(keep)  # raises InvalidInputError outside (0, 1]
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or not 0 <= seed < 2 ** 32):
-            raise InvalidInputError(f"seed must be a 32-bit unsigned integer or None, got {seed!r}")
-        if bits is not None and (isinstance(bits, bool) or not isinstance(bits, (int, np.integer))
-                                 or not 1 <= bits <= 16):
-            raise InvalidInputError(f"bits must be an integer in 1..16 or None, got {bits!r}")
+        keep = options.check_keep(keep)
+        seed = None if seed is None else options.check_seed(seed)
+        bits = options.check_bits(bits)  # the same checks as encode(), once; a chunk's dtype is checked per chunk
         if not isinstance(inpainter, str):
             raise InvalidInputError(f"inpainter must be a name (str), got {type(inpainter).__name__}")
-        is_model = inpainter not in ("auto", *classical_names())
+        is_model = inpainter not in (AUTO, *CLASSICAL_NAMES)
         if model_id not in (None, inpainter if is_model else None):
             raise InvalidInputError(f"model_id {model_id!r} does not match inpainter {inpainter!r}")
         if is_model and model_sha256 is None:
-            from .models import model_entry
-            model_sha256 = model_entry(inpainter)["sha256"]
-        self.keep = float(keep)
-        self.seed = None if seed is None else int(seed)
-        self.bits = None if bits is None else int(bits)
+            model_sha256 = _inpainter_entry(inpainter).onnx.sha256
+        self.keep, self.seed, self.bits = keep, seed, bits
         self.inpainter = inpainter
         self.model_id = inpainter if is_model else None
         self.model_sha256 = model_sha256 if is_model else None
@@ -132,8 +126,7 @@ class Maskcodec(Codec):
     def _check_model(self) -> None:
         if self.model_id is None:
             return
-        from .models import model_entry
-        installed = model_entry(self.model_id)["sha256"]
+        installed = _inpainter_entry(self.model_id).onnx.sha256
         if installed != self.model_sha256:
             raise ModelError(f"the store was written for model {self.model_id!r} with sha256 "
                              f"{self.model_sha256[:16]}..., the installed one is {installed[:16]}...")
@@ -141,6 +134,13 @@ class Maskcodec(Codec):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "id" and v is not None)
         return f"Maskcodec({args})"
+
+
+def _inpainter_entry(model_id: str) -> InpainterEntry:
+    entry = load().get(model_id)
+    if not isinstance(entry, InpainterEntry):
+        raise InvalidInputError(f"{model_id!r} is a {entry.kind} model, not an inpainting model")
+    return entry
 
 
 register_codec(Maskcodec)

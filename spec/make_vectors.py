@@ -16,9 +16,12 @@ import numpy as np
 import zstandard
 
 import maskcodec
-from maskcodec import container
-from maskcodec.pack import pack
-from maskcodec.train.latent_export import laplace_tables
+from maskcodec.format import container
+from maskcodec.format.header import MODE_LATENT, MODE_MASK
+from maskcodec.format.zstd_frame import ZSTD_LEVEL, compress, decompress
+from maskcodec.latent_mode import CODER_IDS, QUANTIZATION_IDS
+from maskcodec.layout import pack
+from maskcodec.tools.train.latent_export import laplace_tables
 
 ROOT = Path(__file__).resolve().parent / "vectors"
 MODELS = ROOT / "models"  # the reference latent models the latent-mode vectors are coded with
@@ -34,7 +37,15 @@ VALID = {
     "gray8_empty_keep0.01": ("navcam", slice(0, 5), slice(0, 7), 0.01, 6, None, None, False),
     "seg_rgb8_keep0.25_s256": ("mastcam_pano", slice(0, 64), slice(0, 80), 0.25, 7, None, None, False, 256),
     "seg_gray12_keep0.1_s200": ("navcam12", slice(20, 83), slice(30, 111), 0.1, 8, 12, None, False, 200),
+    # uint16 samples with 8 significant bits: one byte per value (section 6.4); the input is cast to uint16
+    "gray16_bits8_keep0.25": ("navcam", slice(0, 61), slice(100, 197), 0.25, 9, 8, None, False),
+    # metadata bytes of section 4.1: nested objects, non-ASCII (BMP and beyond), escapes, numbers
+    "gray8_meta_unicode_keep0.25": ("navcam", slice(61, 90), slice(0, 50), 0.25, 10, None,
+                                    {"target": "Gale crater \u2013 Aeolis Mons", "instrument": "MSL NAVCAM",
+                                     "z": {"b": [1, 2.5, True, None, -0.1], "a": "\u00b5 \"q\" \\ \n \U0001f600"}},
+                                    False),
 }
+AS_UINT16 = {"gray16_bits8_keep0.25"}  # valid vectors whose 8-bit crop is stored as uint16
 # Latent mode (section 12). name: (sample, crop rows, crop cols, model, bits, metadata, add channel axis)
 LATENT = {
     "latent_rgb8_minmax": ("mastcam", slice(100, 157), slice(50, 131), "ref-rgb", None, None, False),
@@ -45,7 +56,7 @@ LATENT = {
     "latent_gray8_rans": ("navcam", slice(0, 61), slice(0, 97), "ref-gray-rans", None, None, False),
     "latent_gray12_rans_edge": ("navcam12", slice(20, 25), slice(30, 37), "ref-gray-rans", 12, None, True),
 }
-# Reference latent models (maskcodec.train.latent_export.reference_model): id -> its arguments.
+# Reference latent models (maskcodec.tools.train.latent_export.reference_model): id -> its arguments.
 REFERENCE_MODELS = {
     "ref-rgb": dict(channels=3, factor=16, quantization="minmax"),
     "ref-gray-int": dict(channels=1, factor=16, quantization="integer", scale=255.0),
@@ -53,6 +64,35 @@ REFERENCE_MODELS = {
     "ref-gray-rans": dict(channels=1, factor=16, quantization="integer", scale=255.0,
                           tables=laplace_tables([95.0, 18.0], [3.0, 1.5], precision=12)),
 }
+
+
+def _coded(data: bytes) -> bytes:
+    """What a file's payload codes: the decompressed zstd frame, or the range code itself (coder 1)."""
+    frame = container.parse(data)
+    if frame.block is not None and frame.block.coder == container.CODER_RANS:
+        return frame.payload
+    return decompress(frame.payload, frame.payload_raw_size)
+
+
+def _file(header, raw: bytes, *, model_id: str | None = None, model_sha256: bytes | None = None,
+          latent=None, **fields) -> bytes:
+    """A container like ``header``'s holding ``raw`` (a zstd frame of it; a range code as it is), with the latent
+    block ``latent`` (:class:`maskcodec.format.LatentFields`) in latent mode."""
+    block, payload, raw_size = None, compress(raw), len(raw)
+    if latent is not None:
+        block = dict(latent_channels=latent.channels, latent_height=latent.height, latent_width=latent.width,
+                     factor=latent.factor, quantization=QUANTIZATION_IDS[latent.quantization],
+                     coder=CODER_IDS[latent.coder], offsets=None, steps=None)
+        if latent.coder == "rans":
+            payload, raw_size = raw, latent.channels * latent.height * latent.width
+        else:
+            block |= dict(offsets=np.asarray(latent.offsets, "<f4").tobytes(),
+                          steps=np.asarray(latent.steps, "<f4").tobytes())
+    model_id = header.model_id if model_id is None else model_id
+    sha = bytes.fromhex(header.model_sha256) if model_sha256 is None and model_id else (model_sha256 or bytes(32))
+    return container.build(shape=header.shape, dtype=np.dtype(header.dtype), bits=header.bits,
+                           mode=MODE_MASK if latent is None else MODE_LATENT, payload=payload,
+                           payload_raw_size=raw_size, model_id=model_id, model_sha256=sha, block=block, **fields)
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -74,6 +114,8 @@ def valid_vectors() -> dict[str, bytes]:
     out = {}
     for name, (sample, rows, cols, keep, seed, bits, meta, hwc1, *segment) in VALID.items():
         img = np.ascontiguousarray(maskcodec.sample_image(sample)[rows, cols])
+        if name in AS_UINT16:
+            img = img.astype(np.uint16)
         if hwc1:
             img = img[..., None]
         data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
@@ -88,7 +130,7 @@ def valid_vectors() -> dict[str, bytes]:
 
 def reference_models() -> None:
     """Write the reference latent models missing from spec/vectors/models (their bytes are then fixed)."""
-    from maskcodec.train.latent_export import reference_model
+    from maskcodec.tools.train.latent_export import reference_model
     path = MODELS / "manifest.json"
     listed = {m["id"] for m in json.loads(path.read_text())["models"]} if path.exists() else set()
     for model_id, kwargs in REFERENCE_MODELS.items():
@@ -104,7 +146,7 @@ def latent_vectors() -> dict[str, bytes]:
         if hwc1:
             img = img[..., None]
         data = maskcodec.encode(img, mode="latent", model=model, bits=bits, metadata=meta)
-        header, raw = container.read(data)
+        header, raw = maskcodec.inspect(data), _coded(data)
         lat = header.latent
         out[f"valid/{name}.input.npy"] = _npy_bytes(img)
         out[f"valid/{name}.mcx"] = data
@@ -125,9 +167,8 @@ def latent_error_vectors(base: bytes) -> dict[str, tuple[bytes, str, str]]:
     block = 73 + len(h.model_id)  # the latent block follows the (empty) metadata
     flipped = bytearray(base)
     flipped[h.header_size + 3] ^= 0x01
-    raw = container.read(base)[1]
-    common = dict(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits)
-    wide = container.LatentFields(channels=2000, height=lat.height, width=lat.width, factor=lat.factor,
+    raw = _coded(base)
+    wide = maskcodec.format.LatentFields(channels=2000, height=lat.height, width=lat.width, factor=lat.factor,
                                   quantization=lat.quantization, offsets=(0.0,) * 2000, steps=(1.0,) * 2000)
     other = bytearray(bytes.fromhex(h.model_sha256))
     other[0] ^= 0xFF
@@ -143,15 +184,12 @@ def latent_error_vectors(base: bytes) -> dict[str, tuple[bytes, str, str]]:
                              "step of latent channel 0 is 0"),
         "latent_seed_set": (_patch(base, 24, (5).to_bytes(4, "little")), "FormatError",
                             "a latent-mode file with a mask seed"),
-        "latent_too_many_channels": (container.write(**common, raw=bytes(2000 * lat.height * lat.width),
-                                                     model_id=h.model_id, model_sha256=bytes.fromhex(h.model_sha256),
-                                                     latent=wide),
+        "latent_too_many_channels": (_file(h, bytes(2000 * lat.height * lat.width), latent=wide),
                                      "LimitExceededError", "2000 latent channels"),
-        "latent_unknown_model": (container.write(**common, raw=raw, model_id="no-such-model",
-                                                 model_sha256=bytes.fromhex(h.model_sha256), latent=lat),
+        "latent_unknown_model": (_file(h, raw, model_id="no-such-model", model_sha256=bytes.fromhex(h.model_sha256),
+                                       latent=lat),
                                  "ModelError", "names a latent model that is not installed"),
-        "latent_wrong_model_hash": (container.write(**common, raw=raw, model_id=h.model_id,
-                                                    model_sha256=bytes(other), latent=lat),
+        "latent_wrong_model_hash": (_file(h, raw, model_sha256=bytes(other), latent=lat),
                                     "ModelError", "asks for another decoder than the installed one (sha256)"),
     }
 
@@ -160,14 +198,13 @@ def rans_error_vectors(base: bytes, zstd_base: bytes) -> dict[str, tuple[bytes, 
     """Range-coded (coder 1) files that must be rejected, from a valid one with escapes and a coder-0 one."""
     h = maskcodec.inspect(base)
     block = 73 + len(h.model_id)
-    payload = container.read(base)[1]
+    payload = _coded(base)
     m = (h.latent.channels + 7) // 8  # channel map bytes; the escape count follows
     e = int.from_bytes(payload[m:m + 4], "little")
     assert e > 0 and payload[:m] == bytes([3]), "the base vector must code both channels and have escaped values"
 
     def rewrite(new_payload: bytes, model_id: str = h.model_id, sha: str = h.model_sha256) -> bytes:
-        return container.write(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits, raw=new_payload,
-                               model_id=model_id, model_sha256=bytes.fromhex(sha), latent=h.latent)
+        return _file(h, new_payload, model_id=model_id, model_sha256=bytes.fromhex(sha), latent=h.latent)
 
     states = m + 4 + 2 * e
     no_tables = maskcodec.inspect(zstd_base)  # same C, K and f, a model without tables
@@ -209,7 +246,15 @@ def _patch(data: bytes, offset: int, new: bytes, fix_crc: bool = True) -> bytes:
     return bytes(b)
 
 
-def error_vectors(base: bytes, base12: bytes) -> dict[str, tuple[bytes, str, str]]:
+def hostile_sample_count() -> bytes:
+    """106 bytes that declare 16384 x 16384 pixels of 1024 uint16 channels and no survivors (1 TiB decoded)."""
+    raw = b""
+    return container.build(shape=(16384, 16384, 1024), dtype=np.dtype(np.uint16), bits=16, mode=MODE_MASK,
+                           payload=compress(raw), payload_raw_size=len(raw), transform=2, seed=1, keep_threshold=0,
+                           survivors=0)
+
+
+def error_vectors(base: bytes, base12: bytes, base16_8: bytes) -> dict[str, tuple[bytes, str, str]]:
     h = maskcodec.inspect(base)
     u32 = lambda v: int(v).to_bytes(4, "little")  # noqa: E731
     flipped_payload = bytearray(base)
@@ -218,8 +263,8 @@ def error_vectors(base: bytes, base12: bytes) -> dict[str, tuple[bytes, str, str
     wide_raw = bytearray(pack(wide, 16, 0))
     wide_raw[-1] = 0xFF  # a zigzag code of 16 bits in a 12-bit file
     h12 = maskcodec.inspect(base12)
-    too_wide = container.write(shape=h12.shape, dtype=np.dtype(np.uint16), bits=12, transform=0, seed=h12.seed,
-                               keep_threshold=h12.keep_threshold, survivors=h12.survivors, raw=bytes(wide_raw))
+    too_wide = _file(h12, bytes(wide_raw), transform=0, seed=h12.seed, keep_threshold=h12.keep_threshold,
+                     survivors=h12.survivors)
     return {
         "bad_magic": (b"\x89PNG" + base[4:], "FormatError", "magic number is not \\x89MCX"),
         "empty": (b"", "TruncatedError", "zero-length file"),
@@ -244,6 +289,15 @@ def error_vectors(base: bytes, base12: bytes) -> dict[str, tuple[bytes, str, str
         "wrong_seed": (_patch(base, 24, u32(h.seed + 1)), "FormatError",
                        "seed changed with a valid CRC: the mask keeps another number of pixels"),
         "zigzag_overflow": (too_wide, "FormatError", "a survivor code wider than bits = 12"),
+        "hostile_sample_count": (hostile_sample_count(), "LimitExceededError",
+                                 "16384 x 16384 pixels x 1024 uint16 channels, no survivors: 2^38 samples"),
+        "channels_without_axis": (_patch(base, 6, (0).to_bytes(2, "little")), "FormatError",
+                                  "3 channels with flag bit 0 (CHANNEL_AXIS) clear"),
+        "huge_payload_size": (_patch(base, 81, (2 ** 64 - 1).to_bytes(8, "little")), "TruncatedError",
+                              "payload_size 2^64 - 1 (an offset computed from it would wrap in u64)"),
+        "raw_size_two_bytes_at_8_bits": (_patch(base16_8, 73, u32(2 * maskcodec.inspect(base16_8).survivors)
+                                                + bytes(4)), "FormatError",
+                                         "uint16 samples with bits = 8 and payload_raw_size counting 2 bytes a value"),
     }
 
 
@@ -262,7 +316,14 @@ def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str
         "seg_nonzero_padding": (bytes(padded), "FormatError", "padding byte of segment 0 is not zero"),
         "seg_unknown_version": (parts[0][:4] + bytes([3]) + parts[0][5:] + b"".join(parts[1:]),
                                 "UnsupportedVersionError", "segment major version 3"),
+        "seg_mode_latent": (_segment_crc(parts[0][:8] + bytes([1]) + parts[0][9:]) + b"".join(parts[1:]),
+                            "UnsupportedVersionError", "segment 0 in mode 1 (latent), header CRC consistent"),
     }
+
+
+def _segment_crc(segment: bytes) -> bytes:
+    """A segment without model id with its header CRC (offset 49) recomputed."""
+    return segment[:49] + zlib.crc32(segment[:49]).to_bytes(4, "little") + segment[53:]
 
 
 def salvage_vectors(seg: bytes, size: int) -> dict[str, bytes]:
@@ -285,7 +346,8 @@ def main() -> int:
     reference_models()
     os.environ["MASKCODEC_MODELS"] = str(MODELS)
     files = valid_vectors() | latent_vectors()
-    errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"])
+    errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"],
+                           files["valid/gray16_bits8_keep0.25.mcx"])
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= rans_error_vectors(files["valid/latent_gray8_rans.mcx"], files["valid/latent_gray8_integer.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
@@ -302,7 +364,7 @@ def main() -> int:
     files["errors/index.json"] = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
     files["valid/PROVENANCE.json"] = (json.dumps({
         "zstd_version": ".".join(map(str, zstandard.ZSTD_VERSION)), "zstandard_python": zstandard.__version__,
-        "level": container.ZSTD_LEVEL}, indent=2) + "\n").encode()
+        "level": ZSTD_LEVEL}, indent=2) + "\n").encode()
     for rel, data in files.items():
         path = ROOT / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import bench
+from maskcodec.tools import bench
 from maskcodec.errors import InvalidInputError
 from maskcodec.images import read_image, write_image
 from maskcodec.samples import sample_path

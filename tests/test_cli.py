@@ -82,7 +82,7 @@ def test_errors_exit_2_with_message(tmp_path, capsys, argv, words):
 def test_bad_keep_is_a_usage_error(png, capsys):
     with pytest.raises(SystemExit) as e:
         main(["encode", str(png), "--keep", "1.5"])
-    assert e.value.code == 2 and "keep must be in (0, 1]" in capsys.readouterr().err
+    assert e.value.code == 2 and "keep (--keep) must be a fraction in (0, 1], got '1.5'" in capsys.readouterr().err
 
 
 def test_help_teaches(capsys):
@@ -132,5 +132,7 @@ def test_model_recorded_in_header_and_checked(tmp_path, monkeypatch):
     (models / "manifest.json").write_text(json.dumps({"models": [entry]}))
     with pytest.raises(maskcodec.ModelError, match="asks for model 'gray-test'"):
         maskcodec.decode(data)
-    with pytest.raises(maskcodec.InvalidInputError, match="unknown inpainter or model"):
+    with pytest.raises(maskcodec.InvalidInputError, match="unknown model 'nope'; the models in .* are \\['gray-test'\\]"):
         maskcodec.encode(img, 0.1, seed=1, model="nope")
+    with pytest.raises(maskcodec.InvalidInputError, match="unknown inpainter or model 'nope'"):
+        maskcodec.decode(data, inpainter="nope")

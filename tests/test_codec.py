@@ -164,7 +164,7 @@ def test_real_multispectral_cube_round_trips():
     data, out = _round_trip(shifted, 0.25, bits=12)
     h = maskcodec.inspect(data)
     assert h.transform == 2
-    from maskcodec.container import compress
-    from maskcodec.pack import pack
+    from maskcodec.format.zstd_frame import compress
+    from maskcodec.layout import pack
     without = compress(pack(shifted[maskcodec.mask(shifted.shape, 0.25, 11)], 12, 0))
     assert h.payload_size < 0.9 * len(without)

@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import maskcodec
-import maskcodec.segments
+import maskcodec.mask_mode
+from maskcodec import latent_mode
+from maskcodec.format import container
 
 VALID = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "valid"
 SEEDS = [(VALID / f"{name}.mcx").read_bytes() for name in
@@ -63,7 +65,7 @@ def attack(data: bytes, call: str) -> float:
             elif call == "inspect":
                 maskcodec.inspect(data)
             else:
-                maskcodec.segments.salvage(data, maskcodec.Limits())
+                maskcodec.mask_mode.salvage_stream(data, maskcodec.Limits())
     except maskcodec.MaskcodecError as e:
         assert str(e)
     return time.perf_counter() - t
@@ -104,16 +106,17 @@ def test_forged_range_coded_payloads(monkeypatch):
     buggy encoder produces) reach the range decoder: it ends in a MaskcodecError or decodes, quickly."""
     monkeypatch.setenv("MASKCODEC_MODELS", str(VALID.parent / "models"))
     rng = np.random.default_rng(20261127)
-    bases = [maskcodec.container.read((VALID / f"{name}.mcx").read_bytes())
+    bases = [container.parse((VALID / f"{name}.mcx").read_bytes())
              for name in ("latent_gray8_rans", "latent_gray12_rans_edge")]
     outcomes = set()
     for n in range(2_000):
-        header, payload = bases[n % len(bases)]
+        frame = bases[n % len(bases)]
+        header = latent_mode.describe(frame)
         ops = [(OPS[rng.integers(len(OPS))], int(rng.integers(1 << 20)), int(rng.integers(1 << 16)))
                for _ in range(rng.integers(1, 4))]
-        data = maskcodec.container.write(shape=header.shape, dtype=np.dtype(header.dtype), bits=header.bits,
-                                         raw=mutate(payload, ops), model_id=header.model_id,
-                                         model_sha256=bytes.fromhex(header.model_sha256), latent=header.latent)
+        data = container.build(shape=header.shape, dtype=frame.dtype, mode=frame.mode, bits=header.bits,
+                               payload=mutate(frame.payload, ops), payload_raw_size=frame.payload_raw_size,
+                               model_id=frame.model_id, model_sha256=frame.model_sha256, block=frame.block)
         t = time.perf_counter()
         try:
             z = maskcodec.latents(data)

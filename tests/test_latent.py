@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import latent
-from maskcodec.container import Limits
+from maskcodec import latent_mode
+from maskcodec.manifest import LatentEntry, load
+from maskcodec.format import Limits
 from maskcodec.errors import (ChecksumError, InvalidInputError, LimitExceededError, ModelError, TruncatedError,
                               UnsupportedVersionError)
 from maskcodec.metrics import psnr
@@ -44,15 +45,15 @@ def test_round_trip(reference, sample, encoder_output):
     model_id = MODELS[image.shape[2] if image.ndim == 3 else 1]
     data = maskcodec.encode(image, mode="latent", model=model_id)
     h = maskcodec.inspect(data)
-    entry = latent.latent_model(model_id)
-    assert h.mode == "latent" and h.model_id == model_id and h.model_sha256 == entry["decoder"]["sha256"]
+    entry = load().get(model_id)
+    assert h.mode == "latent" and h.model_id == model_id and h.model_sha256 == entry.decoder.sha256
     assert (h.latent.height, h.latent.width) == (-(-image.shape[0] // 16), -(-image.shape[1] // 16))
     out = maskcodec.decode(data)
     assert out.shape == image.shape and out.dtype == image.dtype
     assert 18 < psnr(image, out) < 40  # a block midrange of 16 x 16 pixels: coarse, but the image
     z = maskcodec.latents(data)
-    expected = latent.dequantize(*latent.quantize(encoder_output(image, model_id), entry["quantization"]))
-    assert z.dtype == np.float32 and z.shape == (entry["latent_channels"], h.latent.height, h.latent.width)
+    expected = latent_mode.dequantize(*latent_mode.quantize(encoder_output(image, model_id), entry.quantization))
+    assert z.dtype == np.float32 and z.shape == (entry.latent_channels, h.latent.height, h.latent.width)
     assert z.tobytes() == expected.tobytes()
     assert maskcodec.encode(image, mode="latent", model=model_id) == data  # deterministic
 
@@ -69,28 +70,28 @@ def test_sixteen_bit_and_channel_axis(reference):
 
 def test_quality_picks_latent_q_models(copied):
     manifest = json.loads((copied / "manifest.json").read_text())
-    manifest["models"].append({**latent.latent_model("ref-rgb"), "id": "latent-q2"})
+    manifest["models"].append({**load().get("ref-rgb").raw, "id": "latent-q2"})
     (copied / "manifest.json").write_text(json.dumps(manifest))
     image = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(image, mode="latent", quality=2)
     assert maskcodec.inspect(data).model_id == "latent-q2"
     assert maskcodec.latents(data).tobytes() == maskcodec.latents(
         maskcodec.encode(image, mode="latent", model="ref-rgb")).tobytes()
-    with pytest.raises(InvalidInputError, match=r"quality 3 .*\['latent-q2'\]"):
+    with pytest.raises(InvalidInputError, match=r"quality 3 .*levels are \[2\]"):
         maskcodec.encode(image, mode="latent", quality=3)
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(mode="latent", model="ref-rgb", keep=0.1), "keep applies to mask mode only"),
-    (dict(mode="latent", model="ref-rgb", seed=3), "seed applies to mask mode only"),
-    (dict(mode="latent", model="ref-rgb", segment_size=1024), "segment_size applies to mask mode only"),
+    (dict(mode="latent", model="ref-rgb", keep=0.1), r"keep \(--keep\) applies to mask mode only"),
+    (dict(mode="latent", model="ref-rgb", seed=3), r"seed \(--seed\) applies to mask mode only"),
+    (dict(mode="latent", model="ref-rgb", segment_size=1024), r"segment_size \(--segment-size\) applies to mask mode only"),
     (dict(mode="latent"), "exactly one of model"),
     (dict(mode="latent", model="ref-rgb", quality=1), "exactly one of model"),
-    (dict(mode="latent", quality="high"), "quality must be an integer"),
+    (dict(mode="latent", quality="high"), r"quality \(--quality\) must be an integer"),
     (dict(mode="latent", model="nope"), "unknown latent model 'nope'"),
-    (dict(quality=1), "quality picks a latent model"),
+    (dict(quality=1), r"quality \(--quality\) picks a latent model"),
     (dict(model="ref-rgb"), "is a latent model"),
-    (dict(mode="pixels"), "mode must be one of"),
+    (dict(mode="pixels"), r"mode \(--mode\) must be one of"),
 ])
 def test_bad_options(reference, kwargs, match):
     with pytest.raises(InvalidInputError, match=match):
@@ -105,7 +106,7 @@ def test_model_refusals(reference, monkeypatch, tmp_path):
         maskcodec.encode(np.zeros((Limits().max_latent_pixels // 4096 + 1, 4096), np.uint8), mode="latent",
                          model="ref-gray-int")
     data = maskcodec.encode(rgb, mode="latent", model="ref-rgb")
-    with pytest.raises(InvalidInputError, match="inpainter='nconv' does not apply"):
+    with pytest.raises(InvalidInputError, match=r"inpainter \(--inpainter\) 'nconv' does not apply"):
         maskcodec.decode(data, inpainter="nconv")
     # a copy whose files are no longer the ones the manifest lists (sessions are cached per path: a fresh one)
     shutil.copytree(REFERENCE, tmp_path / "models")
@@ -161,8 +162,8 @@ def test_cli(reference, tmp_path, capsys):
     assert main(["info", str(mcx), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["latent"]["channels"] == 6
     assert main(["decode", str(mcx), "-o", str(tmp_path / "f.png")]) == 0
-    for extra, message in ((["--keep", "0.1"], "keep applies to mask mode only"),
-                           (["--segment-size", "1024"], "segment_size applies"),
+    for extra, message in ((["--keep", "0.1"], "keep (--keep) applies to mask mode only"),
+                           (["--segment-size", "1024"], "segment_size (--segment-size) applies"),
                            (["--quality", "1"], "exactly one of model")):
         assert main(["encode", src, "-o", str(tmp_path / "g.mcx"), "--mode", "latent", "--model", "ref-rgb",
                      *extra]) == 2
@@ -173,9 +174,9 @@ def test_cli(reference, tmp_path, capsys):
 def test_split_onnx_and_export_halves(tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from maskcodec.train.export import export_onnx, update_manifest
-    from maskcodec.train.latent_export import export_halves, split_onnx
-    from maskcodec.train.nets import LatentCAE, PaperCAE
+    from maskcodec.tools.train.export import export_onnx, update_manifest
+    from maskcodec.tools.train.latent_export import export_halves, split_onnx
+    from maskcodec.tools.train.nets import LatentCAE, PaperCAE
 
     torch.manual_seed(0)
     export_onnx(PaperCAE(3, (4, 4, 4, 8)), tmp_path / "cae.onnx")
@@ -186,9 +187,9 @@ def test_split_onnx_and_export_halves(tmp_path, monkeypatch):
                          latent_channels=3, factor=16, quantization="integer")
     assert gray["onnx_parity_max_abs_diff"] < 1e-4
     monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path / "models"))
-    assert set(latent.latent_models()) == {"cae-latent"}  # export_halves leaves the listing to its caller
+    assert set(load().of_kind(LatentEntry)) == {"cae-latent"}  # export_halves leaves the listing to its caller
     update_manifest(tmp_path / "models", gray)
-    assert set(latent.latent_models()) == {"cae-latent", "tiny-latent"}
+    assert set(load().of_kind(LatentEntry)) == {"cae-latent", "tiny-latent"}
     for sample, model_id in (("mastcam", "cae-latent"), ("navcam", "tiny-latent")):
         image = maskcodec.sample_image(sample)
         out = maskcodec.decode(maskcodec.encode(image, mode="latent", model=model_id))
@@ -198,7 +199,7 @@ def test_split_onnx_and_export_halves(tmp_path, monkeypatch):
 @pytest.mark.parametrize("model_id,floor_db", [("paper-gt-cae-latent", PAPER_FLOOR_DB), ("paper-no-noise-latent", 24.0)])
 def test_paper_form_latent_models(model_id, floor_db):
     """The paper's bottleneck, 8 bits per value: under 3 bpp, and above a floor measured minus a margin."""
-    if model_id not in latent.latent_models():
+    if model_id not in load().of_kind(LatentEntry):
         pytest.skip(f"models/ has no {model_id}")
     image = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(image, mode="latent", model=model_id)
@@ -211,11 +212,11 @@ def test_cut_configs_remake_the_shipped_halves(model_id, tmp_path, monkeypatch):
     """``maskcodec train`` on a cut config cuts the source model again, to the same bytes as shipped."""
     pytest.importorskip("onnx")
     from maskcodec.cli import main
-    from maskcodec.models import models_dir
+    from maskcodec.manifest import models_dir
 
     shipped, config = models_dir(), models_dir() / "configs" / f"{model_id}.json"
-    cfg, want = json.loads(config.read_text()), latent.latent_models()[model_id]
-    (tmp_path / "manifest.json").write_text(json.dumps({"models": [maskcodec.models.model_entry(cfg["cut_from"])]}))
+    cfg, want = json.loads(config.read_text()), load().get(model_id).raw
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": [load().get(cfg["cut_from"]).raw]}))
     shutil.copy(shipped / f"{cfg['cut_from']}.onnx", tmp_path)
     monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path))  # the CLI points it at --models; restored afterwards
     assert main(["train", str(config), "--models", str(tmp_path)]) == 0
@@ -227,7 +228,7 @@ def test_cut_configs_remake_the_shipped_halves(model_id, tmp_path, monkeypatch):
 
 
 def test_cut_config_keys_are_checked(tmp_path):
-    from maskcodec.train.latent_export import load_cut_config
+    from maskcodec.tools.train.latent_export import load_cut_config
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"id": "x", "cut_from": "paper-gt-cae", "cut": None, "factor": 16, "extra": 1}))
@@ -241,7 +242,7 @@ LADDER_FLOORS_DB = {1: 26.9, 2: 27.6}  # measured 27.35 and 28.05 dB, less a mar
 def test_shipped_quality_ladder_trades_bytes_for_quality():
     """latent-q1 and q2 on a real Mastcam crop: the second costs more bytes and gives more PSNR than the first,
     both above floors measured on this sample minus a margin."""
-    qualities = sorted(int(k.removeprefix("latent-q")) for k in latent.latent_models() if k.startswith("latent-q"))
+    qualities = sorted(int(k.removeprefix("latent-q")) for k in load().of_kind(LatentEntry) if k.startswith("latent-q"))
     if qualities != [1, 2]:
         pytest.skip(f"models/ has latent quality levels {qualities}, not 1..2")
     image = maskcodec.sample_image("mastcam")

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import modelbench
+from maskcodec.tools import modelbench
 from maskcodec.images import write_image
 from maskcodec.metrics import mad, psnr
-from maskcodec.models import manifest
+from maskcodec.manifest import load
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("skimage")
 
-IDS = {m["id"] for m in manifest()["models"]}
+IDS = set(load().entries)
 
 
 def test_fixed_level_models_are_found_from_their_training_keep():

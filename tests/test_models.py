@@ -8,9 +8,10 @@ import pytest
 
 import maskcodec
 from maskcodec.metrics import psnr
-from maskcodec.models import INPUT_KINDS, manifest, models_dir, sha256_file
+from maskcodec.manifest import LatentEntry, load, models_dir, sha256_file
+from maskcodec.networks import INPUT_KINDS
 
-ENTRIES = [e for e in manifest()["models"] if e.get("kind") != "latent"]  # latent models: tests/test_latent.py
+ENTRIES = [e.raw for e in load().entries.values() if not isinstance(e, LatentEntry)]  # latent models: tests/test_latent.py
 IDS = [e["id"] for e in ENTRIES]
 INPAINTERS = [e for e in ENTRIES if e["input"] != "image"]
 SAMPLES = {3: ["mastcam", "mastcam_pano"], 1: ["navcam"]}
@@ -27,11 +28,11 @@ def test_the_default_models_are_shipped():
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_entry_is_complete_and_file_matches_its_hash(entry):
     assert FIELDS <= set(entry)
-    assert entry["input"] in INPUT_KINDS
+    assert entry["input"] in INPUT_KINDS + ("image",)  # "image": a denoiser
     assert sha256_file(models_dir() / entry["file"]) == entry["sha256"]
 
 
-LATENT = [e for e in manifest()["models"] if e.get("kind") == "latent"]
+LATENT = [e.raw for e in load().of_kind(LatentEntry).values()]
 
 
 @pytest.mark.parametrize("entry", LATENT, ids=[e["id"] for e in LATENT])
@@ -61,7 +62,7 @@ def test_decode_keeps_known_pixels_and_reconstructs(entry, sample):
         assert psnr(img, out) >= psnr(img, maskcodec.decode(data, inpainter="nconv")) - MARGIN_DB
     elif entry["training"]["keep"] == [1.0, 1.0]:  # the no-noise CAE: trained to reproduce whole images
         whole = np.ones(img.shape[:2], bool)
-        y = maskcodec.models.inpainter(entry["id"])(img.astype(np.float32) / 255, whole)
+        y = maskcodec.networks.inpainter(load().get(entry["id"]))(img.astype(np.float32) / 255, whole)
         assert psnr(img, np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)) > PAPER_FLOOR_DB + 3
     else:
         assert psnr(img, out) > PAPER_FLOOR_DB
@@ -69,7 +70,7 @@ def test_decode_keeps_known_pixels_and_reconstructs(entry, sample):
 
 def test_denoise_removes_the_papers_colour_noise():
     torch = pytest.importorskip("torch")
-    from maskcodec.train.data import colour_noise
+    from maskcodec.tools.train.data import colour_noise
     img = maskcodec.sample_image("mastcam")
     clean = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
     noisy = colour_noise(clean, 1.0, np.array([0.3]), np.random.default_rng(0))[0].permute(1, 2, 0).numpy()

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import latent, rans
+from maskcodec import latent_mode, rans
+from maskcodec.manifest import LatentEntry, load
 from maskcodec.errors import FormatError, ModelError
+from maskcodec.format.zstd_frame import compress
 from maskcodec.rans import Tables
-from maskcodec.train.latent_export import laplace_tables
+from maskcodec.tools.train.latent_export import laplace_tables
 
 
 def _random_tables(rng, k: int, precision: int) -> Tables:
@@ -197,21 +199,21 @@ def test_random_payloads_never_crash():
 def test_shipped_range_coded_models_code_exactly_and_beat_zstd(encoder_output):
     """latent-q models: both halves carry the same tables; an odd-sized real RGB crop round-trips its integer
     latents exactly, and the range code is smaller than the zstd coding of the same latents."""
-    entries = {k: e for k, e in latent.latent_models().items() if e.get("coder") == "rans"}
+    entries = {k: e for k, e in load().of_kind(LatentEntry).items() if e.coder == "rans"}
     if not entries:
         pytest.skip("no range-coded latent model in models/")
     image = maskcodec.sample_image("mastcam")[:203, :317]
     for model_id, entry in sorted(entries.items()):
-        tables = latent.model_tables(entry, "decoder")
-        assert latent.model_tables(entry, "encoder") == tables
+        tables = latent_mode.model_tables(entry, "decoder")
+        assert latent_mode.model_tables(entry, "encoder") == tables
         data = maskcodec.encode(image, mode="latent", model=model_id)
         h = maskcodec.inspect(data)
         assert h.latent.coder == "rans" and h.latent.offsets == () and h.shape == image.shape
         z = encoder_output(image, model_id)
         assert (maskcodec.latents(data) == np.rint(z)).all()
         assert maskcodec.decode(data).shape == image.shape
-        q, _, _ = latent.quantize(np.rint(z), "integer")
-        assert h.payload_size < len(maskcodec.container.compress(q.tobytes())), model_id
+        q, _, _ = latent_mode.quantize(np.rint(z), "integer")
+        assert h.payload_size < len(compress(q.tobytes())), model_id
 
 
 def test_latents_of_a_range_coded_file_need_its_model(monkeypatch, tmp_path):

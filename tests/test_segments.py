@@ -8,7 +8,7 @@ import pytest
 import maskcodec
 from maskcodec.cli import main
 from maskcodec.images import read_image
-from maskcodec.lossbench import damage
+from maskcodec.tools.lossbench import damage
 from maskcodec.metrics import psnr
 from conftest import SHARED
 
@@ -122,7 +122,7 @@ def test_loss_bench_cli(tmp_path, capsys):
 
 
 def test_damage_kinds():
-    from maskcodec.lossbench import damage
+    from maskcodec.tools.lossbench import damage
     data = bytes(range(256)) * 16
     rng = np.random.default_rng(0)
     assert len(damage(data, 0.5, "delete", rng)) == 2048

@@ -11,22 +11,25 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import latent
-from maskcodec.inpaint import nconv
+import maskcodec.networks
+from maskcodec import latent_mode
+from maskcodec.manifest import load
+from maskcodec.classical import nconv
 from maskcodec.mask import mask
 from maskcodec.metrics import psnr
-from maskcodec.models import network_input, sha256_file
+from maskcodec.manifest import sha256_file
+from maskcodec.networks import network_input
 from maskcodec.samples import sample_path
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from maskcodec.train import configure_parser, run_cli  # noqa: E402
-from maskcodec.train.data import Augment, masked_batch, random_crops  # noqa: E402
-from maskcodec.train.export import export_onnx, parity  # noqa: E402
-from maskcodec.train.latent_export import laplace_tables  # noqa: E402
-from maskcodec.train.loop import load_config  # noqa: E402
-from maskcodec.train.nets import NormalizedConvolution, PaperCAE, ResidualUNet  # noqa: E402
+from maskcodec.tools.train import configure_parser, run_cli  # noqa: E402
+from maskcodec.tools.train.data import Augment, masked_batch, random_crops  # noqa: E402
+from maskcodec.tools.train.export import export_onnx, parity  # noqa: E402
+from maskcodec.tools.train.latent_export import laplace_tables  # noqa: E402
+from maskcodec.tools.train.loop import load_config  # noqa: E402
+from maskcodec.tools.train.nets import NormalizedConvolution, PaperCAE, ResidualUNet  # noqa: E402
 
 
 def _tiny_config(tmp_path, **over) -> str:
@@ -41,7 +44,7 @@ def _tiny_config(tmp_path, **over) -> str:
 
 
 def test_import_maskcodec_does_not_import_torch():
-    code = "import sys, maskcodec, maskcodec.train, maskcodec.cli; sys.exit('torch' in sys.modules)"
+    code = "import sys, maskcodec, maskcodec.tools.train, maskcodec.cli; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -65,7 +68,7 @@ def test_tiny_training_ships_a_usable_model(tmp_path, monkeypatch):
 
     img = maskcodec.sample_image("mastcam")
     known = mask(img.shape, 0.1, seed=3)
-    out = maskcodec.models.inpainter("tiny")(img.astype(np.float32) / 255 * known[..., None], known)
+    out = maskcodec.networks.inpainter(load().get("tiny"))(img.astype(np.float32) / 255 * known[..., None], known)
     assert out.shape == img.shape and np.isfinite(out).all()
     data = maskcodec.encode(img, 0.1, seed=3)
     for name in ("tiny", "auto"):
@@ -174,7 +177,7 @@ def test_colour_noise_training_ships_a_denoiser(tmp_path, monkeypatch):
 
 
 def test_colour_noise_is_the_same_in_all_channels_on_the_chosen_share():
-    from maskcodec.train.data import colour_noise
+    from maskcodec.tools.train.data import colour_noise
     clean = torch.full((1, 3, 64, 64), 0.5)
     noisy = colour_noise(clean, 1.0, np.array([0.3]), np.random.default_rng(4))
     hit = (noisy != 0.5).any(dim=1)
@@ -183,21 +186,21 @@ def test_colour_noise_is_the_same_in_all_channels_on_the_chosen_share():
 
 
 def test_init_from_a_shipped_model_starts_from_its_weights(tmp_path, monkeypatch):
-    from maskcodec.train.loop import init_from_model
+    from maskcodec.tools.train.loop import init_from_model
     _train_tiny(tmp_path, monkeypatch, id="base", arch="paper_cae", widths=[4, 4, 8, 8], loss_on="all",
                 default_for=[])
     net = PaperCAE(3, (4, 4, 8, 8))
     init_from_model(net, "base")
-    sess = maskcodec.models.session(maskcodec.models.model_entry("base"))
+    sess = maskcodec.networks.session(load().get("base").onnx)
     x = np.random.default_rng(0).random((1, 3, 32, 48), dtype=np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(net(torch.from_numpy(x)).numpy(), sess.run(None, {"input": x})[0], atol=1e-5)
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(maskcodec.ModelError, match="does not fit"):
         init_from_model(PaperCAE(3, (4, 4, 8, 16)), "base")
 
 
 def test_latent_cae_rate_term_trades_bits_for_quality():
-    from maskcodec.train.nets import LatentCAE
+    from maskcodec.tools.train.nets import LatentCAE
     torch.manual_seed(0)
     net = LatentCAE(3, (8, 8), latent_channels=4)
     x = torch.rand(2, 3, 16, 16)
@@ -223,7 +226,8 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
     ck = torch.load(tmp_path / "runs" / "latent-q1" / "best.pt", weights_only=False)["state_dict"]
     tables = laplace_tables(ck["mean"].double().numpy(), ck["log_scale"].double().exp().numpy())
     assert entry["coder"] == "rans"
-    assert latent.model_tables(entry, "encoder") == latent.model_tables(entry, "decoder") == tables
+    typed = load().get("latent-q1")
+    assert latent_mode.model_tables(typed, "encoder") == latent_mode.model_tables(typed, "decoder") == tables
     assert entry["metrics"]["bpp"] > 0 and entry["metrics"]["psnr_db"] > 5
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, mode="latent", quality=1)
@@ -234,7 +238,7 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
 
 
 def test_latent_loss_warms_up_the_rate_term_and_scores_by_rate_distortion():
-    from maskcodec.train.loop import _loss, _score
+    from maskcodec.tools.train.loop import _loss, _score
 
     cfg = {"rate_lambda": 0.01, "loss_on": "all", "val_keeps": [1.0]}
     y, target = torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.5)

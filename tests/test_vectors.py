@@ -11,7 +11,9 @@ import pytest
 import zstandard
 
 import maskcodec
-from maskcodec import container, errors
+from maskcodec import errors
+from maskcodec.format import container
+from maskcodec.format.zstd_frame import decompress
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 VALID = sorted(p.name[:-len(".survivors.npy")] for p in (VECTORS / "valid").glob("*.survivors.npy"))
@@ -19,6 +21,14 @@ LATENT = sorted(p.name[:-len(".latents.npy")] for p in (VECTORS / "valid").glob(
 ERRORS = json.loads((VECTORS / "errors" / "index.json").read_text())
 PROVENANCE = json.loads((VECTORS / "valid" / "PROVENANCE.json").read_text())
 SAME_ZSTD = ".".join(map(str, zstandard.ZSTD_VERSION)) == PROVENANCE["zstd_version"]
+
+
+def payload_values(data: bytes) -> bytes:
+    """What a file's payload codes: the decompressed zstd frame, or the range code itself (coder 1)."""
+    frame = container.parse(data)
+    if frame.block is not None and frame.block.coder == container.CODER_RANS:
+        return frame.payload
+    return decompress(frame.payload, frame.payload_raw_size)
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +68,7 @@ def test_encoder_reproduces_vector(name):
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
         h.to_json() | {"payload_size": 0, "file_size": 0}
     if not h.segments:
-        assert container.read(again)[1] == container.read(data)[1]
+        assert payload_values(again) == payload_values(data)
     assert (maskcodec.survivors(again)[2] == maskcodec.survivors(data)[2]).all()
     # ... and the bytes themselves with the zstd version that wrote the vectors
     if SAME_ZSTD:
@@ -70,7 +80,7 @@ def test_latent_vector_decodes_exactly(name):
     path = VECTORS / "valid" / name
     data = path.with_suffix(".mcx").read_bytes()
     image = np.load(path.with_suffix(".input.npy"))
-    header, raw = container.read(data)
+    header, raw = maskcodec.inspect(data), payload_values(data)
     assert header.to_json() == json.loads(path.with_suffix(".json").read_text())
     z, expected = maskcodec.latents(data), np.load(path.with_suffix(".latents.npy"))
     assert z.dtype == np.float32 and z.shape == expected.shape and z.tobytes() == expected.tobytes()
@@ -94,7 +104,7 @@ def test_encoder_reproduces_latent_vector(name):
                              metadata=h.metadata or None)
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
         h.to_json() | {"payload_size": 0, "file_size": 0}
-    assert container.read(again)[1] == container.read(data)[1]
+    assert payload_values(again) == payload_values(data)
     if SAME_ZSTD:
         assert again == data
 

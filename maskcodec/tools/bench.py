@@ -51,11 +51,13 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .codec import decode, encode
-from .errors import InvalidInputError
-from .images import find_images, read_image
-from .inpaint import classical_names
-from .metrics import bits_per_pixel, diff_variance, mad, psnr, ssim
+from ..codec import decode, encode
+from ..errors import InvalidInputError
+from ..images import find_images, read_image
+from ..inpaint import CLASSICAL_NAMES
+from ..metrics import bits_per_pixel, diff_variance, mad, psnr, ssim
+from ..optional import require
+from ..options import QUALITY_ID, check_keep, parse_keeps
 
 __all__ = ["run_bench", "bd_rate", "bd_psnr", "configure_parser", "run_cli", "CODECS", "Codec", "Encoding"]
 
@@ -146,7 +148,6 @@ def _maskcodec(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
 
 
 def _latent(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
-    from .latent import QUALITY_ID
     prefix = QUALITY_ID.format("")
     for model_id in ctx.latent_models:
         quality = model_id[len(prefix):]
@@ -316,13 +317,14 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     :func:`maskcodec.encode` calls them, each once per round after a warm-up
     round (interleaved, so a load change hits all stages alike). ``transform choice`` (packing and
     compressing each candidate transform) appears only for images with more
-    than one candidate; ``container.write`` compresses with zstd itself, so
-    the container stage is its time less the zstd stage.
+    than one candidate.
     """
-    from . import container
-    from .codec import choose_transform
-    from .mask import keep_to_threshold, kept_indices
-    from .pack import candidate_transforms, pack
+    from ..format import container
+    from ..format.header import MODE_MASK
+    from ..format.zstd_frame import compress
+    from ..layout import candidate_transforms, pack
+    from ..mask import keep_to_threshold, kept_indices
+    from ..mask_mode import choose_transform
     threshold = keep_to_threshold(RACE_KEEP)
     bits = 8 * image.dtype.itemsize
     pixels = image.shape[0] * image.shape[1]
@@ -331,16 +333,17 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     values = np.take(flat, kept, axis=0)
     transform = choose_transform(values, bits)
     raw = pack(values, bits, transform)
+    payload = compress(raw)
     stages = {
         "mask generation": partial(kept_indices, pixels, threshold, seed),
         "gather": partial(np.take, flat, kept, axis=0),
         **({"transform choice": partial(choose_transform, values, bits)}
            if len(candidate_transforms(values.shape[1])) > 1 else {}),
         "pack/layout": partial(pack, values, bits, transform),
-        "zstd": partial(container.compress, raw),
-        "container": partial(container.write, shape=image.shape, dtype=image.dtype, bits=bits,
+        "zstd": partial(compress, raw),
+        "container": partial(container.build, shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits,
                              transform=transform, seed=seed, keep_threshold=threshold,
-                             survivors=values.shape[0], raw=raw),
+                             survivors=values.shape[0], payload=payload, payload_raw_size=len(raw)),
         "encode() total": partial(encode, image, RACE_KEEP, seed=seed),
     }
     times: dict[str, list[float]] = {name: [] for name in stages}
@@ -349,9 +352,7 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     for _ in range(rounds):
         for name, fn in stages.items():
             times[name].append(_seconds(fn))
-    out = {name: 1e3 * statistics.median(t) / _megapixels(image) for name, t in times.items()}
-    out["container"] = max(0.0, out["container"] - out["zstd"])
-    return out
+    return {name: 1e3 * statistics.median(t) / _megapixels(image) for name, t in times.items()}
 
 
 # --------------------------------------------------------------------------- Bjøntegaard
@@ -490,18 +491,18 @@ def _timing_summary(images: list[dict]) -> dict:
 def _installed_models(latent: bool = False) -> dict[str, int]:
     """Model id -> channel count, for the inpainting (or, with ``latent``, the latent) models
     of the manifest whose files are there (denoisers are neither)."""
-    from . import models
-    from .latent import latent_models
+    from ..manifest import InpainterEntry, LatentEntry, load
+    manifest = load()
 
-    def files(m: dict) -> list[str]:
-        return [m["file"]] + [m[half]["file"] for half in ("encoder", "decoder") if half in m]
+    def files(e) -> list:
+        return [e.encoder, e.decoder] if latent else [e.onnx]
 
-    entries = latent_models().values() if latent else models.inpainting_entries()
-    return {m["id"]: m["channels"] for m in entries if all((models.models_dir() / f).exists() for f in files(m))}
+    entries = manifest.of_kind(LatentEntry if latent else InpainterEntry).values()
+    return {e.id: e.channels for e in entries if all(manifest.path(f).exists() for f in files(e))}
 
 
 def _check_inpainters(inpainters: Iterable[str] | None, models: dict[str, int]) -> list[str]:
-    names = classical_names() + sorted(models)
+    names = list(CLASSICAL_NAMES) + sorted(models)
     if inpainters is None:
         return names
     chosen = list(inpainters)
@@ -513,12 +514,9 @@ def _check_inpainters(inpainters: Iterable[str] | None, models: dict[str, int]) 
 
 
 def _check_keeps(keeps: Iterable[float]) -> tuple[float, ...]:
-    from .mask import keep_to_threshold
-    keeps = tuple(float(k) for k in keeps)
+    keeps = tuple(check_keep(k) for k in keeps)
     if not keeps:
         raise InvalidInputError("no keep fraction given; expected values in (0, 1] like 0.5,0.1,0.01")
-    for k in keeps:
-        keep_to_threshold(k)  # raises InvalidInputError outside (0, 1]
     return keeps
 
 
@@ -527,7 +525,7 @@ def _versions() -> dict:
 
     from PIL import features
 
-    from . import __version__
+    from .. import __version__
 
     def pkg(name: str) -> str | None:
         try:
@@ -734,6 +732,7 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
         (lossless points) is ``None``.
     """
     from tqdm import tqdm
+    require("matplotlib", "maskcodec bench's figures")  # before any work, not after it
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
     load_start = _load_average()
@@ -813,16 +812,6 @@ def _load_average() -> list[float] | None:
 
 # --------------------------------------------------------------------------- command line
 
-def _keep_list(text: str) -> list[float]:
-    try:
-        keeps = [float(k) for k in text.split(",") if k.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated fractions like 0.5,0.1,0.01, got {text!r}")
-    if not keeps or not all(0 < k <= 1 for k in keeps):
-        raise argparse.ArgumentTypeError(f"keep fractions must be in (0, 1], got {text!r}")
-    return keeps
-
-
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench`` arguments to ``p``.
 
@@ -831,12 +820,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     >>> p = argparse.ArgumentParser(); configure_parser(p)
     >>> a = p.parse_args(["imgs/", "--keep", "0.1,0.02", "--repeats", "1"])
     >>> a.keep, a.repeats, a.out
-    ([0.1, 0.02], 1, 'bench-out')
+    ((0.1, 0.02), 1, 'bench-out')
     """
+    from ..cli import argument
     p.description = ("Code real images with maskcodec (every inpainter), JPEG2000 at the same bytes and at a "
                      "rate sweep, and JPEG; write bench.json, bench.md and plots.")
     p.add_argument("inputs", nargs="+", help="images (.png, .tif, .npy) or folders of them")
-    p.add_argument("--keep", type=_keep_list, default=list(DEFAULT_KEEPS),
+    p.add_argument("--keep", type=argument(parse_keeps), default=DEFAULT_KEEPS,
                    help=f"comma-separated keep fractions (default {','.join(map(str, DEFAULT_KEEPS))})")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--inpainters", type=lambda t: [n for n in t.split(",") if n.strip()], default=None,

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 __all__ = ["jpeg2000_encode", "jpeg2000_at_size", "jpeg_encode", "decode_pil"]
 

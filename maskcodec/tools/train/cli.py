@@ -7,12 +7,15 @@ without the training extras.
 from __future__ import annotations
 
 import argparse
-import sys
 import json
 import math
 import os
 import shutil
 from pathlib import Path
+
+from ...manifest import models_dir, using
+from ...optional import require
+from .config import read_json
 
 __all__ = ["configure_parser", "run_cli"]
 
@@ -39,16 +42,14 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec train`` with parsed ``args``; returns the exit status."""
-    if args.models:
-        os.environ["MASKCODEC_MODELS"] = str(args.models)  # so that decode() finds the new model
-    if "cut_from" in json.loads(Path(args.config).read_text()):
-        return _cut(args)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("maskcodec train needs the training extras: pip install 'maskcodec[train]'", file=sys.stderr)
-        return 2
-    from ..models import models_dir
+    with using(args.models or models_dir()):  # decode() then finds the model this run writes
+        if "cut_from" in read_json(args.config, "model config"):
+            return _cut(args)
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    require("torch", "maskcodec train")
     from .loop import load_config, load_net, train
     from .nets import count_parameters
 
@@ -89,7 +90,6 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def _cut(args: argparse.Namespace) -> int:
     """Make the latent model a cut config describes (no training, no torch): see ``latent_export.cut_from_config``."""
-    from ..models import models_dir
     from .latent_export import cut_from_config, load_cut_config
 
     entry = cut_from_config(load_cut_config(args.config), models_dir())
@@ -99,7 +99,7 @@ def _cut(args: argparse.Namespace) -> int:
 
 def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
     """Export an inpainter or denoiser as one ONNX file, list it, and measure it on ``val_files``."""
-    from ..images import read_image
+    from ...images import read_image
     from .evaluate import decode_metrics, decode_speed, denoise_metrics
     from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
     from .loop import input_kind

@@ -9,6 +9,7 @@ as a failure.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
@@ -16,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .codec import SalvageWarning, decode, encode
-from .errors import MaskcodecError
-from .images import read_image
-from .metrics import psnr
+from ..codec import SalvageWarning, decode, encode
+from ..errors import InvalidInputError, MaskcodecError
+from ..images import read_image
+from ..metrics import psnr
 from .reference_codecs import decode_pil, jpeg2000_at_size
 
-__all__ = ["damage", "run_loss_bench", "KINDS", "RATES"]
+__all__ = ["damage", "run_loss_bench", "KINDS", "RATES", "configure_parser", "run_cli"]
 
 KINDS = ("delete", "zero", "flip")
 RATES = (0.01, 0.05, 0.1, 0.2, 0.4)
@@ -52,7 +53,7 @@ def damage(data: bytes, fraction: float, kind: str, rng: np.random.Generator, pa
             b[rng.integers(len(b))] ^= 1 << int(rng.integers(8))
             out.append(bytes(b))
         elif kind != "delete":
-            raise ValueError(f"unknown damage kind {kind!r}; expected one of {KINDS}")
+            raise InvalidInputError(f"unknown damage kind {kind!r}; expected one of {KINDS}")
     return b"".join(out)
 
 
@@ -138,3 +139,29 @@ def _markdown(result: dict) -> str:
                      f"{_fmt(None if r['maskcodec_recovered'] is None else 100 * r['maskcodec_recovered'])}% | "
                      f"{r['jpeg2000_failures']}/{r['decodes']} | {_fmt(r['jpeg2000_mean_drop_db'])} |")
     return "\n".join(lines) + "\n"
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the ``bench-loss`` arguments to ``p``."""
+    from ..cli import argument
+    from ..options import parse_keep
+    p.description = ("Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, damage 1-40%% "
+                     "of the packets (deleted, zero-filled, bit-flipped) and compare each decode with the "
+                     "undamaged one.")
+    p.add_argument("inputs", nargs="+", help="images or folders of images")
+    p.add_argument("--out", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
+    p.add_argument("--keep", type=argument(parse_keep), default=0.1, help="fraction of pixels kept (default 0.1)")
+    p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
+    p.add_argument("--trials", type=int, default=3, help="random damage draws per image and cell (default 3)")
+    p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``maskcodec bench-loss`` from parsed arguments."""
+    from ..images import find_images
+    result = run_loss_bench(find_images(args.inputs), Path(args.out), keep=args.keep, packet=args.packet,
+                            trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
+    print((Path(args.out) / "loss.md").read_text())
+    print(f"results in {args.out}/loss.json and loss.md ({len(result['images'])} images)")
+    return 0

@@ -11,8 +11,8 @@ integer arithmetic modulo ``2**bits``:
    same channel (the first against 0);
 4. zigzag: the delta, read as a signed ``bits``-bit number, is mapped to
    ``0, -1, 1, -2, ...  ->  0, 1, 2, 3, ...``;
-5. bytes: one byte per value for ``bits <= 8``; for ``bits > 8`` a plane of
-   all low bytes followed by a plane of all high bytes.
+5. bytes: one byte per value for ``bits <= 8`` (uint16 samples included); for
+   ``bits > 8`` a plane of all low bytes followed by a plane of all high bytes.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import numpy as np
 
 from .errors import FormatError
 
-__all__ = ["TRANSFORM_NONE", "TRANSFORM_GREEN_DIFF", "TRANSFORM_BAND_DIFF", "candidate_transforms", "pack",
-           "unpack"]
+__all__ = ["TRANSFORM_NONE", "TRANSFORM_GREEN_DIFF", "TRANSFORM_BAND_DIFF", "TRANSFORMS", "candidate_transforms",
+           "check_transform", "value_bytes", "pack", "unpack"]
 
 TRANSFORM_NONE = 0
 TRANSFORM_GREEN_DIFF = 1
@@ -44,6 +44,25 @@ def candidate_transforms(channels: int) -> tuple[int, ...]:
     if channels == 3:
         return (TRANSFORM_GREEN_DIFF,)
     return (TRANSFORM_NONE,) if channels == 1 else (TRANSFORM_NONE, TRANSFORM_BAND_DIFF)
+
+
+def check_transform(transform: int, channels: int) -> None:
+    """Refuse a transform the spec does not define for ``channels`` (spec section 6.2)."""
+    if transform not in TRANSFORMS:
+        raise FormatError(f"transform {transform} is unknown; expected one of {TRANSFORMS}")
+    if transform == TRANSFORM_GREEN_DIFF and channels != 3:
+        raise FormatError(f"transform 1 (green difference) needs 3 channels, header has {channels}")
+    if transform == TRANSFORM_BAND_DIFF and channels < 2:
+        raise FormatError(f"transform 2 (band difference) needs 2 or more channels, header has {channels}")
+
+
+def value_bytes(bits: int) -> int:
+    """Bytes per survivor value in the layout: 1 for ``bits <= 8`` (whatever the sample format), else 2.
+
+    >>> value_bytes(8), value_bytes(12)
+    (1, 2)
+    """
+    return 1 if bits <= 8 else 2
 
 
 def _work_dtype(bits: int) -> type:

@@ -1,6 +1,6 @@
 """Training the inpainting models (needs the ``train`` extras: torch, onnx, matplotlib).
 
-``python -m maskcodec.train models/configs/default.json`` trains a model,
+``python -m maskcodec.tools.train models/configs/default.json`` trains a model,
 exports it to ONNX, checks it against torch, measures it through the codec
 and lists it in ``models/manifest.json``. Importing this package does not
 import torch; its submodules (``data``, ``nets``, ``loop``, ``export``,

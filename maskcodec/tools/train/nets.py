@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import InvalidInputError
+
 __all__ = ["NormalizedConvolution", "ResidualUNet", "PaperCAE", "LatentCAE", "GDN", "build", "input_kind",
            "count_parameters"]
 
@@ -116,7 +118,7 @@ class ResidualUNet(nn.Module):
                  base: str = "nconv"):
         super().__init__()
         if base not in BASE_INPUT_KIND:
-            raise ValueError(f"unknown base {base!r}; expected one of {sorted(BASE_INPUT_KIND)}")
+            raise InvalidInputError(f"unknown base {base!r}; expected one of {sorted(BASE_INPUT_KIND)}")
         self.channels, self.in_channels, self.base = channels, channels + 1, base
         self.fill = NormalizedConvolution(channels)
         self.multiple = max(2 ** (len(widths) - 1), 2 ** self.fill.levels)
@@ -131,7 +133,7 @@ class ResidualUNet(nn.Module):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     nn.init.zeros_(m.bias)
         elif init != "torch":
-            raise ValueError(f"unknown init {init!r}; expected 'torch' or 'kaiming'")
+            raise InvalidInputError(f"unknown init {init!r}; expected 'torch' or 'kaiming'")
         self.head = nn.Conv2d(widths[0], channels, 3, padding=1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -224,7 +226,7 @@ class LatentCAE(nn.Module):
     is what a factorized Laplace model with a learned mean and scale per
     channel would spend on the noisy latents. In eval mode it returns the
     image decoded from rounded latents, which is what latent mode sends (see
-    :mod:`maskcodec.latent`).
+    :mod:`maskcodec.latent_mode`).
 
     Parameters
     ----------
@@ -314,7 +316,7 @@ BASE_INPUT_KIND = {"nconv": "masked+mask", "linear": "linear+mask"}  # ResidualU
 
 
 def input_kind(arch: str, net_options: dict) -> str:
-    """The input kind (:data:`maskcodec.models.INPUT_KINDS`) of a network built with these options."""
+    """The input kind (:data:`maskcodec.networks.INPUT_KINDS`) of a network built with these options."""
     if arch == "residual_unet":
         return BASE_INPUT_KIND[net_options.get("base", "nconv")]
     return INPUT_KIND[arch]
@@ -326,7 +328,7 @@ def build(arch: str, channels: int, widths: tuple[int, ...], **options) -> nn.Mo
     ``options`` go to the network's constructor (``init`` for :class:`ResidualUNet`).
     """
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}")
+        raise InvalidInputError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[arch](channels, tuple(widths), **options)
 
 

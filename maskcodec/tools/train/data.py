@@ -5,7 +5,7 @@ batch at once with :func:`torch.nn.functional.affine_grid` (small rotations,
 shear, shifts, horizontal flips) and cut to size. Each crop then gets a mask
 from :func:`maskcodec.mask.mask` with its own random seed and a keep fraction
 drawn log-uniformly, and the network input is built by
-:func:`maskcodec.models.network_input`, the very function the decoder uses.
+:func:`maskcodec.networks.network_input`, the very function the decoder uses.
 """
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..images import IMAGE_SUFFIXES, read_image
-from ..mask import mask
-from ..models import network_input
+from ...errors import InvalidInputError
+from ...images import IMAGE_SUFFIXES, read_image
+from ...mask import mask
+from ...networks import network_input
 
 __all__ = ["image_files", "load_images", "Augment", "random_crops", "masked_batch", "colour_noise", "fixed_crops"]
 
@@ -48,7 +49,7 @@ def load_images(files: list[Path], channels: int) -> list[np.ndarray]:
         a = read_image(f)
         a = a[..., None] if a.ndim == 2 else a
         if a.dtype != np.uint8 or a.shape[2] != channels:
-            raise ValueError(f"{f}: expected 8-bit images with {channels} channels, got {a.dtype} {a.shape}")
+            raise InvalidInputError(f"{f}: expected 8-bit images with {channels} channels, got {a.dtype} {a.shape}")
         images.append(a)
     return images
 
@@ -123,7 +124,7 @@ def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.nd
     clean : torch.Tensor
         ``(N, C, H, W)`` crops on [0, 1].
     kind : str
-        A :data:`maskcodec.models.INPUT_KINDS` entry.
+        A :data:`maskcodec.networks.INPUT_KINDS` entry.
     keeps, seeds : numpy.ndarray
         Keep fraction and 32-bit mask seed of each crop.
 

@@ -1,4 +1,4 @@
-"""``python -m maskcodec.train CONFIG.json``: see :mod:`maskcodec.train.cli`."""
+"""``python -m maskcodec.tools.train CONFIG.json``: see :mod:`maskcodec.tools.train.cli`."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,6 @@ import sys
 from .cli import configure_parser, run_cli
 
 if __name__ == "__main__":
-    parser = configure_parser(argparse.ArgumentParser(prog="python -m maskcodec.train",
+    parser = configure_parser(argparse.ArgumentParser(prog="python -m maskcodec.tools.train",
                                                       description=__doc__))
     sys.exit(run_cli(parser.parse_args()))

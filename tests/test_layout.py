@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from maskcodec.errors import FormatError
-from maskcodec.pack import TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, pack, unpack
+from maskcodec.layout import TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, pack, unpack
 
 
 @pytest.mark.parametrize("bits,channels,transform", [

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codec import decode, encode
-from ..images import read_image
-from ..metrics import bits_per_pixel, psnr
+from ...codec import decode, encode
+from ...images import read_image
+from ...metrics import bits_per_pixel, psnr
 from ..modelbench import SEED, measure
 
 __all__ = ["decode_metrics", "denoise_metrics", "latent_metrics", "decode_speed"]
@@ -26,7 +26,7 @@ def decode_metrics(model_id: str, files: list[Path], keeps: list[float], seed: i
     """Mean PSNR (dB) over ``files`` of the model and the classical inpainters at each keep.
 
     File ``i`` is encoded with mask seed ``seed + i`` (as ``maskcodec bench-models`` does, so the
-    numbers agree) and decoded by :func:`maskcodec.modelbench.measure`.
+    numbers agree) and decoded by :func:`maskcodec.tools.modelbench.measure`.
 
     Returns
     -------
@@ -56,7 +56,7 @@ def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed:
     """
     import torch
 
-    from ..denoise import denoise
+    from ...denoise import denoise
     from .data import colour_noise
     images = [read_image(f) for f in files]
     out = {}

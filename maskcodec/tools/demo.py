@@ -1,24 +1,28 @@
 """``maskcodec demo``: a bundled real Mars crop at several keep levels, beside JPEG2000."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
 
-from .codec import decode, encode, inspect
-from .images import write_image
-from .inpaint import resolve
-from .mask import mask
-from .metrics import bits_per_pixel, psnr
+from ..cli import argument
+from ..codec import decode, encode, inspect
+from ..images import write_image
+from ..inpaint import resolve
+from ..mask import mask
+from ..metrics import bits_per_pixel, psnr
+from ..options import parse_keeps
+from ..samples import sample_image
 from .reference_codecs import decode_pil, jpeg2000_at_size
-from .samples import sample_image
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "configure_parser", "run_cli"]
 
 SEED = 2025
+KEEPS = (0.5, 0.25, 0.1, 0.05, 0.02)
 
 
-def run_demo(out: Path, keeps=(0.5, 0.25, 0.1, 0.05, 0.02), sample: str = "mastcam",
+def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
              inpainter: str = "auto", echo=print) -> list[dict]:
     """Encode the sample at each keep, decode it, compare with JPEG2000 at the same bytes.
 
@@ -52,3 +56,18 @@ def run_demo(out: Path, keeps=(0.5, 0.25, 0.1, 0.05, 0.02), sample: str = "mastc
              f"{row['jpeg2000_psnr']:>11.2f} dB ({len(j2k)} bytes)")
     echo(f"images written to {out}/")
     return rows
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` arguments to ``p``."""
+    p.description = ("Encode a bundled real Mars crop (MSL Mastcam) at several keep levels, decode it and set it "
+                     "beside JPEG2000 at the same bytes; writes the images into a folder.")
+    p.add_argument("--out", default="maskcodec-demo", help="folder for the images (default maskcodec-demo)")
+    p.add_argument("--keep", type=argument(parse_keeps), default=KEEPS,
+                   help=f"comma-separated keep fractions (default {','.join(map(str, KEEPS))})")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``maskcodec demo`` from parsed arguments."""
+    run_demo(Path(args.out), keeps=args.keep)
+    return 0

@@ -23,22 +23,25 @@ curves the shipped models recorded in ``models/curves``).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..codec import decode, encode
+from ..errors import InvalidInputError
+from ..images import read_image
+from ..inpaint import CLASSICAL_NAMES
+from ..manifest import InpainterEntry, load, models_dir
+from ..mask import mask
+from ..metrics import diff_variance, mad, psnr, ssim
+from ..optional import require
 from .bench import DEFAULT_KEEPS as KEEPS
-from .codec import decode, encode
-from .errors import InvalidInputError
-from .images import read_image
-from .inpaint import classical_names
-from .mask import mask
-from .metrics import diff_variance, mad, psnr, ssim
-from .models import inpainting_entries, models_dir
 
-__all__ = ["run_model_bench", "measure", "inpainters_for", "fixed_level_model", "ood_image", "KEEPS", "OOD_IMAGES"]
+__all__ = ["run_model_bench", "measure", "inpainters_for", "fixed_level_model", "ood_image", "KEEPS", "OOD_IMAGES",
+           "configure_parser", "run_cli"]
 
 SEED = 1000
 METRICS = {"psnr": psnr, "ssim": ssim, "mad": mad, "diff_var": diff_variance}
@@ -47,26 +50,24 @@ FIGURE_INPAINTERS = ("linear", "paper-gt-cae", "default", "gray-default")
 FIXED = "fixed level"  # row label of the model trained at exactly the row's keep
 
 
-def _inpainting_models(channels: int) -> list[dict]:
-    return [m for m in inpainting_entries() if m["channels"] == channels]
+def _inpainting_models(channels: int) -> list[InpainterEntry]:
+    return [e for e in load().of_kind(InpainterEntry).values() if e.channels == channels]
 
 
 def fixed_level_model(keep: float, channels: int) -> str | None:
     """Id of the installed model trained at exactly ``keep`` (training keep range ``[keep, keep]``)."""
-    for m in _inpainting_models(channels):
-        lo, hi = m.get("training", {}).get("keep", (None, None))
-        if lo == hi == keep:
-            return m["id"]
+    for e in _inpainting_models(channels):
+        if e.training_keep is not None and e.training_keep[0] == e.training_keep[1] == keep:
+            return e.id
     return None
 
 
 def inpainters_for(keep: float, channels: int) -> dict[str, str]:
     """Row label -> inpainter name for one keep: classical, models across keeps, the fixed-level one."""
-    rows = {name: name for name in classical_names()}
-    for m in _inpainting_models(channels):
-        lo, hi = m.get("training", {}).get("keep", (0, 1))
-        if lo != hi:
-            rows[m["id"]] = m["id"]
+    rows = {name: name for name in CLASSICAL_NAMES}
+    for e in _inpainting_models(channels):
+        if e.training_keep is None or e.training_keep[0] != e.training_keep[1]:
+            rows[e.id] = e.id
     fixed = fixed_level_model(keep, channels)
     if fixed:
         rows[FIXED] = fixed
@@ -76,10 +77,7 @@ def inpainters_for(keep: float, channels: int) -> dict[str, str]:
 def ood_image(channels: int) -> tuple[str, np.ndarray]:
     """The terrestrial photograph of the out-of-distribution test: scikit-image's ``astronaut``
     (RGB) or ``camera`` (gray)."""
-    try:
-        from skimage import data
-    except ImportError:
-        raise ImportError("the out-of-distribution test needs scikit-image: pip install 'maskcodec[bench]'") from None
+    data = require("skimage.data", "the out-of-distribution test (bench-models without --no-ood)")
     name = OOD_IMAGES[channels]
     return f"skimage.data.{name}", getattr(data, name)()
 
@@ -214,6 +212,8 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
         values of each image; ``ood`` the out-of-distribution test.
     """
     from tqdm import tqdm
+    if figure:
+        require("matplotlib", "maskcodec bench-models' figures")  # before any work, not after it
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -254,3 +254,34 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
     (out_dir / "models.json").write_text(json.dumps(result, indent=1))
     _write_markdown(out_dir / "models.md", result)
     return result
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the ``bench-models`` arguments to ``p``."""
+    from ..cli import argument
+    from ..options import parse_keeps
+    p.description = ("Encode each image once per keep and decode it with the classical inpainters, every installed "
+                     "model trained across keep levels, and the fixed-level model trained at that keep; report "
+                     "PSNR, SSIM, mean absolute difference and difference variance, a Figure-3-like figure, the "
+                     "loss curves of the shipped models and an out-of-distribution test on a terrestrial "
+                     "photograph (scikit-image's astronaut or camera). All images must have one channel count.")
+    p.epilog = "example: maskcodec bench-models ../shared/data/mars_rgb/val --out benchmarks/results/mars_rgb_val_models"
+    p.add_argument("inputs", nargs="+", help="images or folders of images")
+    p.add_argument("--out", default="bench-out", help="folder for models.json, models.md and figures "
+                                                       "(default bench-out)")
+    p.add_argument("--keeps", type=argument(parse_keeps), default=KEEPS,
+                   help=f"comma-separated keep fractions (default {','.join(f'{k:g}' for k in KEEPS)})")
+    p.add_argument("--no-ood", action="store_true", help="skip the out-of-distribution test")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``maskcodec bench-models`` from parsed arguments."""
+    from ..images import find_images
+    command = (f"maskcodec bench-models {' '.join(args.inputs)} --out {args.out} "
+               f"--keeps {','.join(f'{k:g}' for k in args.keeps)}{' --no-ood' if args.no_ood else ''}")
+    result = run_model_bench(find_images(args.inputs), Path(args.out), keeps=args.keeps, ood=not args.no_ood,
+                             progress=not args.quiet, command=command)
+    print((Path(args.out) / "models.md").read_text())
+    print(f"results in {args.out}/models.json, models.md and figures ({result['images_count']} images)")
+    return 0

@@ -1,6 +1,6 @@
 """Latent models for latent mode: write the encoder and decoder halves as ONNX and list them.
 
-The contract (see :mod:`maskcodec.latent`): the encoder takes ``image``
+The contract (see :mod:`maskcodec.latent_mode`): the encoder takes ``image``
 float32 ``(1, C, H, W)`` on [0, 1] with H and W multiples of ``factor`` and
 returns ``latent`` ``(1, K, H/factor, W/factor)``; the decoder takes
 ``latent`` and returns ``image`` ``(1, C, h*factor, w*factor)``. The manifest
@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..container import QUANTIZATIONS
-from ..errors import InvalidInputError
-from ..rans import INT16, METADATA_KEY, Tables
+from ...errors import InvalidInputError
+from ...latent_mode import QUANTIZATIONS
+from ...rans import INT16, METADATA_KEY, Tables
+from .config import read_json
 
 __all__ = ["ENCODER_NAMES", "DECODER_NAMES", "CUT_KEYS", "split_onnx", "load_cut_config", "cut_from_config",
            "export_halves", "reference_model", "check_halves", "laplace_tables", "write_tables"]
@@ -137,7 +138,7 @@ def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, fa
            description: str, tables: Tables | None = None, **extra) -> dict:
     """The manifest entry of the two halves written in ``out_dir`` (with their hashes); with ``tables``,
     those go into both halves first and the entry asks for the range coder."""
-    from ..models import sha256_file
+    from ...manifest import sha256_file
 
     if quantization not in QUANTIZATIONS.values():
         raise InvalidInputError(f"quantization {quantization!r} is unknown; expected one of "
@@ -174,7 +175,7 @@ def split_onnx(onnx_path: str | Path, cut_tensor_name: str | None, out_dir: str 
         One input (the image, NCHW) and one output (the reconstruction).
     cut_tensor_name : str or None
         The bottleneck tensor; None takes the output of the last ``MaxPool``
-        node (the 4th for :class:`~maskcodec.train.nets.PaperCAE`).
+        node (the 4th for :class:`~maskcodec.tools.train.nets.PaperCAE`).
     out_dir : str or path
         Where ``{model_id}.encoder.onnx``, ``{model_id}.decoder.onnx`` and
         the manifest go.
@@ -232,21 +233,19 @@ def load_cut_config(path: str | Path) -> dict:
     ``quantization``. ``maskcodec train`` recognises such a config by its
     ``cut_from`` key.
     """
-    import json
-
-    cfg = json.loads(Path(path).read_text())
+    cfg = read_json(path, "cut config")
     if set(cfg) != CUT_KEYS:
-        raise ValueError(f"{path}: a cut config has the keys {sorted(CUT_KEYS)}; "
+        raise InvalidInputError(f"{path}: a cut config has the keys {sorted(CUT_KEYS)}; "
                          f"missing {sorted(CUT_KEYS - set(cfg))}, unknown {sorted(set(cfg) - CUT_KEYS)}")
     return cfg
 
 
 def cut_from_config(cfg: dict, out_dir: str | Path) -> dict:
     """Cut the latent model a cut config describes from its source model in ``out_dir`` and list it there."""
-    from ..models import model_entry
+    from ...manifest import load
 
-    source = model_entry(cfg["cut_from"])
-    return split_onnx(Path(out_dir) / source["file"], cfg["cut"], out_dir, cfg["id"], factor=cfg["factor"],
+    source = load().get(cfg["cut_from"])
+    return split_onnx(Path(out_dir) / source.onnx.file, cfg["cut"], out_dir, cfg["id"], factor=cfg["factor"],
                       quantization=cfg["quantization"], description=cfg["description"],
                       source_model=cfg["cut_from"], config=cfg)
 
@@ -270,7 +269,7 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
     -------
     dict
         The manifest entry, not yet listed: the caller lists it with
-        :func:`maskcodec.train.export.update_manifest` once the parity is
+        :func:`maskcodec.tools.train.export.update_manifest` once the parity is
         acceptable.
     """
     import onnx

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...errors import InvalidInputError, ModelError
+from .config import read_json
 from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
 from .nets import build, count_parameters
 from .nets import input_kind as net_input_kind
@@ -38,7 +40,7 @@ ENTROPY_LR_FACTOR = 10.0  # latent models: the rate model's parameters learn thi
 DEFAULTS = {
     "id": None,                   # model id (manifest id, ONNX file name, run folder)
     "description": "",
-    "arch": "residual_unet",      # a key of maskcodec.train.nets.ARCHITECTURES
+    "arch": "residual_unet",      # a key of maskcodec.tools.train.nets.ARCHITECTURES
     "widths": [12, 24, 48, 96],
     "net_options": {},            # constructor options of the network, e.g. {"init": "kaiming"}
     "init_from": None,            # id of a shipped model (same arch) whose ONNX weights start the run
@@ -71,20 +73,20 @@ DEFAULTS = {
 
 def load_config(path: str | Path) -> dict:
     """A config file merged over :data:`DEFAULTS` (unknown keys are an error)."""
-    cfg = json.loads(Path(path).read_text())
+    cfg = read_json(path, "model config")
     unknown = set(cfg) - set(DEFAULTS)
     if unknown:
-        raise ValueError(f"{path}: unknown config keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        raise InvalidInputError(f"{path}: unknown config keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     if not cfg.get("id"):
-        raise ValueError(f"{path}: the config needs an 'id'")
+        raise InvalidInputError(f"{path}: the config needs an 'id'")
     if cfg.get("corruption", "mask") not in CORRUPTIONS:
-        raise ValueError(f"{path}: unknown corruption {cfg['corruption']!r}; expected one of {CORRUPTIONS}")
+        raise InvalidInputError(f"{path}: unknown corruption {cfg['corruption']!r}; expected one of {CORRUPTIONS}")
     return {**DEFAULTS, **cfg, "augment": {**DEFAULTS["augment"], **cfg.get("augment", {})},
             "noise": {**DEFAULTS["noise"], **cfg.get("noise", {})}}
 
 
 def input_kind(cfg: dict) -> str:
-    """The network input kind (:data:`maskcodec.models.INPUT_KINDS`) a config trains for."""
+    """The network input kind (:data:`maskcodec.networks.INPUT_KINDS`, or ``"image"`` for a denoiser) a config trains for."""
     return "image" if cfg["corruption"] == "colour_noise" else net_input_kind(cfg["arch"], cfg["net_options"])
 
 
@@ -115,13 +117,14 @@ def init_from_model(net: torch.nn.Module, model_id: str) -> None:
     import onnx
     from onnx import numpy_helper
 
-    from ..models import model_entry, models_dir
-    graph = onnx.load(str(models_dir() / model_entry(model_id)["file"])).graph
+    from ...manifest import load
+    manifest = load()
+    graph = onnx.load(str(manifest.path(manifest.get(model_id).onnx))).graph
     weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
     state = net.state_dict()
     missing = [k for k in state if k not in weights or weights[k].shape != state[k].shape]
     if missing:
-        raise ValueError(f"model {model_id!r} does not fit this network: no matching weights for {missing[:4]}")
+        raise ModelError(f"model {model_id!r} does not fit this network: no matching weights for {missing[:4]}")
     net.load_state_dict({k: weights[k] for k in state})
 
 

@@ -1,6 +1,6 @@
 """Export a trained network to ONNX, check it, and list it in the manifest.
 
-The ONNX contract is the one :mod:`maskcodec.models` runs: one float32 NCHW
+The ONNX contract is the one :mod:`maskcodec.networks` runs: one float32 NCHW
 input on [0, 1] named ``input`` with dynamic height and width (multiples of
 the network's ``multiple``), one output named ``output`` holding the image
 estimate with ``channels`` channels.
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models import sha256_file
+from ...errors import ModelError
+from ...manifest import sha256_file
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "export_onnx", "parity", "update_manifest"]
 
@@ -54,7 +55,7 @@ def parity(net, path: str | Path, seed: int = 0) -> float:
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     out = sess.run(None, {INPUT_NAMES[0]: x})[0]
     if out.shape != ref.shape:
-        raise AssertionError(f"onnxruntime output shape {out.shape} differs from torch's {ref.shape}")
+        raise ModelError(f"onnxruntime output shape {out.shape} differs from torch's {ref.shape}")
     return float(np.abs(out - ref).max())
 
 

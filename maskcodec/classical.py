@@ -1,0 +1,124 @@
+"""The classical inpainters, numpy and scipy only (no model, no onnxruntime).
+
+Each is an inpainter as :mod:`maskcodec.inpaint` defines it,
+``f(image, known) -> image`` on float32 ``(H, W, C)`` images scaled to [0, 1]:
+
+- ``"nconv"``: multi-scale normalized convolution on an image pyramid;
+  about 0.1 s per megapixel, works at any keep and any channel count.
+- ``"linear"``: piecewise-linear interpolation over the Delaunay
+  triangulation of the kept pixels (nearest neighbour outside their hull);
+  the baseline the CAE models are measured against.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.interpolate import LinearNDInterpolator
+from scipy.spatial import QhullError, cKDTree
+from threadpoolctl import threadpool_limits
+
+__all__ = ["CLASSICAL", "nconv", "linear"]
+
+_CONF_GAIN = 3.0  # density (after a sigma=1 blur) at which a level trusts itself fully
+
+
+def _blur(a: np.ndarray) -> np.ndarray:
+    return ndimage.gaussian_filter(a, sigma=(1.0, 1.0, 0.0)[:a.ndim], mode="nearest", truncate=3.0)
+
+
+def _down(a: np.ndarray) -> np.ndarray:
+    """Sum over 2x2 blocks (odd edges padded by repetition of zeros)."""
+    h, w = a.shape[:2]
+    a = np.pad(a, ((0, h % 2), (0, w % 2)) + ((0, 0),) * (a.ndim - 2))
+    return a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+
+
+def _up(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear 2x upsampling to ``shape`` (pixel centres aligned)."""
+    zoom = (shape[0] / a.shape[0], shape[1] / a.shape[1]) + (1.0,) * (a.ndim - 2)
+    out = ndimage.zoom(a, zoom, order=1, mode="nearest", grid_mode=True)
+    return out[:shape[0], :shape[1]]
+
+
+def nconv(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Multi-scale normalized convolution.
+
+    At each pyramid level the kept values and their weights are blurred
+    (sigma = 1 pixel of that level); where the blurred weight is high the
+    level's own estimate is used, elsewhere the estimate of the next coarser
+    level, upsampled, fills in.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:64, 0:64]
+    >>> img = ((y + x) / 126).astype(np.float32)[..., None]      # a smooth ramp
+    >>> known = np.zeros((64, 64), bool); known[::4, ::4] = True  # 1 pixel in 16
+    >>> err = np.abs(nconv(img, known) - img)
+    >>> bool(err.mean() < 0.015), bool(err.max() < 0.07)           # errors grow at the borders
+    (True, True)
+    """
+    img = np.where(known[..., None], image, 0).astype(np.float32)
+    w = known.astype(np.float32)[..., None]
+    if not known.any():
+        return np.zeros_like(img)
+    if known.all():
+        return img
+    values, weights = [img], [w]
+    while min(weights[-1].shape[:2]) > 2 and weights[-1].sum() > 0:
+        values.append(_down(values[-1]))
+        weights.append(_down(weights[-1]))
+    top_w = weights[-1].sum(axis=(0, 1))
+    est = np.broadcast_to(values[-1].sum(axis=(0, 1)) / np.maximum(top_w, 1e-12),
+                          values[-1].shape).astype(np.float32)
+    for v, wt in zip(reversed(values[:-1]), reversed(weights[:-1])):
+        coarse = _up(est, v.shape[:2])
+        bv, bw = _blur(v), _blur(wt)
+        conf = np.clip(bw * _CONF_GAIN, 0.0, 1.0)
+        fine = bv / np.maximum(bw, 1e-12)
+        est = conf * fine + (1.0 - conf) * coarse
+    return est
+
+
+def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Linear interpolation over the Delaunay triangulation of the kept pixels.
+
+    Pixels outside the convex hull take their nearest kept neighbour's value.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[0:31, 0:31]
+    >>> img = ((2 * y + x) / 90).astype(np.float32)[..., None]    # a plane is interpolated exactly
+    >>> known = np.zeros((31, 31), bool); known[::3, ::3] = True
+    >>> bool(np.abs(linear(img, known) - img).max() < 1e-5)
+    True
+    """
+    if known.all():
+        return image.astype(np.float32)
+    h, w, c = image.shape
+    ys, xs = np.nonzero(known)
+    out = np.empty((h, w, c), np.float32)
+    if ys.size == 0:
+        out[:] = 0.0
+        return out
+    pts = np.stack([ys, xs], axis=1).astype(np.float64)
+    vals = image[ys, xs].astype(np.float64)
+    qy, qx = np.nonzero(~known)
+    q = np.stack([qy, qx], axis=1).astype(np.float64)
+    filled = np.full((q.shape[0], c), np.nan)
+    if ys.size >= 3:
+        try:
+            # scipy's barycentric solve calls BLAS on tiny matrices: many BLAS threads only contend
+            with threadpool_limits(limits=1, user_api="blas"):
+                filled = LinearNDInterpolator(pts, vals)(q)
+        except QhullError:  # all kept pixels on one line
+            pass
+    missing = np.isnan(filled[:, 0])
+    if missing.any():
+        _, idx = cKDTree(pts).query(q[missing])
+        filled[missing] = vals[idx]
+    out[ys, xs] = image[ys, xs]
+    out[qy, qx] = filled
+    return out
+
+
+CLASSICAL = {"nconv": nconv, "linear": linear}

@@ -1,0 +1,142 @@
+"""Format 1.0, the single container (magic ``\\x89MCX``): header, header CRC32, payload, payload CRC32.
+
+``spec/format.md`` sections 3, 4 and 8; the latent block of mode 1 is laid out
+as section 12.2 says. This module is the executable form of those byte tables:
+it builds and parses the framing and runs the checks that need no knowledge of
+a mode. It returns the payload as it is stored; decompressing it and checking
+the mode's fields is the mode's work (:mod:`maskcodec.mask_mode`,
+:mod:`maskcodec.latent_mode`). Parsing is defensive: every check runs before
+anything that depends on a header field is allocated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import construct as cs
+import numpy as np
+
+from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError
+from .header import (CRC_SIZE, FIXED_SIZE, MODE_LATENT, MODES, Limits, build_fixed, check_image, crc,
+                     decode_metadata, fail_if, parse_fixed)
+
+__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODER_RANS", "Frame", "build", "parse_header", "parse"]
+
+MAGIC = b"\x89MCX"
+VERSION = (1, 0)
+CODER_RANS = 1  # the one latent coder whose block carries no offsets and steps (spec section 12.2)
+
+# Latent block of mode 1 (spec section 12.2): the latent tensor's shape, its quantization and coder.
+LATENT_BLOCK = cs.Struct(
+    "latent_channels" / cs.Int16ul,
+    "latent_height" / cs.Int32ul,
+    "latent_width" / cs.Int32ul,
+    "factor" / cs.Int16ul,
+    "quantization" / cs.Int8ul,
+    "coder" / cs.Int8ul,
+    # float32 little-endian, one per channel, for every coder but 1 (range-coded integers)
+    "offsets" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
+    "steps" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
+)
+# Variable part (spec section 4 from offset 36); built and parsed with the fixed part's ``mode``.
+_VARIABLE = cs.Struct(
+    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
+    "model_sha256" / cs.Bytes(32),
+    "metadata" / cs.Prefixed(cs.Int32ul, cs.GreedyBytes),
+    "block" / cs.If(cs.this._params.mode == MODE_LATENT, LATENT_BLOCK),
+    "payload_raw_size" / cs.Int64ul,
+    "payload_size" / cs.Int64ul,
+    "end" / cs.Tell,
+)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A parsed and checked single container, its payload not yet interpreted.
+
+    ``fixed`` holds the fixed header's fields by name, ``block`` the mode's
+    block (the latent block of mode 1, else None); ``header_size`` counts the
+    header checksum; ``payload`` is the CRC-checked payload, or None when only
+    the header was read.
+    """
+
+    version: tuple[int, int]
+    mode: int
+    fixed: object
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    model_id: str
+    model_sha256: bytes
+    metadata: dict
+    block: object
+    payload_raw_size: int
+    payload_size: int
+    header_size: int
+    file_size: int
+    payload: bytes | None = None
+
+
+def build(*, shape: tuple[int, ...], dtype: np.dtype, mode: int, bits: int, payload: bytes, payload_raw_size: int,
+          transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0, model_id: str = "",
+          model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None) -> bytes:
+    """A complete file: header, header CRC, ``payload`` as given, payload CRC.
+
+    ``metadata`` is the block's bytes (see :func:`maskcodec.format.header.encode_metadata`); ``block``
+    the fields of :data:`LATENT_BLOCK` for mode 1.
+    """
+    head = build_fixed(MAGIC, VERSION, shape=shape, dtype=dtype, mode=mode, bits=bits, transform=transform,
+                       seed=seed, keep_threshold=keep_threshold, survivors=survivors) + _VARIABLE.build(dict(
+        model_id=model_id, model_sha256=model_sha256, metadata=metadata, block=block,
+        payload_raw_size=payload_raw_size, payload_size=len(payload)), mode=mode)
+    return head + crc(head) + payload + crc(payload)
+
+
+def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
+    """Parse and check the header (spec section 8, checks 1-6); the payload is not read."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise FormatError(f"expected bytes of a maskcodec file, got {type(data).__name__}")
+    data = bytes(data)
+    head4 = data[:4]
+    if head4 != MAGIC[:len(head4)]:
+        raise FormatError(f"not a maskcodec file: magic number is {head4!r}, expected {MAGIC!r}")
+    f = parse_fixed(data, 0, MAGIC, VERSION[0], tuple(MODES), "file")
+    try:
+        v = _VARIABLE.parse(data[FIXED_SIZE:], mode=f.mode)
+    except cs.StreamError:
+        raise TruncatedError(f"file of {len(data)} bytes ends inside the header") from None
+    except (cs.StringError, UnicodeDecodeError):
+        raise FormatError("model id is not ASCII text") from None
+    header_length = FIXED_SIZE + v.end
+    fail_if(len(data) < header_length + CRC_SIZE, TruncatedError,
+            f"file of {len(data)} bytes ends inside the header checksum")
+    fail_if(data[header_length:header_length + CRC_SIZE] != crc(data[:header_length]), ChecksumError,
+            "header CRC32 does not match: the header is corrupted")
+    dtype, shape = check_image(f, limits)
+    fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
+            "model id and model hash must be both present or both absent")
+    fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
+            f"metadata of {len(v.metadata)} bytes exceeds the decoder's limit of {limits.max_metadata}")
+    metadata = decode_metadata(v.metadata)
+    fail_if(v.payload_raw_size > limits.max_payload_raw, LimitExceededError,
+            f"decompressed payload of {v.payload_raw_size} bytes exceeds the decoder's limit of "
+            f"{limits.max_payload_raw}")
+    start = header_length + CRC_SIZE
+    return Frame(version=(f.version_major, f.version_minor), mode=f.mode, fixed=f, dtype=dtype, shape=shape,
+                 model_id=v.model_id, model_sha256=v.model_sha256, metadata=metadata, block=v.block,
+                 payload_raw_size=v.payload_raw_size, payload_size=v.payload_size, header_size=start,
+                 file_size=start + v.payload_size + CRC_SIZE)
+
+
+def parse(data: bytes, limits: Limits = Limits()) -> Frame:
+    """Parse a whole file (checks 1-8): the header, the file's exact size and the payload CRC."""
+    frame = parse_header(data, limits)
+    # compare against what is there, never add a hostile payload_size to an offset (no u64 wrap)
+    available = len(data) - frame.header_size - CRC_SIZE
+    fail_if(frame.payload_size > available, TruncatedError,
+            f"file is {len(data)} bytes but its header announces {frame.file_size}: the payload is truncated")
+    fail_if(frame.payload_size < available, FormatError,
+            f"file has {available - frame.payload_size} trailing bytes after the payload checksum")
+    start = frame.header_size
+    payload = bytes(data[start:start + frame.payload_size])
+    fail_if(bytes(data[start + frame.payload_size:]) != crc(payload), ChecksumError,
+            "payload CRC32 does not match: the compressed payload is corrupted")
+    return replace(frame, payload=payload)

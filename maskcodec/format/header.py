@@ -1,0 +1,232 @@
+"""What both framings share: the 36-byte fixed header, its checks, limits, checksums and the metadata block.
+
+``spec/format.md`` sections 2, 4, 8 and 9. The fixed header starts both the
+1.0 single container (magic ``\\x89MCX``) and every segment of a 2.0
+segmented stream (sync ``\\x89MCS``). This module knows bytes and their
+checks only; what a mode makes of the fields (the mask of ``seed`` and
+``keep_threshold``, the survivor transform, the latent block) is the modes'.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import construct as cs
+import numpy as np
+
+from ..errors import FormatError, InvalidInputError, LimitExceededError, TruncatedError, UnsupportedVersionError
+
+__all__ = ["Limits", "Header", "LatentFields", "FIXED", "FIXED_SIZE", "CRC_SIZE", "MODE_MASK", "MODE_LATENT",
+           "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "MAX_MODEL_ID", "crc", "fail_if",
+           "build_fixed", "parse_fixed", "check_image", "encode_metadata", "decode_metadata"]
+
+MODE_MASK, MODE_LATENT = 0, 1
+MODES = {MODE_MASK: "mask", MODE_LATENT: "latent"}
+SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
+SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
+FLAG_CHANNEL_AXIS = 0x0001  # the image was (H, W, C), also when C == 1
+MAX_MODEL_ID = 64           # what an encoder writes (the field holds up to 255)
+CRC_SIZE = 4
+
+# The fixed header (spec section 4, offsets 0..35); the magic says which framing follows.
+FIXED = cs.Struct(
+    "magic" / cs.Bytes(4),
+    "version_major" / cs.Int8ul,
+    "version_minor" / cs.Int8ul,
+    "flags" / cs.Int16ul,
+    "mode" / cs.Int8ul,
+    "sample_format" / cs.Int8ul,
+    "bits" / cs.Int8ul,
+    "transform" / cs.Int8ul,
+    "channels" / cs.Int16ul,
+    "reserved" / cs.Int16ul,
+    "height" / cs.Int32ul,
+    "width" / cs.Int32ul,
+    "seed" / cs.Int32ul,
+    "keep_threshold" / cs.Int32ul,
+    "survivors" / cs.Int32ul,
+)
+FIXED_SIZE = FIXED.sizeof()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a decoder agrees to allocate. Files beyond these raise
+    :class:`~maskcodec.errors.LimitExceededError` before any allocation.
+
+    ``max_samples`` bounds the decoded image, height x width x channels (a
+    hostile header cannot ask for 16384 x 16384 pixels of 1024 channels).
+
+    Examples
+    --------
+    >>> Limits().max_pixels, Limits().max_samples
+    (268435456, 268435456)
+    """
+
+    max_pixels: int = 1 << 28          # 16384 x 16384
+    max_side: int = 1 << 16
+    max_channels: int = 1024
+    max_samples: int = 1 << 28         # height x width x channels of the decoded image
+    max_metadata: int = 1 << 20
+    max_payload_raw: int = 1 << 31
+    max_latent_pixels: int = 1 << 24   # padded image a latent model runs on whole (4096 x 4096)
+
+
+@dataclass(frozen=True)
+class LatentFields:
+    """The latent block of a latent-mode file (spec section 12): tensor shape, quantization and coder.
+
+    ``coder`` ``"zstd"``: the payload is a zstd frame of uint8 values, and
+    ``offsets`` and ``steps`` are the per-channel float32 values, as Python
+    floats (exactly); a value ``q`` of channel ``c`` stands for
+    ``offsets[c] + q * steps[c]`` computed in float32. ``coder`` ``"rans"``:
+    the payload is the model's range code of the integer latents themselves
+    (spec section 12.5); there are no offsets and steps.
+    """
+
+    channels: int
+    height: int
+    width: int
+    factor: int
+    quantization: str
+    offsets: tuple[float, ...] = ()
+    steps: tuple[float, ...] = ()
+    coder: str = "zstd"
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a maskcodec file says about itself (see ``maskcodec.inspect``; fields in spec section 10.1)."""
+
+    version: tuple[int, int]
+    mode: str
+    shape: tuple[int, ...]
+    dtype: str
+    bits: int
+    channels: int
+    seed: int
+    keep: float
+    keep_threshold: int
+    transform: int
+    survivors: int
+    model_id: str
+    model_sha256: str
+    metadata: dict = field(default_factory=dict)
+    header_size: int = 0
+    payload_size: int = 0
+    payload_raw_size: int = 0
+    file_size: int = 0
+    segments: int = 0  # number of segments of a segmented stream (format 2.0); 0 for a single container
+    latent: LatentFields | None = None  # latent mode only
+
+    def to_json(self) -> dict:
+        """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints); the
+        ``latent`` entry is there for latent-mode files only."""
+        d = asdict(self)
+        d["version"] = f"{self.version[0]}.{self.version[1]}"
+        d["shape"] = list(self.shape)
+        if self.latent is None:
+            del d["latent"]
+        else:
+            d["latent"] |= {"offsets": list(self.latent.offsets), "steps": list(self.latent.steps)}
+        return d
+
+
+def crc(data: bytes) -> bytes:
+    """The CRC32 of ``data`` as it is stored (u32, little-endian)."""
+    return cs.Int32ul.build(zlib.crc32(data))
+
+
+def fail_if(cond: bool, exc: type, msg: str) -> None:
+    if cond:
+        raise exc(msg)
+
+
+def build_fixed(magic: bytes, version: tuple[int, int], *, shape: tuple[int, ...], dtype: np.dtype, mode: int,
+                bits: int, transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0) -> bytes:
+    """The 36 bytes of the fixed header for an image of ``shape`` and ``dtype``."""
+    return FIXED.build(dict(
+        magic=magic, version_major=version[0], version_minor=version[1],
+        flags=FLAG_CHANNEL_AXIS if len(shape) == 3 else 0, mode=mode,
+        sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
+        channels=shape[2] if len(shape) == 3 else 1, reserved=0, height=shape[0], width=shape[1], seed=seed,
+        keep_threshold=keep_threshold, survivors=survivors))
+
+
+def parse_fixed(data: bytes, pos: int, magic: bytes, major: int, modes: tuple[int, ...], where: str):
+    """Parse the fixed header at ``pos`` (spec section 8, checks 2 and 3): enough bytes, the major
+    version, a mode this framing holds. The magic itself is the caller's check 1."""
+    fail_if(len(data) - pos < FIXED_SIZE, TruncatedError,
+            f"{where} ends after {len(data) - pos} bytes, inside the {FIXED_SIZE}-byte fixed header")
+    f = FIXED.parse(data[pos:pos + FIXED_SIZE])
+    fail_if(f.magic != magic, FormatError, f"{where}: found {f.magic!r} where {magic!r} was expected")
+    fail_if(f.version_major != major, UnsupportedVersionError,
+            f"{where}: format version {f.version_major}.{f.version_minor} is not supported; "
+            f"this decoder reads major version {major} here")
+    fail_if(f.mode not in modes, UnsupportedVersionError,
+            f"{where}: mode {f.mode} is unknown here; expected "
+            f"{', '.join(f'{m} ({MODES[m]})' for m in modes)}")
+    return f
+
+
+def check_image(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
+    """Check the image fields of a parsed fixed header (spec section 8, check 5) and return the
+    sample dtype and the image shape. Mode fields (transform, seed, threshold, survivors) are the mode's."""
+    fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
+            f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
+            f"only flag bit 0 is defined and the rest must be zero")
+    fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
+            f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
+    dtype = SAMPLE_FORMATS[f.sample_format]
+    fail_if(not 1 <= f.bits <= 8 * dtype.itemsize, FormatError,
+            f"bits={f.bits} is impossible for {dtype.name}; expected 1..{8 * dtype.itemsize}")
+    fail_if(f.height == 0 or f.width == 0 or f.channels == 0, FormatError,
+            f"image size {f.height}x{f.width}x{f.channels} has a zero dimension")
+    fail_if(f.channels > 1 and not f.flags & FLAG_CHANNEL_AXIS, FormatError,
+            f"{f.channels} channels but flag bit 0 (channel axis) is clear; it must be set when channels > 1")
+    fail_if(f.height > limits.max_side or f.width > limits.max_side, LimitExceededError,
+            f"image size {f.height}x{f.width} exceeds the decoder's limit of {limits.max_side} per side")
+    fail_if(f.height * f.width > limits.max_pixels, LimitExceededError,
+            f"image of {f.height}x{f.width} pixels exceeds the decoder's limit of {limits.max_pixels} pixels")
+    fail_if(f.channels > limits.max_channels, LimitExceededError,
+            f"{f.channels} channels exceed the decoder's limit of {limits.max_channels}")
+    samples = f.height * f.width * f.channels
+    fail_if(samples > limits.max_samples, LimitExceededError,
+            f"image of {f.height}x{f.width}x{f.channels} = {samples} samples exceeds the decoder's limit of "
+            f"{limits.max_samples} samples")
+    fail_if(f.height * f.width >= 1 << 32, FormatError,
+            f"image of {f.height}x{f.width} pixels: height x width must be below 2^32")
+    shape = (f.height, f.width, f.channels) if f.flags & FLAG_CHANNEL_AXIS else (f.height, f.width)
+    return dtype, shape
+
+
+def encode_metadata(metadata: dict | None) -> bytes:
+    """The metadata block of spec section 4.1: empty for no (or empty) metadata, else compact JSON with
+    sorted keys and non-ASCII characters escaped.
+
+    Examples
+    --------
+    >>> encode_metadata({"b": 1, "a": "é"})
+    b'{"a":"\\\\u00e9","b":1}'
+    """
+    if not metadata:
+        return b""
+    try:
+        return json.dumps(metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=False).encode("ascii")
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"metadata must be a JSON object of strings, numbers, lists and objects "
+                                f"(no NaN or infinity): {e}") from None
+
+
+def decode_metadata(raw: bytes) -> dict:
+    """The metadata of a block (empty: ``{}``); anything but a UTF-8 JSON object is a FormatError."""
+    if not raw:
+        return {}
+    try:
+        metadata = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"metadata block is not UTF-8 JSON: {e}") from None
+    fail_if(not isinstance(metadata, dict), FormatError, "metadata block must be a JSON object")
+    return metadata

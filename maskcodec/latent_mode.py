@@ -1,0 +1,258 @@
+"""Latent mode: the quantized bottleneck of an autoencoder is the message (spec section 12).
+
+A latent model is an encoder and a decoder network (two ONNX files) listed in
+``models/manifest.json`` with ``"kind": "latent"``:
+
+- encoder: input ``image`` float32 ``(1, C, H, W)`` on [0, 1], H and W
+  multiples of ``factor``; output ``latent`` ``(1, K, H/factor, W/factor)``;
+- decoder: input ``latent`` ``(1, K, h, w)``; output ``image``
+  ``(1, C, h*factor, w*factor)`` on [0, 1].
+
+Encoding pads the image to a multiple of ``factor`` (:func:`maskcodec.networks.pad`) and runs the encoder on
+the whole padded image. The entry's ``coder`` says how the latent is sent:
+
+- ``"zstd"`` (the default): each latent channel is quantized to 8 bits with its
+  own offset and step (stored in the file) and the bytes are compressed with zstd;
+- ``"rans"``: the latent is rounded to integers and range-coded
+  (:mod:`maskcodec.rans`) with the model's integer frequency tables, which both
+  ONNX files carry in their metadata.
+
+Decoding dequantizes (exactly, in float32) or range-decodes, runs the decoder
+and crops. onnxruntime is imported only when a network runs.
+
+This module owns what the latent block means (``spec/format.md`` sections
+12.2-12.7): the checks of its fields against the image, the quantization kinds
+and coders, and the payload of each coder.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import rans
+from .errors import FormatError, InvalidInputError, LimitExceededError, ModelError
+from .format import container
+from .format.header import MODE_LATENT, Header, LatentFields, Limits, fail_if
+from .format.zstd_frame import compress, decompress
+from .manifest import LatentEntry, load
+from .networks import pad, session
+
+__all__ = ["QUANTIZATIONS", "CODERS", "quantize", "dequantize", "model_tables", "encode", "describe", "decode",
+           "latents"]
+
+QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
+QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
+CODERS = {0: "zstd", container.CODER_RANS: "rans"}  # how latent values are entropy-coded (spec section 12.2)
+CODER_IDS = {v: k for k, v in CODERS.items()}
+
+
+def quantize(z: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantize a latent ``(K, h, w)`` to uint8 with per-channel float32 offsets and steps.
+
+    ``"minmax"``: offset = channel minimum, step = (maximum - minimum) / 255
+    (1 where that is 0); ``"integer"``: offset = floor(minimum), step = 1
+    (values beyond 255 steps are clipped). ``q = clip(rint((z - offset) /
+    step), 0, 255)``, computed in float64 from the float32 offset and step.
+
+    Examples
+    --------
+    >>> z = np.array([[[0.0, 0.5, 1.0]], [[2.2, 3.0, 4.7]]], np.float32)
+    >>> q, offsets, steps = quantize(z, "integer")
+    >>> q.tolist(), offsets.tolist(), steps.tolist()
+    ([[[0, 0, 1]], [[0, 1, 3]]], [0.0, 2.0], [1.0, 1.0])
+    >>> bool(np.abs(dequantize(*quantize(z, "minmax")) - z).max() <= (4.7 - 2.2) / 255 / 2 + 1e-6)
+    True
+    """
+    lo, hi = z.min(axis=(1, 2)), z.max(axis=(1, 2))
+    if kind == "minmax":
+        offsets = lo.astype(np.float32)
+        steps = ((hi.astype(np.float64) - offsets) / 255).astype(np.float32)
+        steps[~(steps > 0)] = 1.0
+    elif kind == "integer":
+        offsets, steps = np.floor(lo).astype(np.float32), np.ones(len(z), np.float32)
+    else:
+        raise ModelError(f"latent quantization {kind!r} is unknown; expected one of {sorted(QUANTIZATIONS.values())}")
+    q = np.rint((z.astype(np.float64) - offsets[:, None, None]) / steps[:, None, None])
+    return np.clip(q, 0, 255).astype(np.uint8), offsets, steps
+
+
+def dequantize(q: np.ndarray, offsets, steps) -> np.ndarray:
+    """``offset_c + q * step_c`` in float32 (one rounded product, one rounded sum), ``(K, h, w)``."""
+    offsets, steps = np.asarray(offsets, np.float32), np.asarray(steps, np.float32)
+    return offsets[:, None, None] + q.astype(np.float32) * steps[:, None, None]
+
+
+def model_tables(entry: LatentEntry, half: str) -> rans.Tables:
+    """The range-coder tables in the metadata of the ``half`` (``"encoder"`` or ``"decoder"``) of a latent model.
+
+    Raises
+    ------
+    ModelError
+        The file has no tables (metadata key :data:`maskcodec.rans.METADATA_KEY`),
+        they are malformed, or they are not one per latent channel.
+    """
+    meta = session(getattr(entry, half)).get_modelmeta().custom_metadata_map
+    if rans.METADATA_KEY not in meta:
+        raise ModelError(f"the {half} of latent model {entry.id!r} has no range-coder tables "
+                         f"(ONNX metadata key {rans.METADATA_KEY!r}); its entry asks for coder 'rans'")
+    tables = rans.Tables.from_json(meta[rans.METADATA_KEY])
+    if tables.channels != entry.latent_channels:
+        raise ModelError(f"the {half} of latent model {entry.id!r} has range-coder tables for "
+                         f"{tables.channels} channels; the model has {entry.latent_channels} latent channels")
+    return tables
+
+
+def _run(entry: LatentEntry, half: str, name: str, x: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:
+    """Run the ``half`` (``"encoder"`` or ``"decoder"``) of a latent model on ``x`` and check its output shape."""
+    sess = session(getattr(entry, half))
+    try:
+        y = sess.run(None, {name: x})[0]
+    except Exception as e:  # onnxruntime's own error types; the model does not follow the contract
+        raise ModelError(f"the {half} of latent model {entry.id!r} does not run on input {name!r} "
+                         f"of shape {x.shape}: {e}") from None
+    if y.shape != expected or not np.isfinite(y).all():
+        raise ModelError(f"the {half} of latent model {entry.id!r} returned shape {y.shape}"
+                         f"{'' if np.isfinite(y).all() else ' with non-finite values'}; expected {expected}")
+    return y
+
+
+def encode(image: np.ndarray, opts) -> bytes:
+    """The latent-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
+    entry = load().of_kind(LatentEntry)[opts.model_id]
+    bits = opts.bits_for(image)
+    h, w = image.shape[:2]
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if channels != entry.channels:
+        raise ModelError(f"latent model {entry.id!r} codes {entry.channels}-channel images; "
+                         f"this image has {channels} channels")
+    f, k = entry.factor, entry.latent_channels
+    lh, lw = -(-h // f), -(-w // f)
+    if lh * lw * f * f > Limits().max_latent_pixels:
+        raise LimitExceededError(f"image of {h}x{w} pixels (padded to {lh * f}x{lw * f}) is over latent mode's "
+                                 f"limit of {Limits().max_latent_pixels} pixels (the model runs on it whole)")
+    x = pad(image.reshape(h, w, channels).astype(np.float32) / np.float32((1 << bits) - 1), f)
+    z = _run(entry, "encoder", "image", np.ascontiguousarray(x.transpose(2, 0, 1)[None]), (1, k, lh, lw))[0]
+    block = dict(latent_channels=k, latent_height=lh, latent_width=lw, factor=f, offsets=None, steps=None)
+    if entry.coder == "rans":
+        values = np.clip(np.rint(z.reshape(k, -1)), *rans.INT16).astype(np.int64)
+        payload = rans.encode(values, model_tables(entry, "encoder"))
+        block |= dict(quantization=QUANTIZATION_IDS["integer"], coder=CODER_IDS["rans"])
+    else:
+        q, offsets, steps = quantize(z, entry.quantization)
+        payload = compress(q.tobytes())
+        block |= dict(quantization=QUANTIZATION_IDS[entry.quantization], coder=CODER_IDS["zstd"],
+                      offsets=offsets.astype("<f4").tobytes(), steps=steps.astype("<f4").tobytes())
+    return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_LATENT, bits=bits, payload=payload,
+                           payload_raw_size=k * lh * lw, model_id=opts.model_id, model_sha256=opts.model_sha256,
+                           metadata=opts.metadata, block=block)
+
+
+def _fields(frame: container.Frame, limits: Limits) -> LatentFields:
+    """Check the fields of a latent-mode header (spec section 12.7, in its order) and return its latent block."""
+    f, b = frame.fixed, frame.block
+    fail_if(f.transform != 0 or f.seed != 0 or f.keep_threshold != 0 or f.survivors != 0, FormatError,
+            f"latent mode has no mask: transform, seed, keep_threshold and survivors must be 0, got "
+            f"{f.transform}, {f.seed}, {f.keep_threshold}, {f.survivors}")
+    fail_if(not frame.model_id, FormatError, "a latent-mode file must name its model (model id is empty)")
+    fail_if(b.latent_channels == 0 or b.latent_height == 0 or b.latent_width == 0 or b.factor == 0, FormatError,
+            f"latent tensor {b.latent_channels}x{b.latent_height}x{b.latent_width} with factor {b.factor} "
+            f"has a zero dimension")
+    fail_if(b.latent_channels > limits.max_channels, LimitExceededError,
+            f"{b.latent_channels} latent channels exceed the decoder's limit of {limits.max_channels}")
+    side = (-(-f.height // b.factor), -(-f.width // b.factor))
+    fail_if((b.latent_height, b.latent_width) != side, FormatError,
+            f"latent of {b.latent_height}x{b.latent_width} does not fit a {f.height}x{f.width} image at factor "
+            f"{b.factor}; expected {side[0]}x{side[1]} (ceil of the image sides / factor)")
+    padded = b.latent_height * b.latent_width * b.factor ** 2
+    fail_if(padded > limits.max_latent_pixels, LimitExceededError,
+            f"the decoder network would run on {padded} pixels, over the decoder's limit of "
+            f"{limits.max_latent_pixels}")
+    fail_if(b.quantization not in QUANTIZATIONS, FormatError,
+            f"latent quantization kind {b.quantization} is unknown; expected "
+            f"{', '.join(f'{k} ({n})' for k, n in QUANTIZATIONS.items())}")
+    fail_if(b.coder not in CODERS, FormatError,
+            f"latent coder {b.coder} is unknown; expected {', '.join(f'{k} ({n})' for k, n in CODERS.items())}")
+    fields = dict(channels=b.latent_channels, height=b.latent_height, width=b.latent_width, factor=b.factor,
+                  quantization=QUANTIZATIONS[b.quantization], coder=CODERS[b.coder])
+    if CODERS[b.coder] == "rans":
+        fail_if(QUANTIZATIONS[b.quantization] != "integer", FormatError,
+                f"range-coded latents (coder 1) are integers: quantization must be 1 (integer), "
+                f"got {b.quantization} ({QUANTIZATIONS[b.quantization]})")
+        latent = LatentFields(**fields)
+    else:
+        offsets, steps = np.frombuffer(b.offsets, "<f4"), np.frombuffer(b.steps, "<f4")
+        fail_if(not (np.isfinite(offsets).all() and np.isfinite(steps).all() and (steps > 0).all()), FormatError,
+                "latent offsets must be finite and steps finite and positive")
+        fail_if(QUANTIZATIONS[b.quantization] == "integer" and not ((steps == 1).all()
+                                                                   and (offsets == np.floor(offsets)).all()),
+                FormatError, "integer quantization needs steps of 1.0 and whole-number offsets")
+        latent = LatentFields(**fields, offsets=tuple(offsets.tolist()), steps=tuple(steps.tolist()))
+    expected = b.latent_channels * b.latent_height * b.latent_width
+    fail_if(frame.payload_raw_size != expected, FormatError,
+            f"payload_raw_size is {frame.payload_raw_size}, expected {expected} "
+            f"({b.latent_channels}x{b.latent_height}x{b.latent_width} latent values)")
+    return latent
+
+
+def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
+    """The header of a latent-mode container, its latent block checked."""
+    f = frame.fixed
+    return Header(version=frame.version, mode="latent", shape=frame.shape, dtype=frame.dtype.name, bits=f.bits,
+                  channels=f.channels, seed=0, keep=0.0, keep_threshold=0, transform=0, survivors=0,
+                  model_id=frame.model_id, model_sha256=frame.model_sha256.hex(), metadata=frame.metadata,
+                  header_size=frame.header_size, payload_size=frame.payload_size,
+                  payload_raw_size=frame.payload_raw_size, file_size=frame.file_size, latent=_fields(frame, limits))
+
+
+def _decoder_entry(header: Header) -> LatentEntry:
+    """The installed latent model a file names, checked against what the file says about it."""
+    lat = header.latent
+    manifest = load()
+    entry = manifest.of_kind(LatentEntry).get(header.model_id)
+    if entry is None:
+        raise ModelError(f"the file is coded with latent model {header.model_id!r}, which is not among the "
+                         f"latent models in {manifest.folder}: {sorted(manifest.of_kind(LatentEntry))}")
+    if entry.decoder.sha256 != header.model_sha256:
+        raise ModelError(f"the file asks for latent model {header.model_id!r} with decoder sha256 "
+                         f"{header.model_sha256[:16]}..., the installed one is {entry.decoder.sha256[:16]}...")
+    found = (entry.channels, entry.latent_channels, entry.factor)
+    if found != (header.channels, lat.channels, lat.factor):
+        raise ModelError(f"latent model {header.model_id!r} has (channels, latent channels, factor) {found}; "
+                         f"the file has {(header.channels, lat.channels, lat.factor)}")
+    return entry
+
+
+def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) -> np.ndarray:
+    """The dequantized latent ``(K, h, w)`` of a checked header and its payload (zstd frame of latent bytes,
+    or the range code, decoded with the tables of the model the file names; ``entry`` if already checked)."""
+    lat = header.latent
+    if lat.coder == "rans":
+        tables = model_tables(entry or _decoder_entry(header), "decoder")
+        values = rans.decode(payload, tables, lat.height * lat.width)
+        return values.astype(np.float32).reshape(lat.channels, lat.height, lat.width)
+    raw = decompress(payload, header.payload_raw_size)
+    return dequantize(np.frombuffer(raw, np.uint8).reshape(lat.channels, lat.height, lat.width),
+                      lat.offsets, lat.steps)
+
+
+def decode(frame: container.Frame, limits: Limits, inpainter: str) -> np.ndarray:
+    """The image of a parsed latent-mode file: its decoder network run on its latents (``inpainter`` must
+    be ``"auto"``: latent files are not inpainted)."""
+    if inpainter != "auto":
+        raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; inpainter "
+                                f"(--inpainter) {inpainter!r} does not apply (leave it 'auto')")
+    header = describe(frame, limits)
+    payload = frame.payload
+    lat = header.latent
+    entry = _decoder_entry(header)
+    z = _tensor(header, payload, entry)
+    f = lat.factor
+    y = _run(entry, "decoder", "latent", z[None], (1, header.channels, lat.height * f, lat.width * f))[0]
+    h, w = header.shape[:2]
+    scale = float((1 << header.bits) - 1)
+    out = np.clip(np.rint(y[:, :h, :w].transpose(1, 2, 0) * scale), 0, scale).astype(header.dtype)
+    return out.reshape(header.shape)
+
+
+def latents(frame: container.Frame, limits: Limits) -> np.ndarray:
+    """The dequantized latent tensor of a parsed latent-mode file (see :func:`maskcodec.latents`)."""
+    return _tensor(describe(frame, limits), frame.payload)

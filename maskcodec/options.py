@@ -1,0 +1,252 @@
+"""Encoding options, resolved and checked once, before any pixel is read.
+
+:func:`resolve` turns what a caller asked for (``encode``'s keywords, the
+CLI's flags, the Zarr codec's config) into one :class:`EncodeOptions`, or
+raises :class:`~maskcodec.errors.InvalidInputError` saying what was wrong.
+The same checks serve every entry point: :func:`check_keep`, :func:`check_seed`,
+:func:`check_bits`, :func:`parse_keeps` and :func:`check_image`. Messages name
+the Python parameter and the CLI flag (``segment_size (--segment-size)``).
+
+Examples
+--------
+>>> opts = resolve(keep=0.25, seed=7)
+>>> opts.mode, opts.keep, opts.threshold, opts.seed
+('mask', 0.25, 1073741823, 7)
+>>> resolve("latent", keep=0.25, quality=1)
+Traceback (most recent call last):
+...
+maskcodec.errors.InvalidInputError: keep (--keep) applies to mask mode only; ...
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .format.header import MAX_MODEL_ID, Limits, encode_metadata
+from .format.segmented import MAX_SEGMENT, MIN_SEGMENT
+from .manifest import InpainterEntry, LatentEntry, load
+from .mask import check_seed, keep_to_threshold
+
+__all__ = ["EncodeOptions", "resolve", "check_keep", "check_seed", "check_bits", "parse_keep", "parse_keeps",
+           "check_image",
+           "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID"]
+
+DEFAULT_KEEP = 0.1
+ENCODE_MODES = ("mask", "latent")
+QUALITY_ID = "latent-q{}"  # manifest id of the latent model that ``quality=q`` picks
+_SEGMENTS_DROP_METADATA = ("metadata is not carried by segmented streams; drop segment_size (--segment-size) "
+                           "or the metadata")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Everything an encoder needs besides the image, checked.
+
+    Attributes
+    ----------
+    mode : {"mask", "latent"}
+    keep, threshold : float and int, mask mode (None in latent mode)
+        The keep fraction and the 32-bit mask threshold it gives.
+    seed : int or None
+        Mask mode: the 32-bit mask seed (drawn at random when none was given).
+    bits : int or None
+        Significant bits asked for (None: the image dtype's width).
+    metadata : bytes
+        The metadata block as it will be stored (empty for none).
+    segment_size : int or None
+        Mask mode: bytes per segment of a segmented stream.
+    model_id : str
+        The model recorded in the file ("" for none): an inpainting model in
+        mask mode, the latent model in latent mode.
+    model_sha256 : bytes
+        The SHA-256 recorded with ``model_id`` (of the inpainting model's file, or
+        of the latent model's decoder file); 32 zero bytes for none.
+    """
+
+    mode: str = "mask"
+    keep: float | None = DEFAULT_KEEP
+    threshold: int | None = None
+    seed: int | None = None
+    bits: int | None = None
+    metadata: bytes = b""
+    segment_size: int | None = None
+    model_id: str = ""
+    model_sha256: bytes = bytes(32)
+
+    def with_product(self, metadata: dict | None, bits: int | None) -> EncodeOptions:
+        """These options for a mission product: its metadata (checked) and its significant bits, unless
+        bits were asked for."""
+        raw = _check_metadata(metadata)
+        if self.segment_size is not None and raw:
+            raise InvalidInputError(_SEGMENTS_DROP_METADATA)
+        return replace(self, metadata=raw, bits=self.bits if self.bits is not None else check_bits(bits))
+
+    def bits_for(self, image: np.ndarray) -> int:
+        """The significant bits of ``image``: as asked (every value must fit) or its dtype's width."""
+        full = 8 * image.dtype.itemsize
+        if self.bits is None:
+            return full
+        if self.bits > full:
+            raise InvalidInputError(f"bits (--bits) must be in 1..{full} for {image.dtype} images, got {self.bits}")
+        top = int(image.max())
+        if top >> self.bits:
+            raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={self.bits} "
+                                    f"(maximum {(1 << self.bits) - 1}); give more bits (--bits) or none")
+        return self.bits
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def check_keep(keep) -> float:
+    """``keep`` as a float in (0, 1]; anything else is an InvalidInputError.
+
+    >>> check_keep(0.5), check_keep(1)
+    (0.5, 1.0)
+    """
+    keep_to_threshold(keep)
+    return float(keep)
+
+
+def parse_keep(text: str) -> float:
+    """One keep fraction as typed on the command line (``--keep 0.1``), checked.
+
+    >>> parse_keep("0.25")
+    0.25
+    """
+    try:
+        return check_keep(float(text))
+    except ValueError:
+        raise InvalidInputError(f"keep (--keep) must be a fraction in (0, 1], got {text!r}") from None
+
+
+def parse_keeps(text: str) -> tuple[float, ...]:
+    """Comma-separated keep fractions (the CLI's ``--keep 0.5,0.1``), each checked.
+
+    >>> parse_keeps("0.5, 0.1")
+    (0.5, 0.1)
+    """
+    try:
+        return tuple(check_keep(float(part)) for part in str(text).split(","))
+    except ValueError:
+        raise InvalidInputError(f"keep (--keep) must be fractions in (0, 1] separated by commas, like "
+                                f"0.5,0.1,0.02; got {text!r}") from None
+
+
+def check_bits(bits) -> int | None:
+    """``bits`` as an int in 1..16, or None (the dtype's width); the image's own range is checked on encoding."""
+    if bits is None:
+        return None
+    if not _is_int(bits) or not 1 <= bits <= 16:
+        raise InvalidInputError(f"bits (--bits) must be an integer in 1..16 (at most 8 for uint8 images), "
+                                f"got {bits!r}")
+    return int(bits)
+
+
+def check_image(image) -> np.ndarray:
+    """``image`` if it is one maskcodec codes: uint8 or uint16, ``(H, W)`` or ``(H, W, C)``."""
+    limits = Limits()
+    if not isinstance(image, np.ndarray):
+        raise InvalidInputError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise InvalidInputError(f"image dtype must be uint8 or uint16, got {image.dtype}")
+    if image.ndim not in (2, 3):
+        raise InvalidInputError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
+    if image.ndim == 3 and not 1 <= image.shape[2] <= limits.max_channels:
+        raise InvalidInputError(f"image must have 1 to {limits.max_channels} channels, got {image.shape[2]}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise InvalidInputError(f"image has no pixels: shape {image.shape}")
+    if image.shape[0] > limits.max_side or image.shape[1] > limits.max_side:
+        raise InvalidInputError(f"image sides must be at most {limits.max_side}, got {image.shape[:2]}")
+    samples = image.size
+    if samples > limits.max_samples:
+        raise InvalidInputError(f"image of {samples} samples is over the {limits.max_samples} that a decoder "
+                                f"accepts by default (spec section 9); split it into tiles")
+    return image
+
+
+def _check_segment_size(segment_size) -> int | None:
+    if segment_size is None:
+        return None
+    if not _is_int(segment_size) or not MIN_SEGMENT <= segment_size <= MAX_SEGMENT:
+        raise InvalidInputError(f"segment_size (--segment-size) must be an integer from {MIN_SEGMENT} to "
+                                f"{MAX_SEGMENT} bytes, got {segment_size!r}")
+    return int(segment_size)
+
+
+def _check_metadata(metadata) -> bytes:
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidInputError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
+    raw = encode_metadata(metadata)
+    if len(raw) > Limits().max_metadata:
+        raise InvalidInputError(f"metadata of {len(raw)} bytes as JSON is over the {Limits().max_metadata} "
+                                f"bytes a decoder accepts by default")
+    return raw
+
+
+def _mask_model(model) -> tuple[str, bytes]:
+    if model is None:
+        return "", bytes(32)
+    entry = load().get(model)
+    if isinstance(entry, LatentEntry):
+        raise InvalidInputError(f"{model!r} is a latent model; use it in latent mode (mode='latent', --mode latent)")
+    if not isinstance(entry, InpainterEntry):
+        raise InvalidInputError(f"{model!r} is not an inpainting model; mask mode records the model that "
+                                f"should inpaint the file")
+    return entry.id, bytes.fromhex(entry.onnx.sha256)
+
+
+def _latent_model(model, quality) -> tuple[str, bytes]:
+    if (model is None) == (quality is None):
+        raise InvalidInputError("latent mode needs exactly one of model (--model, a latent model id) and quality "
+                                f"(--quality, picks 'latent-q<quality>'); got model={model!r}, quality={quality!r}")
+    latents = load().of_kind(LatentEntry)
+    if quality is not None:
+        if not _is_int(quality):
+            raise InvalidInputError(f"quality (--quality) must be an integer, got {quality!r}")
+        model = QUALITY_ID.format(int(quality))
+        if model not in latents:
+            levels = sorted(int(k[len(QUALITY_ID.format("")):]) for k in latents
+                            if k.startswith(QUALITY_ID.format("")) and k[len(QUALITY_ID.format("")):].isdigit())
+            raise InvalidInputError(f"no latent model for quality {quality} ({model!r}); the installed levels "
+                                    f"are {levels or '(none)'}")
+    if model not in latents:
+        raise InvalidInputError(f"unknown latent model {model!r}; the latent models in {load().folder} are "
+                                f"{sorted(latents) or '(none)'}")
+    return model, bytes.fromhex(latents[model].decoder.sha256)
+
+
+def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None = None, bits: int | None = None,
+            metadata: dict | None = None, segment_size: int | None = None, model: str | None = None,
+            quality: int | None = None) -> EncodeOptions:
+    """Check that encoding options are valid and fit together; see :func:`maskcodec.encode` for their meaning."""
+    if mode not in ENCODE_MODES:
+        raise InvalidInputError(f"mode (--mode) must be one of {', '.join(ENCODE_MODES)}, got {mode!r}")
+    if model is not None and (not isinstance(model, str) or len(model) > MAX_MODEL_ID):
+        raise InvalidInputError(f"model (--model) must be a model id of at most {MAX_MODEL_ID} characters, "
+                                f"got {model!r}")
+    bits, raw_metadata = check_bits(bits), _check_metadata(metadata)
+    if mode == "latent":
+        given = [name for name, value in (("keep (--keep)", keep), ("seed (--seed)", seed),
+                                          ("segment_size (--segment-size)", segment_size)) if value is not None]
+        if given:
+            raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
+                                    f"bottleneck, whose size the model sets (choose a model or a quality)")
+        model_id, sha = _latent_model(model, quality)
+        return EncodeOptions(mode=mode, keep=None, bits=bits, metadata=raw_metadata, model_id=model_id,
+                             model_sha256=sha)
+    if quality is not None:
+        raise InvalidInputError("quality (--quality) picks a latent model; use latent mode (mode='latent', "
+                                "--mode latent); mask mode is sized by keep (--keep)")
+    keep = DEFAULT_KEEP if keep is None else check_keep(keep)
+    seed = secrets.randbits(32) if seed is None else check_seed(seed)
+    segment_size = _check_segment_size(segment_size)
+    if segment_size is not None and raw_metadata:
+        raise InvalidInputError(_SEGMENTS_DROP_METADATA)
+    model_id, sha = _mask_model(model)
+    return EncodeOptions(mode=mode, keep=keep, threshold=keep_to_threshold(keep), seed=seed, bits=bits,
+                         metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha)
