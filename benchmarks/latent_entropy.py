@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import maskcodec
-from maskcodec.format import container
-from maskcodec.format.zstd_frame import compress, decompress
+from maskcodec.codec import coded
+from maskcodec.format.zstd_frame import compress
 from maskcodec.images import find_images, read_image
 from maskcodec.latent_mode import quantize
 from maskcodec.manifest import LatentEntry, load
@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 q = quantize(values.astype(np.float32), "integer")[0]  # what coder 0 would send
                 sizes["rans"].append(header.payload_size)
             else:  # the uint8 values the file's zstd frame holds
-                frame = container.parse(data)
-                raw = decompress(frame.payload, frame.payload_raw_size)
-                q = np.frombuffer(raw, np.uint8).reshape(header.latent.channels, header.latent.height, -1)
+                q = np.frombuffer(coded(data)[1], np.uint8).reshape(header.latent.channels, header.latent.height, -1)
             sizes["zstd"].append(len(compress(q.tobytes())))
             sizes["order0"].append(order0_bits(q.astype(np.int64)) / 8)
         if sizes["zstd"]:

@@ -32,8 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInputError, MaskcodecError
+from .optional import require
 
-__all__ = ["BatchResult", "decode_file", "decode_many"]
+__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "decoded_by"]
+
+PEEK_BYTES = 1 << 21  # enough for any header within the default limits (metadata up to 1 MiB)
 
 
 @dataclass
@@ -61,9 +64,9 @@ class BatchResult:
         return self.decoded / self.seconds if self.seconds > 0 else 0.0
 
 
-def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = ".png",
+def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = "auto",
                 workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
-                progress: bool = True) -> BatchResult:
+                force: bool = False, progress: bool = True) -> BatchResult:
     """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
 
     Parameters
@@ -75,7 +78,8 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     inpainter : str
         As for :func:`maskcodec.decode`.
     fmt : str
-        Output type: ``".png"``, ``".tif"``, ``".tiff"`` or ``".npy"``.
+        Output type: ``"auto"`` (default: PNG where it holds the frame, else TIFF), ``".png"``,
+        ``".tif"``, ``".tiff"`` or ``".npy"``.
     workers : int, optional
         Worker processes (default ``os.cpu_count()``); with no ``scheduler``,
         ``workers=1`` decodes in this process.
@@ -87,6 +91,8 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     salvage : bool
         Decode damaged segmented streams as :func:`maskcodec.decode` does with
         ``strict=False``; what was lost is printed on stderr.
+    force : bool
+        Overwrite existing outputs (else they are refused before any decoding).
     progress : bool
         Show a progress bar on stderr.
 
@@ -97,28 +103,36 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     Raises
     ------
     InvalidInputError
-        No inputs, two inputs with the same stem, an unknown ``fmt``, a bad
-        ``workers`` or ``scheduler``, or dask missing for a ``scheduler``.
+        No inputs, two inputs with the same stem, an unknown ``fmt``, ``out_dir``
+        not a folder, outputs that exist (without ``force``) or a PNG that cannot
+        hold a frame, a bad ``workers`` or ``scheduler``.
+    MissingDependencyError
+        dask.distributed missing for a ``scheduler`` (the ``pipeline`` extra).
         Errors of single frames are collected in ``BatchResult.failures``.
     """
-    from .images import IMAGE_SUFFIXES
+    from .images import IMAGE_SUFFIXES, check_output, output_suffix
     sources = [Path(p) for p in inputs]
     if not sources:
         raise InvalidInputError("no .mcx files to decode")
-    if fmt not in IMAGE_SUFFIXES:
-        raise InvalidInputError(f"output type {fmt!r} is not supported; expected one of {', '.join(IMAGE_SUFFIXES)}")
+    fmt = output_suffix(fmt)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InvalidInputError(f"workers must be a positive integer or None, got {workers!r}")
     if scheduler is not None and scheduler != "local" and "://" not in str(scheduler):
         raise InvalidInputError(f"scheduler must be 'local' or a dask scheduler address like "
                                 f"'tcp://host:8786', got {scheduler!r}")
     out_dir = Path(out_dir)
-    targets = [out_dir / (src.stem + fmt) for src in sources]
+    if out_dir.exists() and not out_dir.is_dir() or not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
+        raise InvalidInputError(f"{out_dir}: several inputs decode into a folder; -o names that folder, not a file")
+    headers = [peek_header(src) for src in sources]
+    targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
+               for src, h in zip(sources, headers)]
     if len(set(targets)) < len(targets):
         twice = sorted({t.name for t in targets if targets.count(t) > 1})
         raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
                                 f"decode inputs with the same name into separate folders")
     out_dir.mkdir(parents=True, exist_ok=True)
+    for target, h in zip(targets, headers):  # every output checked before any frame is decoded
+        check_output(target, *((h.dtype, h.channels) if h else ()), force=force)
     jobs = [(str(s), str(t), inpainter, salvage) for s, t in zip(sources, targets)]
     workers = workers or os.cpu_count() or 1
     if scheduler is not None:
@@ -128,6 +142,30 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     else:
         run = _on_pool(jobs, workers)
     return _collect(run, sources, progress)
+
+
+def peek_header(src: str | Path):
+    """The header of a file from its first bytes, or None when they do not parse (damage, not maskcodec)."""
+    from .codec import inspect
+    try:
+        with open(src, "rb") as f:
+            return inspect(f.read(PEEK_BYTES))
+    except MaskcodecError:
+        return None
+
+
+def output_path_suffix(header) -> str:
+    """The output type of a frame when none is asked for (PNG where it holds the image, else TIFF)."""
+    from .images import default_suffix
+    return default_suffix(header.dtype, header.channels) if header is not None else ".png"
+
+
+def decoded_by(header, inpainter: str) -> str:
+    """What decodes a file: ``"inpainter NAME"`` (``auto`` resolved) or ``"latent model ID"``."""
+    from .inpaint import choose
+    if header.mode == "latent":
+        return f"latent model {header.model_id}"
+    return f"inpainter {choose(inpainter, header)}"
 
 
 def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False) -> list[str]:
@@ -191,12 +229,8 @@ def _on_pool(jobs, workers: int):
 
 def _on_dask(jobs, scheduler: str, workers: int):
     """Yield once connected and every dask worker is warmed, then each frame's result."""
-    try:
-        from dask.distributed import Client, LocalCluster
-        from dask.distributed import as_completed as dask_completed
-    except ImportError:
-        raise InvalidInputError("decoding on a dask scheduler needs dask.distributed: "
-                                "pip install 'maskcodec[pipeline]'") from None
+    distributed = require("dask.distributed", "decoding on a dask scheduler (--scheduler)")
+    Client, LocalCluster, dask_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
     cluster = None
     try:
         if scheduler == "local":

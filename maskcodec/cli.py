@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .errors import MaskcodecError
+from .errors import InvalidInputError, MaskcodecError
+from .images import output_suffix
 
-__all__ = ["main", "build_parser", "argument"]
+__all__ = ["main", "build_parser", "argument", "spec_path"]
 
 EPILOG = """\
 examples:
@@ -34,17 +35,25 @@ examples:
   maskcodec bench ../shared/data/mars_rgb/val     # quality per byte against JPEG2000
   maskcodec bench-models ../shared/data/mars_rgb/val   # every model on the same kept pixels
 
-The format is specified in spec/format.md. Images: PNG and TIFF (8/16-bit) and .npy.
+The format is specified in spec/format.md (installed with maskcodec: {spec}).
+Images: PNG and TIFF (8/16-bit) and .npy.
 """
 
 # command -> (module under maskcodec.tools with configure_parser and run_cli, one-line help)
 TOOLS = {
-    "demo": ("demo", "encode a bundled real Mars image at several keep levels, beside JPEG2000"),
-    "bench": ("bench", "quality per byte and speed against JPEG2000 and JPEG on real images"),
+    "demo": ("demo", "encode a bundled real Mars image at several keep levels, beside JPEG2000, HTJ2K, JPEG-XL"),
+    "bench": ("bench", "quality per byte and speed against JPEG2000, HTJ2K, JPEG-XL and JPEG on real images"),
     "train": ("train", "train a CAE model from a JSON config and export it to ONNX (needs torch)"),
     "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
     "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
 }
+
+
+def spec_path() -> Path:
+    """Where ``spec/format.md`` lies: inside an installed wheel, or in the source checkout."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "shipped_spec" / "format.md"
+    return shipped if shipped.exists() else here.parent / "spec" / "format.md"
 
 
 def argument(parse: Callable[[str], object]) -> Callable[[str], object]:
@@ -65,13 +74,13 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from .products import is_product, read_product
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
                    model=args.model, quality=args.quality)  # every option checked before the image is read
+    out = _writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
     if is_product(args.input):
         product = read_product(args.input)
-        image, opts = product.image, opts.with_product(product.metadata, product.bits)
+        image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
     else:
         image = read_image(args.input)
     data = encode_with(image, opts)
-    out = Path(args.output) if args.output else Path(args.input).with_suffix(".mcx")
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
     how = f"keep={opts.keep}, seed {opts.seed}" if opts.mode == "mask" else f"latent mode, model {opts.model_id}"
@@ -79,23 +88,43 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable(out: Path, force: bool) -> Path:
+    """A .mcx output path, refused before any work when it cannot or should not be written."""
+    if out.is_dir():
+        raise InvalidInputError(f"{out} is a folder; name the output file (-o {out / 'frame.mcx'})")
+    if not out.parent.is_dir():
+        raise InvalidInputError(f"{out}: the output folder {out.parent} does not exist")
+    if out.exists() and not force:
+        raise InvalidInputError(f"{out} exists; choose another output (-o) or overwrite it with --force")
+    return out
+
+
 def _cmd_decode(args: argparse.Namespace) -> int:
     inputs: list[Path] = []
     for name in args.inputs:
         p = Path(name)
+        if not p.exists():
+            raise InvalidInputError(f"{p}: no such .mcx file or folder (input)")
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
-        raise MaskcodecError(f"no .mcx files found in {', '.join(args.inputs)}")
-    from .batch import decode_file, decode_many
+        raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
+    from .batch import decode_file, decode_many, decoded_by, output_path_suffix, peek_header
+    from .images import check_output
     if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
-        out = Path(args.output) if args.output else inputs[0].with_suffix(".png")
+        header = peek_header(inputs[0])
+        fmt = output_suffix(args.format)
+        out = Path(args.output) if args.output else inputs[0].with_suffix(
+            output_path_suffix(header) if fmt == "auto" else fmt)
+        check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
+        how = decoded_by(header, args.inpainter) if header else f"inpainter {args.inpainter}"
         for message in decode_file(inputs[0], out, args.inpainter, args.salvage):
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
-        print(f"{inputs[0]} -> {out}")
+        print(f"{inputs[0]} -> {out} ({how})")
         return 0
     outdir = Path(args.output or ".")
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
-                         scheduler=args.scheduler, salvage=args.salvage, progress=not args.quiet)
+                         scheduler=args.scheduler, salvage=args.salvage, force=args.force,
+                         progress=not args.quiet)
     for src, message in result.failures:
         print(f"maskcodec: {src}: {message}", file=sys.stderr)
     print(f"decoded {result.decoded} of {len(inputs)} files into {outdir} "
@@ -104,11 +133,13 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .codec import inspect
-    h = inspect(Path(args.input).read_bytes())
+    from .codec import inspect, verify
+    data = Path(args.input).read_bytes()
+    h = inspect(data)
+    problem = verify(data)
     if args.json:
-        print(json.dumps(h.to_json(), indent=2))
-        return 0
+        print(json.dumps(h.to_json() | {"damage": problem}, indent=2))
+        return 1 if problem else 0
     pixels = h.shape[0] * h.shape[1]
     print(f"{args.input}: maskcodec {h.version[0]}.{h.version[1]}, {h.mode} mode")
     print(f"  image      {' x '.join(map(str, h.shape))} {h.dtype} ({h.bits} significant bits)")
@@ -121,15 +152,32 @@ def _cmd_info(args: argparse.Namespace) -> int:
                   f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header, zstd")
         print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}")
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
-    print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
-          f"(header {h.header_size}, payload {h.payload_size}, raw "
-          f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})")
+    if h.segments:
+        from .format import Limits, segmented
+        size = segmented.parse(data, 0, Limits()).end
+        print(f"  segments   {h.segments} of {size} bytes each, {h.segments * size} in all (stream of "
+              f"{len(data)} bytes = {8 * len(data) / pixels:.3f} bits/pixel; first segment: header "
+              f"{h.header_size}, payload {h.payload_size}); survivors {h.payload_raw_size} bytes raw")
+    else:
+        print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
+              f"(header {h.header_size}, payload {h.payload_size}, raw "
+              f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})")
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
-    return 0
+    print(f"  integrity  {'DAMAGED: ' + problem if problem else 'intact (sizes, checksums and payload checked)'}")
+    return 1 if problem else 0
+
+
+def _installed_inpainters() -> list[str]:
+    from .manifest import InpainterEntry, load
+    try:
+        return sorted(load().of_kind(InpainterEntry))
+    except MaskcodecError:  # a broken manifest is reported when a model is used, not by --help
+        return []
 
 
 def _add_core(sub) -> None:
+    from .inpaint import CLASSICAL_NAMES
     from .options import parse_keep
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
@@ -153,6 +201,7 @@ def _add_core(sub) -> None:
                         "model latent-q<QUALITY> of the manifest")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decompress .mcx files to images",
@@ -161,10 +210,15 @@ def _add_core(sub) -> None:
     p.add_argument("inputs", nargs="+", help=".mcx files or folders of them")
     p.add_argument("-o", "--output", help="output image (one input) or folder (batch)")
     p.add_argument("--inpainter", default="auto",
-                   help="auto (best available), nconv, linear, or a model id from models/manifest.json")
+                   help=f"auto (the model the file names, else the shipped model for the image's kind, else the "
+                        f"classical inpainter that measures best for it), {', '.join(CLASSICAL_NAMES)}, or an "
+                        f"installed inpainting model: {', '.join(_installed_inpainters()) or '(none installed)'}")
     p.add_argument("--salvage", action="store_true",
                    help="recover what survived of a damaged segmented stream instead of failing")
-    p.add_argument("--format", default=".png", choices=[".png", ".tif", ".npy"], help="batch output type")
+    p.add_argument("--format", type=argument(output_suffix), default="auto",
+                   help="output type when -o names no file: auto (PNG where it holds the image, else TIFF; the "
+                        "default), png, tif, tiff or npy")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--workers", type=int, default=None,
                    help="batch: worker processes (default: one per CPU core; 1 decodes in this process)")
     p.add_argument("--scheduler", default=None,
@@ -172,16 +226,22 @@ def _add_core(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_decode)
 
-    p = sub.add_parser("info", help="show a file's header without decoding it")
+    p = sub.add_parser("info", help="show a file's header and check it without decoding it",
+                       description="Print what a .mcx file or segmented stream says about itself (image, mask or "
+                                   "latent block, model, sizes, metadata) and check its sizes, checksums and payload "
+                                   "without inpainting. Exit status 1 when the file is damaged (the line 'integrity' "
+                                   "says how, and what --salvage would recover from a segmented stream).")
     p.add_argument("input", help=".mcx file")
-    p.add_argument("--json", action="store_true", help="print the header as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the header as JSON (spec/format.md section 10.1) with a 'damage' entry (null when "
+                        "intact)")
     p.set_defaults(func=_cmd_info)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; the arguments of a tool are added (its module imported) only when ``command`` names it."""
     parser = argparse.ArgumentParser(
-        prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG.format(spec=spec_path()),
         description="Compress images by keeping a seeded random subset of pixels; "
                     "decode by inpainting the rest.")
     parser.add_argument("--version", action="version", version=f"maskcodec {__version__}")

@@ -13,17 +13,17 @@ import warnings
 import numpy as np
 
 from . import inpaint, latent_mode, mask_mode, options
-from .errors import InvalidInputError
+from .errors import FormatError, InvalidInputError
 from .format import container, framing
 from .format.header import MODES as MODE_NAMES
 from .format.header import Header, Limits
 from .inpaint import AUTO
 from .mask_mode import SalvageReport
 
-__all__ = ["encode", "encode_with", "decode", "inspect", "survivors", "latents", "salvage", "SalvageWarning"]
+__all__ = ["encode", "encode_with", "verify", "coded", "decode", "inspect", "survivors", "latents", "salvage", "SalvageWarning"]
 
 MODES = {"mask": mask_mode, "latent": latent_mode}  # each: encode(image, opts), describe(frame, limits),
-                                                     # decode(frame, limits, inpainter)
+                                                     # decode(header, payload, inpainter)
 
 
 class SalvageWarning(UserWarning):
@@ -113,8 +113,12 @@ def encode_with(image: np.ndarray, opts: options.EncodeOptions) -> bytes:
     return MODES[opts.mode].encode(options.check_image(image), opts)
 
 
-def _mode(frame: container.Frame):
-    return MODES[MODE_NAMES[frame.mode]]
+def _read(data: bytes, limits: Limits) -> tuple[Header, bytes]:
+    """The checked header and payload of a single container: the format's checks 1-6, the mode's check 7,
+    then the format's checks 8-9 (spec section 8)."""
+    frame = container.parse_header(data, limits)
+    header = MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
+    return header, container.payload(data, frame)
 
 
 def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
@@ -130,17 +134,57 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     if framing(data) == "segmented":
         return mask_mode.describe_stream(data, limits)
     frame = container.parse_header(data, limits)
-    return _mode(frame).describe(frame, limits)
+    return MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
+
+
+def verify(data: bytes, *, limits: Limits = Limits()) -> str | None:
+    """What is wrong with a file, or None when it passes the checks of the format that need no model:
+    sizes, both CRCs, the payload's own checks (zstd frame, mask count, survivor codes). A range-coded
+    latent payload (coder 1) is checked when it is decoded, with the named model's tables. Nothing is
+    inpainted, no network runs and no model is loaded.
+
+    Examples
+    --------
+    >>> import maskcodec
+    >>> data = maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1)
+    >>> verify(data) is None, verify(data[:-3]).endswith("the payload is truncated")
+    (True, True)
+    """
+    try:
+        if framing(data) == "segmented":
+            mask_mode.read_stream(data, limits)
+            return None
+        header, payload = _read(data, limits)
+        if header.mode == "mask":
+            mask_mode.read(header, payload)
+        else:
+            latent_mode.contents(header, payload)
+        return None
+    except FormatError as e:
+        if framing(data) != "segmented":
+            return str(e)
+        try:
+            return f"{e}; salvage would recover: {mask_mode.salvage_stream(bytes(data), limits)[3]}"
+        except FormatError:
+            return f"{e}; no segment is intact"
+
+
+def coded(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, bytes]:
+    """The header of a single container and what its payload codes, checked: the survivor layout
+    (mask mode), the uint8 latent values (latent coder 0) or the range code itself (coder 1). The
+    bytes a conformance test compares, whatever the zstd version that compressed them."""
+    header, payload = _read(data, limits)
+    return header, MODES[header.mode].contents(header, payload)
 
 
 def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a mask-mode file, without inpainting."""
     if framing(data) == "segmented":
         return mask_mode.read_stream(data, limits)
-    frame = container.parse(data, limits)
-    if _mode(frame) is not mask_mode:
+    header, payload = _read(data, limits)
+    if header.mode != "mask":
         raise InvalidInputError("a latent-mode file has no kept pixels; maskcodec.latents() reads its latents")
-    return mask_mode.read(frame)
+    return mask_mode.read(header, payload)
 
 
 def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
@@ -185,10 +229,10 @@ def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
     """
     if framing(data) == "segmented":
         raise InvalidInputError("a segmented stream holds mask mode only; latents() reads latent-mode files")
-    frame = container.parse(data, limits)
-    if _mode(frame) is not latent_mode:
+    header, payload = _read(data, limits)
+    if header.mode != "latent":
         raise InvalidInputError("this is a mask-mode file; latents() reads latent-mode files")
-    return latent_mode.latents(frame, limits)
+    return latent_mode.latents(header, payload)
 
 
 def decode(data: bytes, inpainter: str = AUTO, *, strict: bool = True,
@@ -233,10 +277,24 @@ def decode(data: bytes, inpainter: str = AUTO, *, strict: bool = True,
         if report.segments_received < report.segments_expected or report.bytes_skipped:
             warnings.warn(SalvageWarning(report), stacklevel=2)
         return image
-    if framing(data) == "segmented":
-        return inpaint.fill(*mask_mode.read_stream(data, limits), inpainter)
-    frame = container.parse(data, limits)
-    return _mode(frame).decode(frame, limits, inpainter)
+    try:
+        if framing(data) == "segmented":
+            header, m, values = mask_mode.read_stream(data, limits)
+        else:
+            header, payload = _read(data, limits)
+            return MODES[header.mode].decode(header, payload, inpainter)
+    except FormatError as e:
+        raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing(data)]}") from None
+    return inpaint.fill(header, m, values, inpainter)
+
+
+_SALVAGE_HINT = {  # (strict, framing) -> what a decoder can do about damage
+    (True, "segmented"): "the stream is segmented: decode(..., strict=False) or --salvage recovers what survived",
+    (True, "container"): "a single container (format 1.0) is read strictly; streams written with segment_size "
+                         "(--segment-size) can be salvaged",
+    (False, "container"): "salvage (strict=False, --salvage) needs a segmented stream written with segment_size "
+                          "(--segment-size); this is a single container (format 1.0), read strictly",
+}
 
 
 def salvage(data: bytes, inpainter: str = AUTO, *,

@@ -8,7 +8,8 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["read_image", "write_image", "find_images", "IMAGE_SUFFIXES"]
+__all__ = ["read_image", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds", "default_suffix",
+           "output_suffix", "check_output"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
@@ -59,6 +60,53 @@ def _read_png(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(im)
 
 
+def png_holds(dtype, channels: int) -> bool:
+    """Whether :func:`write_image` can write this layout as PNG: 8-bit gray/RGB/RGBA, 16-bit gray.
+
+    >>> png_holds("uint8", 3), png_holds("uint16", 1), png_holds("uint16", 3)
+    (True, True, False)
+    """
+    return channels == 1 or (np.dtype(dtype) == np.uint8 and channels in (3, 4))
+
+
+def default_suffix(dtype, channels: int) -> str:
+    """The output type of a decoded image when none is asked for: PNG where it holds the image, else TIFF."""
+    return ".png" if png_holds(dtype, channels) else ".tif"
+
+
+def output_suffix(text: str) -> str:
+    """An output type as typed on the command line (``png``, ``.tiff``, ``auto``...), normalized.
+
+    >>> output_suffix("TIFF"), output_suffix(".npy"), output_suffix("auto")
+    ('.tiff', '.npy', 'auto')
+    """
+    t = str(text).lower()
+    if t == "auto":
+        return t
+    t = t if t.startswith(".") else f".{t}"
+    if t not in IMAGE_SUFFIXES:
+        raise InvalidInputError(f"output type (--format) {text!r} is not supported; expected auto (PNG where it "
+                                f"holds the image, else TIFF) or one of {', '.join(IMAGE_SUFFIXES)}")
+    return t
+
+
+def check_output(path: str | os.PathLike, dtype=None, channels: int | None = None, force: bool = False) -> Path:
+    """Refuse, before any work, an output file that cannot be written: an unknown type, a PNG that cannot
+    hold the image, a folder that does not exist, or an existing file (unless ``force``)."""
+    path = Path(path)
+    suffix = _suffix(path)
+    if dtype is not None and suffix == ".png" and not png_holds(dtype, channels):
+        raise InvalidInputError(f"{path}: PNG cannot hold a {np.dtype(dtype).name} image with {channels} channels; "
+                                f"write .tif or .npy instead (-o {path.with_suffix('.tif')})")
+    if path.is_dir():
+        raise InvalidInputError(f"{path} is a folder; name an output file (-o {path / 'image.png'})")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"{path}: the output folder {path.parent} does not exist")
+    if path.exists() and not force:
+        raise InvalidInputError(f"{path} exists; choose another output (-o) or overwrite it with --force")
+    return path
+
+
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write ``image`` to PNG, TIFF or ``.npy`` (chosen by the suffix).
 
@@ -77,7 +125,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         from PIL import Image
         img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         channels = 1 if img.ndim == 2 else img.shape[2]
-        if not (channels == 1 or (img.dtype == np.uint8 and channels in (3, 4))):
+        if not png_holds(img.dtype, channels):
             raise InvalidInputError(f"{path}: PNG cannot hold a {img.dtype} image with {channels} channels; "
                                     f"write .tif or .npy instead")
         Image.fromarray(img).save(path)

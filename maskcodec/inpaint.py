@@ -7,7 +7,7 @@ pixels back afterwards, so an inpainter only has to be good where ``known`` is
 False.
 
 Names: ``"auto"`` (the model the file names, else the shipped model made for
-the image's kind, else ``"nconv"``), the classical inpainters
+the image's kind, else the classical inpainter measured best for its sample type), the classical inpainters
 (:mod:`maskcodec.classical`, numpy and scipy) and the ids of the inpainting
 models of the manifest (:mod:`maskcodec.networks`). Nothing heavy is imported
 until a fill is asked for.
@@ -22,11 +22,16 @@ from .errors import InvalidInputError, ModelError
 from .format import Header
 from .manifest import DenoiserEntry, InpainterEntry, LatentEntry, load
 
-__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "resolve", "fill"]
+__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "FALLBACK", "choose", "resolve", "fill"]
 
 Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 AUTO = "auto"
 CLASSICAL_NAMES = ("linear", "nconv")  # the keys of maskcodec.classical.CLASSICAL
+
+
+# The classical inpainter ``auto`` falls back on where no model fits, by sample type: measured with
+# ``maskcodec bench-models`` (benchmarks/results/raw16_models: linear beats nconv on 12-bit frames at every keep).
+FALLBACK = {"uint8": "nconv", "uint16": "linear"}
 
 
 def _classical(name: str) -> Inpainter:
@@ -34,14 +39,50 @@ def _classical(name: str) -> Inpainter:
     return CLASSICAL[name]
 
 
-def _model(model_id: str, header: Header) -> Inpainter:
-    """The inpainter of the model ``model_id``, checked against the file it is to fill."""
+def choose(name: str, header: Header) -> str:
+    """The inpainter that ``name`` stands for when filling the file of ``header``: ``"auto"`` becomes the
+    model the file names, else the shipped model made for the image's kind, else the classical inpainter
+    that measures best for its sample type (:data:`FALLBACK`). Nothing is loaded; unknown names are refused.
+
+    Raises
+    ------
+    InvalidInputError
+        ``name`` is neither ``"auto"``, a classical inpainter nor an installed model.
+    ModelError
+        The model that ``auto`` picks (the file's, or the shipped default) is not installed.
+    """
+    if not isinstance(name, str):
+        raise InvalidInputError(f"inpainter must be a name (str), got {type(name).__name__}")
+    if name in CLASSICAL_NAMES:
+        return name
     manifest = load()
-    if model_id not in manifest.entries:
-        raise InvalidInputError(f"unknown inpainter or model {model_id!r}; expected {AUTO!r}, "
-                                f"{', '.join(map(repr, CLASSICAL_NAMES))} or an inpainting model among "
-                                f"{sorted(manifest.of_kind(InpainterEntry)) or '(none installed)'}")
-    entry = manifest.entries[model_id]
+    if name != AUTO:
+        if name not in manifest.entries:
+            raise InvalidInputError(f"unknown inpainter or model {name!r}; expected {AUTO!r}, "
+                                    f"{', '.join(map(repr, CLASSICAL_NAMES))} or an inpainting model among "
+                                    f"{sorted(manifest.of_kind(InpainterEntry)) or '(none installed)'}")
+        return name
+    if header.model_id:
+        if header.model_id not in manifest.entries:
+            raise ModelError(f"the file asks to be inpainted by model {header.model_id!r}, which is not installed "
+                             f"in {manifest.folder}; install the maskcodec that wrote it (the wheel carries its "
+                             f"models) or point $MASKCODEC_MODELS at a folder that has it, or choose a classical "
+                             f"inpainter (inpainter='linear', --inpainter linear)")
+        return header.model_id
+    for entry in manifest.of_kind(InpainterEntry).values():
+        if header.channels == entry.channels and header.dtype in entry.default_for:
+            if not manifest.path(entry.onnx).exists():
+                raise ModelError(f"the default model {entry.id!r} for {header.dtype} {header.channels}-channel "
+                                 f"images is listed in {manifest.folder / 'manifest.json'} but its file "
+                                 f"{entry.onnx.file} is missing: reinstall maskcodec (the wheel carries the models) "
+                                 f"or choose a classical inpainter (inpainter='linear', --inpainter linear)")
+            return entry.id
+    return FALLBACK[header.dtype]
+
+
+def _model(model_id: str, header: Header) -> Inpainter:
+    """The inpainter of the installed model ``model_id``, checked against the file it is to fill."""
+    entry = load().entries[model_id]
     if isinstance(entry, LatentEntry):
         raise ModelError(f"model {model_id!r} is a latent-mode model (it decodes latent files, which need no "
                          f"inpainter); expected an inpainting model or 'auto', 'nconv', 'linear'")
@@ -58,26 +99,10 @@ def _model(model_id: str, header: Header) -> Inpainter:
     return inpainter(entry)
 
 
-def _auto(header: Header) -> Inpainter:
-    """The model the file names, else the shipped default for its image kind, else ``nconv``."""
-    if header.model_id:
-        return _model(header.model_id, header)
-    manifest = load()
-    for entry in manifest.of_kind(InpainterEntry).values():
-        if header.channels == entry.channels and header.dtype in entry.default_for:
-            if not manifest.path(entry.onnx).exists():
-                break  # model files not installed: the classical inpainter
-            return _model(entry.id, header)
-    return _classical("nconv")
-
-
 def resolve(name: str, header: Header) -> Inpainter:
-    """The inpainter that ``name`` stands for when filling the file of ``header``."""
-    if not isinstance(name, str):
-        raise InvalidInputError(f"inpainter must be a name (str), got {type(name).__name__}")
-    if name in CLASSICAL_NAMES:
-        return _classical(name)
-    return _auto(header) if name == AUTO else _model(name, header)
+    """The inpainter that ``name`` stands for when filling the file of ``header`` (see :func:`choose`)."""
+    chosen = choose(name, header)
+    return _classical(chosen) if chosen in CLASSICAL_NAMES else _model(chosen, header)
 
 
 def fill(header: Header, known: np.ndarray, values: np.ndarray, name: str) -> np.ndarray:

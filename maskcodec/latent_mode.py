@@ -37,7 +37,7 @@ from .manifest import LatentEntry, load
 from .networks import pad, session
 
 __all__ = ["QUANTIZATIONS", "CODERS", "quantize", "dequantize", "model_tables", "encode", "describe", "decode",
-           "latents"]
+           "contents", "latents"]
 
 QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
 QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
@@ -222,8 +222,9 @@ def _decoder_entry(header: Header) -> LatentEntry:
 
 
 def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) -> np.ndarray:
-    """The dequantized latent ``(K, h, w)`` of a checked header and its payload (zstd frame of latent bytes,
-    or the range code, decoded with the tables of the model the file names; ``entry`` if already checked)."""
+    """The dequantized latent ``(K, h, w)`` of a checked header and its payload: the zstd frame of latent bytes
+    (coder 0, no model needed) or the range code, decoded with the tables of the model the file names
+    (``entry`` when already checked)."""
     lat = header.latent
     if lat.coder == "rans":
         tables = model_tables(entry or _decoder_entry(header), "decoder")
@@ -234,17 +235,16 @@ def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) ->
                       lat.offsets, lat.steps)
 
 
-def decode(frame: container.Frame, limits: Limits, inpainter: str) -> np.ndarray:
-    """The image of a parsed latent-mode file: its decoder network run on its latents (``inpainter`` must
-    be ``"auto"``: latent files are not inpainted)."""
+def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
+    """The image of a latent-mode file: its decoder network run on its latents (``inpainter`` must be
+    ``"auto"``: latent files are not inpainted). Coder 0's zstd frame is checked before the model (spec 12.7)."""
     if inpainter != "auto":
         raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; inpainter "
                                 f"(--inpainter) {inpainter!r} does not apply (leave it 'auto')")
-    header = describe(frame, limits)
-    payload = frame.payload
     lat = header.latent
+    z = None if lat.coder == "rans" else _tensor(header, payload)
     entry = _decoder_entry(header)
-    z = _tensor(header, payload, entry)
+    z = _tensor(header, payload, entry) if z is None else z
     f = lat.factor
     y = _run(entry, "decoder", "latent", z[None], (1, header.channels, lat.height * f, lat.width * f))[0]
     h, w = header.shape[:2]
@@ -253,6 +253,12 @@ def decode(frame: container.Frame, limits: Limits, inpainter: str) -> np.ndarray
     return out.reshape(header.shape)
 
 
-def latents(frame: container.Frame, limits: Limits) -> np.ndarray:
-    """The dequantized latent tensor of a parsed latent-mode file (see :func:`maskcodec.latents`)."""
-    return _tensor(describe(frame, limits), frame.payload)
+def contents(header: Header, payload: bytes) -> bytes:
+    """What a latent payload codes, checked as far as no model is needed: coder 0's zstd frame decompressed
+    (the uint8 latent values), coder 1's range code as it is."""
+    return payload if header.latent.coder == "rans" else decompress(payload, header.payload_raw_size)
+
+
+def latents(header: Header, payload: bytes) -> np.ndarray:
+    """The dequantized latent tensor of a latent-mode file (see :func:`maskcodec.latents`)."""
+    return _tensor(header, payload)

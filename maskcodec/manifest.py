@@ -9,7 +9,8 @@ Three kinds of model are listed, told apart here and nowhere else:
 - :class:`DenoiserEntry` (``"input": "image"``): cleans whole images
   (:func:`maskcodec.denoise`).
 
-The folder is the project's ``models/`` unless ``$MASKCODEC_MODELS`` names
+The folder is the one maskcodec was installed with (the wheel carries the
+models; a checkout has ``models/``) unless ``$MASKCODEC_MODELS`` names
 another, or a caller scopes one with :func:`using`. Reading the manifest needs
 neither numpy nor onnxruntime.
 
@@ -33,7 +34,7 @@ from typing import Iterator, Union
 from .errors import InvalidInputError, ModelError
 
 __all__ = ["ModelFile", "InpainterEntry", "LatentEntry", "DenoiserEntry", "Entry", "Manifest", "models_dir",
-           "using", "load", "sha256_file", "ENV"]
+           "using", "load", "sha256_file", "shipped_dir", "ENV"]
 
 ENV = "MASKCODEC_MODELS"  # a user's own models folder
 _scoped: list[Path] = []  # folders named by `using`, innermost last
@@ -139,13 +140,21 @@ class Manifest:
         return self.folder / f.file
 
 
+def shipped_dir() -> Path:
+    """The models that came with maskcodec: ``maskcodec/shipped_models`` in an installed wheel, the
+    project's ``models/`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    wheel = here / "shipped_models"
+    return wheel if (wheel / "manifest.json").exists() else here.parent / "models"
+
+
 def models_dir() -> Path:
     """Where the ONNX models and ``manifest.json`` are looked for: the folder scoped by :func:`using`,
-    else ``$MASKCODEC_MODELS``, else the project's ``models/``."""
+    else ``$MASKCODEC_MODELS``, else the models that came with maskcodec (:func:`shipped_dir`)."""
     if _scoped:
         return _scoped[-1]
     env = os.environ.get(ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    return Path(env) if env else shipped_dir()
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from .format.zstd_frame import compress, decompress
 from .layout import candidate_transforms, check_transform, pack, unpack, value_bytes
 from .mask import kept_indices, mask_from_threshold, threshold_to_keep
 
-__all__ = ["SalvageReport", "encode", "choose_transform", "describe", "read", "decode", "describe_stream",
+__all__ = ["SalvageReport", "encode", "choose_transform", "describe", "contents", "read", "decode", "describe_stream",
            "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
 
 ZSTD_ALLOWANCE = 16  # bytes a segment's first-guess count allows for a zstd frame's own header (spec 11.2)
@@ -97,31 +97,28 @@ def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: in
     space = size - segmented.overhead(opts.model_id) - ZSTD_ALLOWANCE
     whole = len(compress(pack(values, bits, transform)))
     count = max(1, math.ceil(whole / max(1, space)))
+    top = min(h, segmented.MAX_COUNT)
     while True:
-        count = min(count, h)
+        count = min(count, top)
         parts = [segmented.build(fixed, index=k, count=count, survivors=idx.size,
                                  payload=compress(pack(values[idx], bits, transform)), size=size,
                                  model_id=opts.model_id, model_sha256=opts.model_sha256)
                  for k, idx in enumerate(_groups(kept, w, count))]
         if all(p is not None for p in parts):
             return b"".join(parts)
-        if count == h:
-            raise InvalidInputError(f"segment_size (--segment-size) {size} is too small: one row of kept pixels "
-                                    f"of this {w}-pixel-wide image does not fit in a segment")
+        if count == top:
+            raise InvalidInputError(f"segment_size (--segment-size) {size} is too small for this {h} x {w} image: "
+                                    f"{top} segments (one per row, at most {segmented.MAX_COUNT}) do not fit it")
         count += 1
 
 
 # ---------------------------------------------------------------- decoding
 
-def _check_fields(f, raw_size: int, what: str) -> None:
-    """The mask-mode fields of a fixed header (spec section 8, check 7)."""
+def _check_fields(f) -> None:
+    """The mask-mode fields of a fixed header (spec section 8, check 7): transform and survivor count."""
     check_transform(f.transform, f.channels)
     fail_if(f.survivors > f.height * f.width, FormatError,
             f"header claims {f.survivors} kept pixels in an image of {f.height * f.width}")
-    expected = f.survivors * f.channels * value_bytes(f.bits)
-    fail_if(raw_size != expected, FormatError,
-            f"{what} is {raw_size}, expected {expected} ({f.survivors} pixels x {f.channels} channels x "
-            f"{value_bytes(f.bits)} bytes per value at {f.bits} bits)")
 
 
 def _header(f, dtype, shape, *, version, model_id: str, model_sha256: bytes, metadata: dict, header_size: int,
@@ -137,8 +134,13 @@ def _header(f, dtype, shape, *, version, model_id: str, model_sha256: bytes, met
 def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
     """The header of a mask-mode single container, its mode fields checked (mask mode has no limits
     beyond the format's: ``limits`` is there for the modes' common contract)."""
-    _check_fields(frame.fixed, frame.payload_raw_size, "payload_raw_size")
-    return _header(frame.fixed, frame.dtype, frame.shape, version=frame.version, model_id=frame.model_id,
+    f = frame.fixed
+    _check_fields(f)
+    expected = f.survivors * f.channels * value_bytes(f.bits)
+    fail_if(frame.payload_raw_size != expected, FormatError,
+            f"payload_raw_size is {frame.payload_raw_size}, expected {expected} ({f.survivors} pixels x "
+            f"{f.channels} channels x {value_bytes(f.bits)} bytes per value at {f.bits} bits)")
+    return _header(f, frame.dtype, frame.shape, version=frame.version, model_id=frame.model_id,
                    model_sha256=frame.model_sha256, metadata=frame.metadata, header_size=frame.header_size,
                    payload_size=frame.payload_size, file_size=frame.file_size)
 
@@ -153,25 +155,29 @@ def header_mask(header: Header) -> np.ndarray:
     return m
 
 
-def read(frame: container.Frame) -> tuple[Header, np.ndarray, np.ndarray]:
-    """Header, mask ``(H, W)`` and kept values ``(N, C)`` of a parsed mask-mode container."""
-    header = describe(frame)
-    raw = decompress(frame.payload, frame.payload_raw_size)
+def contents(header: Header, payload: bytes) -> bytes:
+    """What a mask-mode payload codes: the survivor layout, decompressed (check 10)."""
+    return decompress(payload, header.payload_raw_size)
+
+
+def read(header: Header, payload: bytes) -> tuple[Header, np.ndarray, np.ndarray]:
+    """Header, mask ``(H, W)`` and kept values ``(N, C)`` of a mask-mode container (checks 10-12)."""
+    raw = contents(header, payload)
     m = header_mask(header)
     values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
     return header, m, values.astype(header.dtype, copy=False)
 
 
-def decode(frame: container.Frame, limits: Limits, inpainter: str) -> np.ndarray:
-    """The image of a parsed mask-mode container: kept pixels exact, the rest inpainted by ``inpainter``."""
-    return inpaint.fill(*read(frame), inpainter)
+def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
+    """The image of a mask-mode container: kept pixels exact, the rest inpainted by ``inpainter``."""
+    return inpaint.fill(*read(header, payload), inpainter)
 
 
 def _segment_values(s: segmented.Segment, limits: Limits) -> np.ndarray:
     """The kept values ``(n_k, C)`` of one segment: its mode fields checked, its payload decoded."""
     f = s.fixed
     raw_size = s.survivors * f.channels * value_bytes(f.bits)
-    _check_fields(f, f.survivors * f.channels * value_bytes(f.bits), "the image's survivor bytes")
+    _check_fields(f)
     fail_if(raw_size > limits.max_payload_raw, LimitExceededError,
             f"segment payload of {raw_size} bytes exceeds the limit of {limits.max_payload_raw}")
     raw = decompress(s.payload, raw_size)
@@ -188,8 +194,7 @@ def _stream_header(s: segmented.Segment, file_size: int) -> Header:
 def describe_stream(data: bytes, limits: Limits) -> Header:
     """The header of a segmented stream, from its first segment (framing and mode fields checked)."""
     s = segmented.parse(bytes(data), 0, limits)
-    f = s.fixed
-    _check_fields(f, f.survivors * f.channels * value_bytes(f.bits), "the image's survivor bytes")
+    _check_fields(s.fixed)
     return _stream_header(s, len(data))
 
 

@@ -31,7 +31,7 @@ from .manifest import InpainterEntry, LatentEntry, load
 from .mask import check_seed, keep_to_threshold
 
 __all__ = ["EncodeOptions", "resolve", "check_keep", "check_seed", "check_bits", "parse_keep", "parse_keeps",
-           "check_image",
+           "check_image", "inpainting_model",
            "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID"]
 
 DEFAULT_KEEP = 0.1
@@ -43,7 +43,7 @@ _SEGMENTS_DROP_METADATA = ("metadata is not carried by segmented streams; drop s
 
 @dataclass(frozen=True)
 class EncodeOptions:
-    """Everything an encoder needs besides the image, checked.
+    """Everything an encoder needs besides the image, checked: made by :func:`resolve` only.
 
     Attributes
     ----------
@@ -66,19 +66,19 @@ class EncodeOptions:
         of the latent model's decoder file); 32 zero bytes for none.
     """
 
-    mode: str = "mask"
-    keep: float | None = DEFAULT_KEEP
-    threshold: int | None = None
-    seed: int | None = None
-    bits: int | None = None
-    metadata: bytes = b""
-    segment_size: int | None = None
-    model_id: str = ""
-    model_sha256: bytes = bytes(32)
+    mode: str
+    keep: float | None
+    threshold: int | None
+    seed: int | None
+    bits: int | None
+    metadata: bytes
+    segment_size: int | None
+    model_id: str
+    model_sha256: bytes
 
-    def with_product(self, metadata: dict | None, bits: int | None) -> EncodeOptions:
-        """These options for a mission product: its metadata (checked) and its significant bits, unless
-        bits were asked for."""
+    def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
+        """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
+        product's significant bits)."""
         raw = _check_metadata(metadata)
         if self.segment_size is not None and raw:
             raise InvalidInputError(_SEGMENTS_DROP_METADATA)
@@ -188,22 +188,29 @@ def _check_metadata(metadata) -> bytes:
     return raw
 
 
+def inpainting_model(model_id: str) -> InpainterEntry:
+    """The installed inpainting model ``model_id``; any other id is an InvalidInputError."""
+    entry = load().get(model_id)
+    if isinstance(entry, LatentEntry):
+        raise InvalidInputError(f"{model_id!r} is a latent model; use it in latent mode (mode='latent', "
+                                f"--mode latent)")
+    if not isinstance(entry, InpainterEntry):
+        raise InvalidInputError(f"{model_id!r} is a {entry.kind}, not an inpainting model; mask mode records the "
+                                f"model that should inpaint the file")
+    return entry
+
+
 def _mask_model(model) -> tuple[str, bytes]:
     if model is None:
         return "", bytes(32)
-    entry = load().get(model)
-    if isinstance(entry, LatentEntry):
-        raise InvalidInputError(f"{model!r} is a latent model; use it in latent mode (mode='latent', --mode latent)")
-    if not isinstance(entry, InpainterEntry):
-        raise InvalidInputError(f"{model!r} is not an inpainting model; mask mode records the model that "
-                                f"should inpaint the file")
+    entry = inpainting_model(model)
     return entry.id, bytes.fromhex(entry.onnx.sha256)
 
 
 def _latent_model(model, quality) -> tuple[str, bytes]:
     if (model is None) == (quality is None):
         raise InvalidInputError("latent mode needs exactly one of model (--model, a latent model id) and quality "
-                                f"(--quality, picks 'latent-q<quality>'); got model={model!r}, quality={quality!r}")
+                                f"(--quality, picks 'latent-q<quality>'); got {'both' if model is not None else 'neither'}")
     latents = load().of_kind(LatentEntry)
     if quality is not None:
         if not _is_int(quality):
@@ -237,8 +244,8 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
             raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
                                     f"bottleneck, whose size the model sets (choose a model or a quality)")
         model_id, sha = _latent_model(model, quality)
-        return EncodeOptions(mode=mode, keep=None, bits=bits, metadata=raw_metadata, model_id=model_id,
-                             model_sha256=sha)
+        return EncodeOptions(mode=mode, keep=None, threshold=None, seed=None, bits=bits, metadata=raw_metadata,
+                             segment_size=None, model_id=model_id, model_sha256=sha)
     if quality is not None:
         raise InvalidInputError("quality (--quality) picks a latent model; use latent mode (mode='latent', "
                                 "--mode latent); mask mode is sized by keep (--keep)")

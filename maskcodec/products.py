@@ -18,7 +18,6 @@ qube cores are read here from the label ``pdr`` parsed.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import warnings
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidInputError
+from .optional import require
 
 __all__ = ["PRODUCT_SUFFIXES", "Product", "is_product", "read_product"]
 
@@ -117,11 +117,7 @@ def read_product(path: str | os.PathLike) -> Product:
 
 
 def _import(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise InvalidInputError(f"reading mission products needs {module.split('.')[0]}: "
-                                f"pip install 'maskcodec[products]'") from None
+    return require(module, "reading mission products")
 
 
 def _read_pds(p: Path):

@@ -28,7 +28,8 @@ Examples
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields
+import secrets
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import numpy as np
@@ -40,7 +41,6 @@ from . import codec as _codec
 from . import options
 from .errors import InvalidInputError, ModelError
 from .inpaint import AUTO, CLASSICAL_NAMES
-from .manifest import InpainterEntry, load
 
 __all__ = ["Maskcodec", "CODEC_ID"]
 
@@ -73,17 +73,16 @@ class Maskcodec(Codec):
 
     def __init__(self, keep: float = 0.1, seed: int | None = 0, bits: int | None = None,
                  inpainter: str = "auto", model_id: str | None = None, model_sha256: str | None = None):
-        keep = options.check_keep(keep)
-        seed = None if seed is None else options.check_seed(seed)
-        bits = options.check_bits(bits)  # the same checks as encode(), once; a chunk's dtype is checked per chunk
+        # the options encode() takes, resolved once (a chunk's dtype is checked against bits per chunk)
+        self._options = options.resolve(keep=keep, seed=0 if seed is None else seed, bits=bits)
         if not isinstance(inpainter, str):
             raise InvalidInputError(f"inpainter must be a name (str), got {type(inpainter).__name__}")
         is_model = inpainter not in (AUTO, *CLASSICAL_NAMES)
         if model_id not in (None, inpainter if is_model else None):
             raise InvalidInputError(f"model_id {model_id!r} does not match inpainter {inpainter!r}")
         if is_model and model_sha256 is None:
-            model_sha256 = _inpainter_entry(inpainter).onnx.sha256
-        self.keep, self.seed, self.bits = keep, seed, bits
+            model_sha256 = options.inpainting_model(inpainter).onnx.sha256
+        self.keep, self.seed, self.bits = self._options.keep, None if seed is None else self._options.seed, bits
         self.inpainter = inpainter
         self.model_id = inpainter if is_model else None
         self.model_sha256 = model_sha256 if is_model else None
@@ -111,8 +110,8 @@ class Maskcodec(Codec):
         if image.ndim not in (2, 3):
             raise InvalidInputError(f"a maskcodec chunk must hold one image, (1, H, W[, C]) or (H, W[, C]); "
                                     f"got chunk shape {chunk.shape}: chunk the stack axis by 1")
-        return _codec.encode(np.ascontiguousarray(image), self.keep, seed=self.seed, bits=self.bits,
-                             metadata={SHAPE_KEY: list(chunk.shape)})
+        opts = self._options if self.seed is not None else replace(self._options, seed=secrets.randbits(32))
+        return _codec.encode_with(np.ascontiguousarray(image), opts.with_metadata({SHAPE_KEY: list(chunk.shape)}))
 
     def decode(self, buf, out=None) -> np.ndarray:
         """Decode one chunk to its original shape (into ``out`` when given)."""
@@ -126,7 +125,7 @@ class Maskcodec(Codec):
     def _check_model(self) -> None:
         if self.model_id is None:
             return
-        installed = _inpainter_entry(self.model_id).onnx.sha256
+        installed = options.inpainting_model(self.model_id).onnx.sha256
         if installed != self.model_sha256:
             raise ModelError(f"the store was written for model {self.model_id!r} with sha256 "
                              f"{self.model_sha256[:16]}..., the installed one is {installed[:16]}...")
@@ -134,13 +133,6 @@ class Maskcodec(Codec):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "id" and v is not None)
         return f"Maskcodec({args})"
-
-
-def _inpainter_entry(model_id: str) -> InpainterEntry:
-    entry = load().get(model_id)
-    if not isinstance(entry, InpainterEntry):
-        raise InvalidInputError(f"{model_id!r} is a {entry.kind} model, not an inpainting model")
-    return entry
 
 
 register_codec(Maskcodec)

@@ -7,7 +7,6 @@ which needs a new version and new vector names, not a silent rewrite.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import zlib
 from pathlib import Path
@@ -16,9 +15,11 @@ import numpy as np
 import zstandard
 
 import maskcodec
+from maskcodec import manifest
 from maskcodec.format import container
 from maskcodec.format.header import MODE_LATENT, MODE_MASK
-from maskcodec.format.zstd_frame import ZSTD_LEVEL, compress, decompress
+from maskcodec.codec import coded
+from maskcodec.format.zstd_frame import ZSTD_LEVEL, compress
 from maskcodec.latent_mode import CODER_IDS, QUANTIZATION_IDS
 from maskcodec.layout import pack
 from maskcodec.tools.train.latent_export import laplace_tables
@@ -67,11 +68,8 @@ REFERENCE_MODELS = {
 
 
 def _coded(data: bytes) -> bytes:
-    """What a file's payload codes: the decompressed zstd frame, or the range code itself (coder 1)."""
-    frame = container.parse(data)
-    if frame.block is not None and frame.block.coder == container.CODER_RANS:
-        return frame.payload
-    return decompress(frame.payload, frame.payload_raw_size)
+    """What a file's payload codes (:func:`maskcodec.codec.coded`)."""
+    return coded(data)[1]
 
 
 def _file(header, raw: bytes, *, model_id: str | None = None, model_sha256: bytes | None = None,
@@ -247,7 +245,7 @@ def _patch(data: bytes, offset: int, new: bytes, fix_crc: bool = True) -> bytes:
 
 
 def hostile_sample_count() -> bytes:
-    """106 bytes that declare 16384 x 16384 pixels of 1024 uint16 channels and no survivors (1 TiB decoded)."""
+    """106 bytes that declare 16384 x 16384 pixels of 1024 uint16 channels and no survivors (512 GiB decoded)."""
     raw = b""
     return container.build(shape=(16384, 16384, 1024), dtype=np.dtype(np.uint16), bits=16, mode=MODE_MASK,
                            payload=compress(raw), payload_raw_size=len(raw), transform=2, seed=1, keep_threshold=0,
@@ -344,7 +342,11 @@ def salvage_vectors(seg: bytes, size: int) -> dict[str, bytes]:
 
 def main() -> int:
     reference_models()
-    os.environ["MASKCODEC_MODELS"] = str(MODELS)
+    with manifest.using(MODELS):  # the latent-mode vectors are coded with the reference models
+        return write_all()
+
+
+def write_all() -> int:
     files = valid_vectors() | latent_vectors()
     errors = error_vectors(files["valid/rgb8_keep0.1.mcx"], files["valid/gray12_keep0.1.mcx"],
                            files["valid/gray16_bits8_keep0.25.mcx"])

@@ -93,10 +93,14 @@ def test_help_teaches(capsys):
 
 
 def test_demo(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--keep", "0.5,0.1"]) == 0
+    assert main(["demo", "-o", str(tmp_path / "demo"), "--keep", "0.5,0.1"]) == 0
     text = capsys.readouterr().out
-    assert "JPEG2000" in text and text.count(" dB") == 4
-    assert (tmp_path / "demo" / "keep0.1_maskcodec.png").exists()
+    assert "inpainter: default;" in text  # auto, resolved to the model it runs
+    assert "JPEG2000" in text and "HTJ2K" in text and "JPEG-XL" in text
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["0.5"], ["0.1"])]
+    assert len(rows) == 2 and all(len(r) == 7 and 15 < float(r[3]) < 60 for r in rows)  # keep bytes bpp + 4 PSNRs
+    for name in ("maskcodec", "jpeg2000", "htj2k", "jpegxl"):
+        assert (tmp_path / "demo" / f"keep0.1_{name}.png").exists()
 
 
 def test_encode_a_mission_product(tmp_path, capsys):

@@ -56,9 +56,9 @@ def test_bench_refuses_mixed_channel_counts(tmp_path):
 def test_cli_bench_models_writes_the_report(tmp_path, capsys):
     from maskcodec.cli import main
     write_image(tmp_path / "a.png", maskcodec.sample_image("navcam"))
-    assert main(["bench-models", str(tmp_path / "a.png"), "--out", str(tmp_path / "o"), "--keeps", "0.1",
+    assert main(["bench-models", str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--keep", "0.1",
                  "--no-ood", "-q"]) == 0
     out = capsys.readouterr().out
     assert "| gray-default |" in out and "## keep 0.1 (90% masked)" in out
     res = json.loads((tmp_path / "o" / "models.json").read_text())
-    assert res["command"].endswith("--keeps 0.1 --no-ood") and "ood" not in res
+    assert res["command"].endswith("--keep 0.1 --no-ood") and "ood" not in res

@@ -220,7 +220,7 @@ def test_train_with_a_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
 def test_benchmarks_without_matplotlib_say_so_before_any_work(command, monkeypatch, capsys):
     from maskcodec.samples import sample_path
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the 'bench' extra were not installed
-    assert main([command, str(sample_path("mastcam_pano")), "--out", "unused", "-q"]) == 2
+    assert main([command, str(sample_path("mastcam_pano")), "-o", "unused", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'maskcodec[bench]'" in err and "Traceback" not in err
     assert not Path("unused").exists()
@@ -244,3 +244,9 @@ def test_metadata_bytes_follow_spec_section_4_1():
     m = int.from_bytes(data[69:73], "little")  # no model id: metadata_length at offset 69
     assert data[73:73 + m] == encode_metadata(h.metadata) and max(data[73:73 + m]) < 0x80
     assert b"\\ud83d\\ude00" in data[73:73 + m] and encode_metadata({}) == b""
+
+
+def test_classical_names_are_the_classical_inpainters():
+    from maskcodec.classical import CLASSICAL
+    from maskcodec.inpaint import CLASSICAL_NAMES, FALLBACK
+    assert set(CLASSICAL_NAMES) == set(CLASSICAL) and set(FALLBACK.values()) <= set(CLASSICAL)

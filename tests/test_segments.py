@@ -110,7 +110,7 @@ def test_loss_bench_cli(tmp_path, capsys):
     src = tmp_path / "pano.png"
     shutil.copy(maskcodec.samples.sample_path("mastcam_pano"), src)
     out = tmp_path / "out"
-    assert main(["bench-loss", str(src), "--out", str(out), "--trials", "1", "--packet", "256", "-q"]) == 0
+    assert main(["bench-loss", str(src), "-o", str(out), "--trials", "1", "--packet", "256", "-q"]) == 0
     import json
     result = json.loads((out / "loss.json").read_text())
     assert len(result["rows"]) == 15

@@ -53,7 +53,7 @@ def test_tiny_training_ships_a_usable_model(tmp_path, monkeypatch):
     monkeypatch.setenv("MASKCODEC_MODELS", str(models))
     args = configure_parser(argparse.ArgumentParser()).parse_args(
         [_tiny_config(tmp_path), "--data", str(tmp_path), "--runs", str(tmp_path / "runs"),
-         "--models", str(models), "--no-progress"])
+         "--models", str(models), "-q"])
     assert run_cli(args) == 0
 
     run = tmp_path / "runs" / "tiny"
@@ -156,7 +156,7 @@ def _train_tiny(tmp_path, monkeypatch, **over) -> dict:
     monkeypatch.setenv("MASKCODEC_MODELS", str(models))
     args = configure_parser(argparse.ArgumentParser()).parse_args(
         [_tiny_config(tmp_path, **over), "--data", str(tmp_path), "--runs", str(tmp_path / "runs"),
-         "--models", str(models), "--no-progress"])
+         "--models", str(models), "-q"])
     assert run_cli(args) == 0
     return {m["id"]: m for m in json.loads((models / "manifest.json").read_text())["models"]}[over.get("id", "tiny")]
 

@@ -3,14 +3,15 @@
 ``spec/format.md`` sections 3, 4 and 8; the latent block of mode 1 is laid out
 as section 12.2 says. This module is the executable form of those byte tables:
 it builds and parses the framing and runs the checks that need no knowledge of
-a mode. It returns the payload as it is stored; decompressing it and checking
-the mode's fields is the mode's work (:mod:`maskcodec.mask_mode`,
+a mode: :func:`parse_header` (checks 1-6) and :func:`payload` (checks 8-9). It
+returns the payload as it is stored; checking the mode's fields (check 7) in
+between, and decompressing the payload, are the mode's work (:mod:`maskcodec.mask_mode`,
 :mod:`maskcodec.latent_mode`). Parsing is defensive: every check runs before
 anything that depends on a header field is allocated.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import construct as cs
 import numpy as np
@@ -19,7 +20,7 @@ from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedEr
 from .header import (CRC_SIZE, FIXED_SIZE, MODE_LATENT, MODES, Limits, build_fixed, check_image, crc,
                      decode_metadata, fail_if, parse_fixed)
 
-__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODER_RANS", "Frame", "build", "parse_header", "parse"]
+__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODER_RANS", "Frame", "build", "parse_header", "payload"]
 
 MAGIC = b"\x89MCX"
 VERSION = (1, 0)
@@ -55,8 +56,7 @@ class Frame:
 
     ``fixed`` holds the fixed header's fields by name, ``block`` the mode's
     block (the latent block of mode 1, else None); ``header_size`` counts the
-    header checksum; ``payload`` is the CRC-checked payload, or None when only
-    the header was read.
+    header checksum. :func:`payload` reads the payload it announces.
     """
 
     version: tuple[int, int]
@@ -72,7 +72,6 @@ class Frame:
     payload_size: int
     header_size: int
     file_size: int
-    payload: bytes | None = None
 
 
 def build(*, shape: tuple[int, ...], dtype: np.dtype, mode: int, bits: int, payload: bytes, payload_raw_size: int,
@@ -126,9 +125,9 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
                  file_size=start + v.payload_size + CRC_SIZE)
 
 
-def parse(data: bytes, limits: Limits = Limits()) -> Frame:
-    """Parse a whole file (checks 1-8): the header, the file's exact size and the payload CRC."""
-    frame = parse_header(data, limits)
+def payload(data: bytes, frame: Frame) -> bytes:
+    """The payload of a file whose header ``frame`` describes (spec section 8, checks 8 and 9): the file's
+    exact size and the payload CRC. Callers check the mode's fields (check 7) in between."""
     # compare against what is there, never add a hostile payload_size to an offset (no u64 wrap)
     available = len(data) - frame.header_size - CRC_SIZE
     fail_if(frame.payload_size > available, TruncatedError,
@@ -136,7 +135,7 @@ def parse(data: bytes, limits: Limits = Limits()) -> Frame:
     fail_if(frame.payload_size < available, FormatError,
             f"file has {available - frame.payload_size} trailing bytes after the payload checksum")
     start = frame.header_size
-    payload = bytes(data[start:start + frame.payload_size])
-    fail_if(bytes(data[start + frame.payload_size:]) != crc(payload), ChecksumError,
+    body = bytes(data[start:start + frame.payload_size])
+    fail_if(bytes(data[start + frame.payload_size:]) != crc(body), ChecksumError,
             "payload CRC32 does not match: the compressed payload is corrupted")
-    return replace(frame, payload=payload)
+    return body

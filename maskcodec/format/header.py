@@ -67,10 +67,10 @@ class Limits:
     max_pixels: int = 1 << 28          # 16384 x 16384
     max_side: int = 1 << 16
     max_channels: int = 1024
-    max_samples: int = 1 << 28         # height x width x channels of the decoded image
     max_metadata: int = 1 << 20
     max_payload_raw: int = 1 << 31
     max_latent_pixels: int = 1 << 24   # padded image a latent model runs on whole (4096 x 4096)
+    max_samples: int = 1 << 28         # height x width x channels of the decoded image (added last: positions kept)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ import numpy as np
 from ..errors import ChecksumError, FormatError, TruncatedError
 from .header import CRC_SIZE, FIXED_SIZE, MODE_MASK, Limits, check_image, crc, fail_if, parse_fixed
 
-__all__ = ["SYNC", "VERSION", "MIN_SEGMENT", "MAX_SEGMENT", "Segment", "is_segmented", "overhead", "build",
+__all__ = ["SYNC", "VERSION", "MIN_SEGMENT", "MAX_SEGMENT", "MAX_COUNT", "Segment", "is_segmented", "overhead", "build",
            "parse", "read_all", "scan"]
 
 SYNC = b"\x89MCS"
 VERSION = (2, 0)
 MIN_SEGMENT = 128
 MAX_SEGMENT = 65535
+MAX_COUNT = 65535  # segment_count is a u16
 
 _SEGMENT = cs.Struct(
     "segment_index" / cs.Int16ul,

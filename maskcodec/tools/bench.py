@@ -157,12 +157,16 @@ def _latent(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
                        {curve: decode})
 
 
-def _jpeg2000_matched(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
-    from .reference_codecs import decode_pil, jpeg2000_at_size
+def _matched(family: str, image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
+    """An anchor codec at the byte size of each maskcodec file of this image (the largest file not above it)."""
+    from . import reference_codecs as rc
+    at_size, decoder = {"jpeg2000": (rc.jpeg2000_at_size, rc.decode_pil),
+                        "htj2k": (lambda im, n: rc.htj2k_at_size(im, n)[1], rc.decode_imagecodecs),
+                        "jpegxl": (lambda im, n: rc.jpegxl_at_size(im, n)[1], rc.decode_imagecodecs)}[family]
     sizes = {p["value"]: p["bytes"] for p in ctx.points if p["codec"] == "maskcodec"}
     for keep, target in sizes.items():
-        yield Encoding("jpeg2000", "keep", keep, partial(jpeg2000_at_size, image, target), False,
-                       {"jpeg2000@maskcodec": partial(decode_pil, like=image)})
+        yield Encoding(family, "keep", keep, partial(at_size, image, target), False,
+                       {f"{family}@maskcodec": partial(decoder, like=image)})
 
 
 def _jpeg2000_sweep(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
@@ -180,11 +184,18 @@ def _jpeg(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
                        {"jpeg": partial(decode_pil, like=image)})
 
 
-#: The codecs a bench runs, in order (``jpeg2000@maskcodec`` reads the maskcodec sizes).
+def _imagecodecs_image(image: np.ndarray) -> bool:
+    from .reference_codecs import imagecodecs_takes
+    return imagecodecs_takes(image)
+
+
+#: The codecs a bench runs, in order (the ``@maskcodec`` anchors read the maskcodec sizes).
 CODECS: tuple[Codec, ...] = (
     Codec("maskcodec", _any_image, _maskcodec),
     Codec("latent", _any_image, _latent),
-    Codec("jpeg2000@maskcodec", _pil_image, _jpeg2000_matched),
+    Codec("jpeg2000@maskcodec", _pil_image, partial(_matched, "jpeg2000")),
+    Codec("htj2k@maskcodec", _imagecodecs_image, partial(_matched, "htj2k")),
+    Codec("jpegxl@maskcodec", _imagecodecs_image, partial(_matched, "jpegxl")),
     Codec("jpeg2000", _pil_image, _jpeg2000_sweep),
     Codec("jpeg", _pil_image, _jpeg),
 )
@@ -291,23 +302,28 @@ def _bench_image(image: np.ndarray, ctx: Context, codecs: Iterable[Codec], repea
 
 
 def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
-    """maskcodec ``encode`` at keep 0.1 and OpenJPEG at the same rate, timed interleaved.
+    """maskcodec ``encode`` at keep 0.1, OpenJPEG at the same rate and HTJ2K (OpenJPH) at the quantization
+    step that gives the same bytes (found first, untimed), timed interleaved.
 
-    Both run once as a warm-up, then alternate ``rounds`` times; the medians
-    are compared, so a load change on the machine hits both alike.
+    Each runs once as a warm-up, then they alternate ``rounds`` times; the
+    medians are compared, so a load change on the machine hits all alike.
     """
-    from .reference_codecs import jpeg2000_encode
+    from .reference_codecs import htj2k_at_size, htj2k_encode, jpeg2000_encode
     mc = partial(encode, image, RACE_KEEP, seed=seed)
-    ratio = image.size * image.dtype.itemsize / len(mc())
-    j2k = partial(jpeg2000_encode, image, ratio)
-    j2k()
-    mc_t, j2k_t = [], []
+    size = len(mc())
+    ratio = image.size * image.dtype.itemsize / size
+    qstep, _ = htj2k_at_size(image, size)
+    coders = {"maskcodec": mc, "openjpeg": partial(jpeg2000_encode, image, ratio),
+              "htj2k": partial(htj2k_encode, image, qstep)}
+    times: dict[str, list[float]] = {name: [] for name in coders}
+    for fn in coders.values():
+        fn()
     for _ in range(rounds):
-        mc_t.append(_seconds(mc))
-        j2k_t.append(_seconds(j2k))
+        for name, fn in coders.items():
+            times[name].append(_seconds(fn))
     mp = _megapixels(image)
-    return dict(maskcodec_ms_per_mp=1e3 * statistics.median(mc_t) / mp,
-                openjpeg_ms_per_mp=1e3 * statistics.median(j2k_t) / mp, openjpeg_ratio=ratio, rounds=rounds)
+    return {**{f"{name}_ms_per_mp": 1e3 * statistics.median(t) / mp for name, t in times.items()},
+            "openjpeg_ratio": ratio, "htj2k_qstep": qstep, "rounds": rounds}
 
 
 def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
@@ -470,19 +486,26 @@ def _timing_summary(images: list[dict]) -> dict:
     if not races:
         return dict(statement="no image could be coded by OpenJPEG; no encoder comparison")
     mps = [im["megapixels"] for im in images if im.get("encoder_race")]
-    mc = sum(r["maskcodec_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
-    j2k = sum(r["openjpeg_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
-    ratio = j2k / mc
+    mc, j2k, ht = (sum(r[f"{name}_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
+                   for name in ("maskcodec", "openjpeg", "htj2k"))
+    ratio, ht_ratio = j2k / mc, ht / mc
     per_image = [r["openjpeg_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
+    ht_per_image = [r["htj2k_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
     names = dict.fromkeys(k for im in images for k in im["encoder_stages"])
     stages = {k: float(np.mean([im["encoder_stages"].get(k, 0.0) for im in images])) for k in names}
-    word = f"{ratio:.1f} x faster" if ratio >= 1 else f"{1 / ratio:.1f} x slower"
+    def word(r: float) -> str:
+        return f"{r:.1f} x faster" if r >= 1 else f"{1 / r:.1f} x slower"
+
     return dict(
         keep=RACE_KEEP, maskcodec_encode_ms_per_mp=mc, openjpeg_encode_ms_per_mp=j2k, speed_ratio=ratio,
         speed_ratio_per_image_median=float(np.median(per_image)),
         speed_ratio_per_image_min=float(np.min(per_image)), speed_ratio_per_image_max=float(np.max(per_image)),
-        statement=f"maskcodec encode is {word} per megapixel than OpenJPEG (keep {RACE_KEEP}, JPEG2000 at "
-                  f"the same rate, interleaved, medians)",
+        htj2k_encode_ms_per_mp=ht, htj2k_speed_ratio=ht_ratio,
+        htj2k_speed_ratio_per_image_median=float(np.median(ht_per_image)),
+        htj2k_speed_ratio_per_image_min=float(np.min(ht_per_image)),
+        htj2k_speed_ratio_per_image_max=float(np.max(ht_per_image)),
+        statement=f"maskcodec encode is {word(ratio)} per megapixel than OpenJPEG and {word(ht_ratio)} than HTJ2K "
+                  f"(OpenJPH) (keep {RACE_KEEP}, both at the same bytes, interleaved, medians)",
         goal_20x_met=ratio >= 20, encoder_stages_ms_per_mp=stages)
 
 
@@ -501,10 +524,16 @@ def _installed_models(latent: bool = False) -> dict[str, int]:
     return {e.id: e.channels for e in entries if all(manifest.path(f).exists() for f in files(e))}
 
 
+def _default_models() -> set[str]:
+    """The models ``auto`` picks for some image kind (their entry's ``default_for``)."""
+    from ..manifest import InpainterEntry, load
+    return {e.id for e in load().of_kind(InpainterEntry).values() if e.default_for}
+
+
 def _check_inpainters(inpainters: Iterable[str] | None, models: dict[str, int]) -> list[str]:
     names = list(CLASSICAL_NAMES) + sorted(models)
-    if inpainters is None:
-        return names
+    if inpainters is None:  # what a user decodes with: the classical ones and the models auto picks
+        return list(CLASSICAL_NAMES) + sorted(set(models) & _default_models())
     chosen = list(inpainters)
     unknown = [n for n in chosen if n not in names]
     if unknown or not chosen:
@@ -569,7 +598,7 @@ def _write_markdown(path: Path, result: dict) -> None:
     lines = [
         "# maskcodec bench", "",
         f"{len(result['images'])} images, keeps {', '.join(f'{k:g}' for k in s['keeps'])}, seed {s['seed']}, "
-        f"inpainters {', '.join(s['inpainters'])}; runtime {result['runtime_s']:.0f} s (CPU time "
+        f"inpainters {', '.join(dict.fromkeys(n for im in result['images'] for n in im['inpainters']))}; runtime {result['runtime_s']:.0f} s (CPU time "
         f"{result['cpu_s']:.0f} s) on {result['versions']['cpu']} "
         f"({result['versions']['cpu_count']} CPUs, load average {s['load_average_start']} at start). "
         f"{result['notes']['timing']}.", "",
@@ -584,9 +613,10 @@ def _write_markdown(path: Path, result: dict) -> None:
                      f"{_fmt(r['ssim_mean'], '.4f')} | {_fmt(r['mad_mean'], '.4f')} | "
                      f"{_fmt(r['encode_ms_per_mp_mean'], '.1f')} | {_fmt(r['decode_ms_per_mp_mean'], '.1f')} | "
                      f"{r['images']} |")
-    lines += ["", "`jpeg2000@maskcodec` is JPEG2000 at the byte size of the maskcodec file of the same keep "
-              "(no larger); its encode time is not given because producing it is a size search "
-              "(see the `jpeg2000` sweep for OpenJPEG's encode speed).", "",
+    lines += ["", "`jpeg2000@maskcodec`, `htj2k@maskcodec` and `jpegxl@maskcodec` are JPEG2000 (OpenJPEG, mct=1), "
+              "HTJ2K (OpenJPH) and JPEG-XL (libjxl, effort 7) at the byte size of the maskcodec file of the same "
+              "keep (the largest file found not above it); their encode times are not given because producing "
+              "them is a size search (see the `jpeg2000` sweep and the encoder comparison for encode speeds).", "",
               f"Memory: {MEMORY_NOTE}. Per-point values are in bench.json.", "",
               "## Bjøntegaard deltas against JPEG2000", "",
               "Per image, then averaged over the images where the curves overlap (cubic fit in log-rate; "
@@ -606,11 +636,15 @@ def _write_markdown(path: Path, result: dict) -> None:
                   f"{t['openjpeg_encode_ms_per_mp']:.1f} ms/MP (megapixel-weighted over images); per-image "
                   f"ratio median {t['speed_ratio_per_image_median']:.2f} (range "
                   f"{t['speed_ratio_per_image_min']:.2f} to {t['speed_ratio_per_image_max']:.2f}). "
-                  f"Goal of 20 x: {'met' if t['goal_20x_met'] else 'not met'}. The machine was shared "
+                  f"HTJ2K (OpenJPH through imagecodecs) {t['htj2k_encode_ms_per_mp']:.1f} ms/MP: maskcodec is "
+                  f"{t['htj2k_speed_ratio']:.2f} x faster (per-image median "
+                  f"{t['htj2k_speed_ratio_per_image_median']:.2f}, range {t['htj2k_speed_ratio_per_image_min']:.2f} "
+                  f"to {t['htj2k_speed_ratio_per_image_max']:.2f}). "
+                  f"Goal of 20 x over OpenJPEG: {'met' if t['goal_20x_met'] else 'not met'}. The machine was shared "
                   f"with other work (load average {s['load_average_start']} at start, "
                   f"{s['load_average_end']} at end); interleaving keeps the ratio fair, not the absolute times.",
                   "", "Where maskcodec's encode time goes (keep 0.1, each stage's library function timed alone, "
-                  "mean over images; `container` is `container.write` less its zstd call):",
+                  "mean over images; `container` is `format.container.build` framing the compressed payload):",
                   "", "| stage | ms/MP | share of encode() |", "|---|---:|---:|"]
         total = t["encoder_stages_ms_per_mp"]["encode() total"]
         for name, ms in t["encoder_stages_ms_per_mp"].items():
@@ -627,18 +661,20 @@ def _plot_curves(result: dict, out_dir: Path) -> None:
     for r in result["summary"]:
         curves.setdefault(r["curve"], []).append(r)
     for metric, label, name in (("psnr", "PSNR (dB)", "psnr_bpp.png"), ("ssim", "SSIM", "ssim_bpp.png")):
-        fig, ax = plt.subplots(figsize=(7, 5))
-        for curve, rows in sorted(curves.items()):
+        fig, ax = plt.subplots(figsize=(9, 5))
+        colours = plt.get_cmap("tab20")
+        for n, (curve, rows) in enumerate(sorted(curves.items())):
             pts = sorted((r["bpp_mean"], r[f"{metric}_mean"]) for r in rows if r[f"{metric}_mean"] is not None)
             if pts:
-                style = "o:" if curve == "jpeg2000@maskcodec" else ("s--" if curve.startswith("jpeg") else "o-")
-                ax.plot(*zip(*pts), style, label=curve, ms=4)
+                style = "o:" if curve.endswith("@maskcodec") else ("s--" if not curve.startswith(("maskcodec",
+                                                                                                   "latent")) else "o-")
+                ax.plot(*zip(*pts), style, label=curve, ms=4, color=colours(n % 20))
         ax.set_xscale("log")
         ax.set_xlabel("bits per pixel (mean over images)")
         ax.set_ylabel(f"{label} (mean over images)")
         ax.set_title(f"{label} per byte, {len(result['images'])} images")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the data, not over it
         fig.tight_layout()
         fig.savefig(out_dir / name, dpi=110)
         plt.close(fig)
@@ -733,6 +769,7 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
     """
     from tqdm import tqdm
     require("matplotlib", "maskcodec bench's figures")  # before any work, not after it
+    require("imagecodecs", "maskcodec bench's HTJ2K and JPEG-XL anchors")
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
     load_start = _load_average()
@@ -819,7 +856,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     --------
     >>> p = argparse.ArgumentParser(); configure_parser(p)
     >>> a = p.parse_args(["imgs/", "--keep", "0.1,0.02", "--repeats", "1"])
-    >>> a.keep, a.repeats, a.out
+    >>> a.keep, a.repeats, a.output
     ((0.1, 0.02), 1, 'bench-out')
     """
     from ..cli import argument
@@ -828,9 +865,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="images (.png, .tif, .npy) or folders of them")
     p.add_argument("--keep", type=argument(parse_keeps), default=DEFAULT_KEEPS,
                    help=f"comma-separated keep fractions (default {','.join(map(str, DEFAULT_KEEPS))})")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("-o", "--output", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     p.add_argument("--inpainters", type=lambda t: [n for n in t.split(",") if n.strip()], default=None,
-                   help="comma-separated inpainters (default: nconv, linear and every installed model)")
+                   help="comma-separated inpainters (default: linear, nconv and the installed models that auto "
+                        "picks, each on the images it fits; maskcodec bench-models compares every model)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per encode/decode (default 3)")
     p.add_argument("--seed", type=int, default=SEED, help=f"mask seed (default {SEED})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -838,11 +876,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench`` from parsed arguments; returns the exit status."""
-    r = run_bench(args.inputs, keeps=args.keep, out_dir=args.out, inpainters=args.inpainters,
+    r = run_bench(args.inputs, keeps=args.keep, out_dir=args.output, inpainters=args.inpainters,
                   repeats=args.repeats, progress=not args.quiet, seed=args.seed)
     print(f"benchmarked {len(r['images'])} images in {r['runtime_s']:.0f} s; {r['timing']['statement']}")
     for row in r["bd"]:
-        print(f"  {row['curve']}: BD-rate {_fmt(row['bd_rate_percent_mean'], '+.1f', 'n/a')} %, "
-              f"BD-PSNR {_fmt(row['bd_psnr_db_mean'], '+.2f', 'n/a')} dB against JPEG2000")
-    print(f"report: {Path(args.out) / 'bench.md'} (and bench.json, psnr_bpp.png, ssim_bpp.png, examples.png)")
+        rate, db = row["bd_rate_percent_mean"], row["bd_psnr_db_mean"]
+        print(f"  {row['curve']}: BD-rate {'no overlap' if rate is None else f'{rate:+.1f} %'}, "
+              f"BD-PSNR {'no overlap' if db is None else f'{db:+.2f} dB'} against JPEG2000")
+    print(f"report: {Path(args.output) / 'bench.md'} (and bench.json, psnr_bpp.png, ssim_bpp.png, examples.png)")
     return 0

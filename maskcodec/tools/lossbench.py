@@ -145,11 +145,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-loss`` arguments to ``p``."""
     from ..cli import argument
     from ..options import parse_keep
-    p.description = ("Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, damage 1-40%% "
+    p.description = ("Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, damage 1-40% "
                      "of the packets (deleted, zero-filled, bit-flipped) and compare each decode with the "
                      "undamaged one.")
     p.add_argument("inputs", nargs="+", help="images or folders of images")
-    p.add_argument("--out", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
+    p.add_argument("-o", "--output", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
     p.add_argument("--keep", type=argument(parse_keep), default=0.1, help="fraction of pixels kept (default 0.1)")
     p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
     p.add_argument("--trials", type=int, default=3, help="random damage draws per image and cell (default 3)")
@@ -160,8 +160,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-loss`` from parsed arguments."""
     from ..images import find_images
-    result = run_loss_bench(find_images(args.inputs), Path(args.out), keep=args.keep, packet=args.packet,
+    result = run_loss_bench(find_images(args.inputs), Path(args.output), keep=args.keep, packet=args.packet,
                             trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
-    print((Path(args.out) / "loss.md").read_text())
-    print(f"results in {args.out}/loss.json and loss.md ({len(result['images'])} images)")
+    print((Path(args.output) / "loss.md").read_text())
+    print(f"results in {args.output}/loss.json and loss.md ({len(result['images'])} images)")
     return 0

@@ -265,11 +265,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                      "PSNR, SSIM, mean absolute difference and difference variance, a Figure-3-like figure, the "
                      "loss curves of the shipped models and an out-of-distribution test on a terrestrial "
                      "photograph (scikit-image's astronaut or camera). All images must have one channel count.")
-    p.epilog = "example: maskcodec bench-models ../shared/data/mars_rgb/val --out benchmarks/results/mars_rgb_val_models"
+    p.epilog = "example: maskcodec bench-models ../shared/data/mars_rgb/val -o benchmarks/results/mars_rgb_val_models"
     p.add_argument("inputs", nargs="+", help="images or folders of images")
-    p.add_argument("--out", default="bench-out", help="folder for models.json, models.md and figures "
+    p.add_argument("-o", "--output", default="bench-out", help="folder for models.json, models.md and figures "
                                                        "(default bench-out)")
-    p.add_argument("--keeps", type=argument(parse_keeps), default=KEEPS,
+    p.add_argument("--keep", type=argument(parse_keeps), default=KEEPS,
                    help=f"comma-separated keep fractions (default {','.join(f'{k:g}' for k in KEEPS)})")
     p.add_argument("--no-ood", action="store_true", help="skip the out-of-distribution test")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -278,10 +278,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-models`` from parsed arguments."""
     from ..images import find_images
-    command = (f"maskcodec bench-models {' '.join(args.inputs)} --out {args.out} "
-               f"--keeps {','.join(f'{k:g}' for k in args.keeps)}{' --no-ood' if args.no_ood else ''}")
-    result = run_model_bench(find_images(args.inputs), Path(args.out), keeps=args.keeps, ood=not args.no_ood,
+    command = (f"maskcodec bench-models {' '.join(args.inputs)} -o {args.output} "
+               f"--keep {','.join(f'{k:g}' for k in args.keep)}{' --no-ood' if args.no_ood else ''}")
+    result = run_model_bench(find_images(args.inputs), Path(args.output), keeps=args.keep, ood=not args.no_ood,
                              progress=not args.quiet, command=command)
-    print((Path(args.out) / "models.md").read_text())
-    print(f"results in {args.out}/models.json, models.md and figures ({result['images_count']} images)")
+    print((Path(args.output) / "models.md").read_text())
+    print(f"results in {args.output}/models.json, models.md and figures ({result['images_count']} images)")
     return 0

@@ -1,18 +1,90 @@
-"""The codecs maskcodec is judged against: JPEG2000 (OpenJPEG through Pillow) and JPEG.
+"""The codecs maskcodec is judged against: JPEG2000 (OpenJPEG through Pillow), HTJ2K and JPEG-XL
+(OpenJPH and libjxl through ``imagecodecs``, the ``bench`` extra) and JPEG.
 
 JPEG2000 is lossy (irreversible 9/7 wavelet) with the colour transform on
 (``mct=1``) for 3-channel images: Pillow's default is off, which costs
-JPEG2000 3-6 dB on colour images and would make a comparison unfair.
+JPEG2000 3-6 dB on colour images and would make a comparison unfair. HTJ2K
+(JPEG2000 Part 15) is OpenJPH's lossy coder, sized by its quantization step,
+with the colour transform on for RGB; JPEG-XL is libjxl's lossy coder at
+effort 7, sized by its distance. Each ``*_at_size`` finds the largest file
+not above a byte budget.
 """
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..optional import require
 
-__all__ = ["jpeg2000_encode", "jpeg2000_at_size", "jpeg_encode", "decode_pil"]
+__all__ = ["jpeg2000_encode", "jpeg2000_at_size", "jpeg_encode", "decode_pil", "htj2k_encode", "htj2k_at_size",
+           "jpegxl_encode", "jpegxl_at_size", "decode_imagecodecs", "largest_within", "imagecodecs_takes"]
+
+JPEGXL_EFFORT = 7
+
+
+def imagecodecs_takes(image: np.ndarray) -> bool:
+    """HTJ2K and JPEG-XL (through imagecodecs) take 8- and 16-bit gray or RGB."""
+    return image.dtype in (np.uint8, np.uint16) and (image.ndim == 2 or image.shape[2] in (1, 3))
+
+
+def _codecs():
+    return require("imagecodecs", "the HTJ2K and JPEG-XL anchors")
+
+
+def _plane(image: np.ndarray) -> np.ndarray:
+    if not imagecodecs_takes(image):
+        raise InvalidInputError(f"HTJ2K and JPEG-XL take 8- or 16-bit gray or RGB images, got {image.dtype} "
+                                f"{image.shape}")
+    return np.ascontiguousarray(image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image)
+
+
+def htj2k_encode(image: np.ndarray, qstep: float) -> bytes:
+    """Lossy HTJ2K codestream (OpenJPH) with quantization step ``qstep`` (larger: fewer bytes)."""
+    return bytes(_codecs().htj2k_encode(_plane(image), level=float(qstep)))
+
+
+def jpegxl_encode(image: np.ndarray, distance: float) -> bytes:
+    """Lossy JPEG-XL (libjxl, effort 7) at butteraugli ``distance`` (larger: fewer bytes)."""
+    return bytes(_codecs().jpegxl_encode(_plane(image), distance=float(distance), effort=JPEGXL_EFFORT))
+
+
+def decode_imagecodecs(data: bytes, like: np.ndarray) -> np.ndarray:
+    """Decode HTJ2K or JPEG-XL bytes to an array shaped like ``like``."""
+    codecs = _codecs()
+    decoder = codecs.htj2k_decode if data[:2] == b"\xff\x4f" else codecs.jpegxl_decode
+    return np.asarray(decoder(data)).reshape(like.shape)
+
+
+def largest_within(encode, lo: float, hi: float, target_bytes: int, *, tries: int = 14) -> tuple[float, bytes]:
+    """The parameter and file of the largest ``encode(p)`` not above ``target_bytes``, for ``p`` in
+    ``[lo, hi]`` where files shrink as ``p`` grows: bisected in log space until within 1% below the target
+    or ``tries`` runs out; ``encode(hi)`` (the smallest file) when nothing fits."""
+    best_p, best = hi, encode(hi)
+    for _ in range(tries):
+        mid = float(np.sqrt(lo * hi))
+        data = encode(mid)
+        if len(data) <= target_bytes:
+            hi = mid
+            if len(data) > len(best):
+                best_p, best = mid, data
+            if len(data) >= 0.99 * target_bytes:
+                break
+        else:
+            lo = mid
+    return best_p, best
+
+
+def htj2k_at_size(image: np.ndarray, target_bytes: int) -> tuple[float, bytes]:
+    """The HTJ2K quantization step and codestream closest to ``target_bytes`` without exceeding it."""
+    return largest_within(partial(htj2k_encode, image), 1e-4, 2.0, target_bytes)
+
+
+def jpegxl_at_size(image: np.ndarray, target_bytes: int) -> tuple[float, bytes]:
+    """The JPEG-XL distance and file closest to ``target_bytes`` without exceeding it."""
+    return largest_within(partial(jpegxl_encode, image), 0.05, 25.0, target_bytes)
 
 
 def _pil(image: np.ndarray):
@@ -52,20 +124,7 @@ def jpeg2000_at_size(image: np.ndarray, target_bytes: int, *, tries: int = 12) -
     first = jpeg2000_encode(image, max(1.0, raw / target_bytes))
     if 0.99 * target_bytes <= len(first) <= target_bytes:
         return first
-    lo, hi = 1.0, max(2.0, raw / 16.0)  # ratio bounds: lo gives big files, hi tiny ones
-    best = jpeg2000_encode(image, hi)
-    for _ in range(tries):
-        mid = float(np.sqrt(lo * hi))
-        data = jpeg2000_encode(image, mid)
-        if len(data) <= target_bytes:
-            hi = mid
-            if len(data) > len(best):
-                best = data
-            if len(data) >= 0.99 * target_bytes:
-                break
-        else:
-            lo = mid
-    return best
+    return largest_within(partial(jpeg2000_encode, image), 1.0, max(2.0, raw / 16.0), target_bytes, tries=tries)[1]
 
 
 def jpeg_encode(image: np.ndarray, quality: int) -> bytes:

@@ -36,7 +36,7 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=None, help="override the config's time_limit_min")
     p.add_argument("--export-only", action="store_true",
                    help="skip training; export the run's best.pt (after an interrupted run, for instance)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -60,7 +60,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.export_only:
         summary = json.loads((run_dir / "summary.json").read_text())
     else:
-        summary = train(cfg, args.data, run_dir, progress=not args.no_progress)
+        summary = train(cfg, args.data, run_dir, progress=not args.quiet)
     net, _ = load_net(run_dir / "best.pt")
     out_dir = models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,8 @@ def image_files(root: str | Path, entries: list[str], exclude: list[Path] = ()) 
         files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
         out += [f for f in files if f.resolve() not in skip]
     if not out:
-        raise FileNotFoundError(f"no images found in {[str(root / e) for e in entries]}")
+        raise InvalidInputError(f"no images found in {[str(root / e) for e in entries]}; check --data and the "
+                                f"config's train/val entries")
     return out
 
 

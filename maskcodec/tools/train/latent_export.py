@@ -345,6 +345,8 @@ def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor
         [const("inv_scale", 1.0 / scale), const("weights", weights), const("scales", [1, 1, factor, factor])])
     for graph, name in zip((encoder, decoder), _files(model_id)):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8,
+                                  # the module's name when the reference models were written: it is part
+                                  # of their bytes, which the vectors' model hashes fix, so it stays
                                   producer_name="maskcodec.train.latent_export.reference_model")
         checker.check_model(model, full_check=True)
         save(model, str(out_dir / name))

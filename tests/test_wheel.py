@@ -1,0 +1,82 @@
+"""What a user installs is what we measured: the built wheel, installed non-editable, run from another folder."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+import maskcodec
+from maskcodec.cli import main, spec_path
+from maskcodec.inpaint import choose
+from maskcodec.manifest import load
+img = maskcodec.sample_image("mastcam")
+data = maskcodec.encode(img, keep=0.1, seed=7)
+auto = maskcodec.decode(data)
+latent = maskcodec.encode(img, mode="latent", quality=1)
+noisy = img.copy(); noisy[::7, ::5] = 255
+clean = maskcodec.denoise(noisy)
+main(["demo", "-o", "demo", "--keep", "0.1"])
+print(json.dumps({
+    "file": maskcodec.__file__,
+    "models": str(load().folder), "entries": len(load().entries),
+    "auto": choose("auto", maskcodec.inspect(data)),
+    "auto_is_default": bool(np.array_equal(auto, maskcodec.decode(data, inpainter="default"))),
+    "auto_differs_from_nconv": not np.array_equal(auto, maskcodec.decode(data, inpainter="nconv")),
+    "latent_psnr": maskcodec.metrics.psnr(img, maskcodec.decode(latent)),
+    "latents": list(maskcodec.latents(latent).shape),
+    "denoised": bool(maskcodec.metrics.psnr(img, clean) > maskcodec.metrics.psnr(img, noisy)),
+    "spec": spec_path().is_file(),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
+                    str(ROOT)], check=True, cwd=out, capture_output=True)
+    wheel, = out.glob("maskcodec-*.whl")
+    return wheel
+
+
+def test_wheel_carries_models_spec_and_licence(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    for entry in manifest["models"]:
+        files = [entry[half]["file"] for half in ("encoder", "decoder")] if entry.get("kind") == "latent" \
+            else [entry["file"]]
+        for f in files:
+            assert f"maskcodec/shipped_models/{f}" in names, f
+    assert "maskcodec/shipped_models/manifest.json" in names
+    assert "maskcodec/shipped_spec/format.md" in names
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    assert not any(n.startswith(("tests/", "models/", "spec/")) for n in names)
+
+
+def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
+                   capture_output=True)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    run = subprocess.run([str(python), "-c", PROBE], cwd=work, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    got = json.loads(lines[-1])
+    assert got["file"].startswith(str(venv)), got["file"]  # the wheel's copy, not the checkout
+    assert got["models"].startswith(str(venv)) and got["entries"] >= 15
+    assert got["auto"] == "default" and got["auto_is_default"] and got["auto_differs_from_nconv"]
+    assert got["latent_psnr"] > 25 and got["latents"] == [64, 16, 20] and got["denoised"] and got["spec"]
+    assert any(line.startswith("inpainter: default;") for line in lines)
