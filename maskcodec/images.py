@@ -94,12 +94,12 @@ def check_output(path: str | os.PathLike, dtype=None, channels: int | None = Non
     """Refuse, before any work, an output file that cannot be written: an unknown type, a PNG that cannot
     hold the image, a folder that does not exist, or an existing file (unless ``force``)."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInputError(f"{path} is a folder; name an output file (-o {path / 'image.png'})")
     suffix = _suffix(path)
     if dtype is not None and suffix == ".png" and not png_holds(dtype, channels):
         raise InvalidInputError(f"{path}: PNG cannot hold a {np.dtype(dtype).name} image with {channels} channels; "
                                 f"write .tif or .npy instead (-o {path.with_suffix('.tif')})")
-    if path.is_dir():
-        raise InvalidInputError(f"{path} is a folder; name an output file (-o {path / 'image.png'})")
     if not path.parent.is_dir():
         raise InvalidInputError(f"{path}: the output folder {path.parent} does not exist")
     if path.exists() and not force:

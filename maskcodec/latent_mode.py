@@ -123,7 +123,7 @@ def encode(image: np.ndarray, opts) -> bytes:
     channels = image.shape[2] if image.ndim == 3 else 1
     if channels != entry.channels:
         raise ModelError(f"latent model {entry.id!r} codes {entry.channels}-channel images; "
-                         f"this image has {channels} channels")
+                         f"this image has {channels} channel{'s' if channels != 1 else ''}")
     f, k = entry.factor, entry.latent_channels
     lh, lw = -(-h // f), -(-w // f)
     if lh * lw * f * f > Limits().max_latent_pixels:

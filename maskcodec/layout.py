@@ -105,7 +105,7 @@ def unpack(raw: bytes, n: int, channels: int, bits: int, transform: int) -> np.n
     nbytes = np.dtype(wd).itemsize
     if len(raw) != n * channels * nbytes:
         raise FormatError(f"survivor payload holds {len(raw)} bytes, expected {n * channels * nbytes} "
-                          f"({n} pixels x {channels} channels x {nbytes} bytes)")
+                          f"({n} pixels x {channels} channel(s) x {nbytes} byte(s))")
     buf = np.frombuffer(raw, dtype=np.uint8)
     if wd is np.uint8:
         zz = buf.reshape(channels, n).copy()

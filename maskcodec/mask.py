@@ -90,8 +90,23 @@ def keep_to_threshold(keep: float) -> int:
 
 
 def threshold_to_keep(threshold: int) -> float:
-    """The keep fraction a threshold stands for: ``(threshold + 1) / 2**32``."""
-    return (int(threshold) + 1) / _TWO32
+    """The keep fraction a threshold stands for, as the shortest decimal that gives the threshold back.
+
+    ``(threshold + 1) / 2**32`` written with the fewest significant digits (1 to 17) whose
+    :func:`keep_to_threshold` is ``threshold`` again, so that ``0.1`` reads ``0.1`` and not
+    ``0.10000000009313226``; spec section 10.1.
+
+    Examples
+    --------
+    >>> threshold_to_keep(429496729), threshold_to_keep(4294967295), threshold_to_keep(0)
+    (0.1, 1.0, 2e-10)
+    """
+    exact = (int(threshold) + 1) / _TWO32
+    for digits in range(1, 18):
+        keep = float(f"{exact:.{digits}g}")
+        if 0.0 < keep <= 1.0 and keep_to_threshold(keep) == threshold:
+            return keep
+    return exact
 
 
 def pixel_hash(n_pixels: int, seed: int) -> np.ndarray:

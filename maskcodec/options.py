@@ -119,9 +119,10 @@ def parse_keep(text: str) -> float:
     0.25
     """
     try:
-        return check_keep(float(text))
+        keep = float(text)
     except ValueError:
         raise InvalidInputError(f"keep (--keep) must be a fraction in (0, 1], got {text!r}") from None
+    return check_keep(keep)
 
 
 def parse_keeps(text: str) -> tuple[float, ...]:
@@ -131,10 +132,11 @@ def parse_keeps(text: str) -> tuple[float, ...]:
     (0.5, 0.1)
     """
     try:
-        return tuple(check_keep(float(part)) for part in str(text).split(","))
+        keeps = [float(part) for part in str(text).split(",")]
     except ValueError:
         raise InvalidInputError(f"keep (--keep) must be fractions in (0, 1] separated by commas, like "
                                 f"0.5,0.1,0.02; got {text!r}") from None
+    return tuple(check_keep(k) for k in keeps)
 
 
 def check_bits(bits) -> int | None:

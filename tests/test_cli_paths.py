@@ -1,0 +1,248 @@
+"""A ground-station operator's paths through the CLI: outputs, damage, which decoder ran, flag vocabulary."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import maskcodec
+from maskcodec.cli import main
+from maskcodec.images import read_image, write_image
+from maskcodec.samples import sample_path
+
+VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
+
+
+@pytest.fixture
+def rgb16(tmp_path) -> Path:
+    """A 16-bit colour frame (three 12-bit Navcam crops as channels) as a .mcx file."""
+    gray = maskcodec.sample_image("navcam12")
+    image = np.ascontiguousarray(np.stack([gray, gray[::-1], gray[:, ::-1]], axis=2))
+    path = tmp_path / "rgb16.mcx"
+    path.write_bytes(maskcodec.encode(image, 0.25, seed=3, bits=12))
+    np.save(tmp_path / "rgb16.npy", image)
+    return path
+
+
+def test_sixteen_bit_colour_decodes_to_tiff_by_default(rgb16, tmp_path, capsys):
+    assert main(["decode", str(rgb16)]) == 0
+    out = rgb16.with_suffix(".tif")
+    assert f"-> {out}" in capsys.readouterr().out
+    image, dec = np.load(tmp_path / "rgb16.npy"), read_image(out)
+    m = maskcodec.mask(image.shape, 0.25, 3)
+    assert dec.dtype == np.uint16 and (dec[m] == image[m]).all()
+    # a folder of such frames decodes too, each to TIFF
+    folder = tmp_path / "downlink"
+    folder.mkdir()
+    shutil.copy(rgb16, folder / "a.mcx")
+    shutil.copy(VECTORS / "valid" / "rgb8_keep0.1.mcx", folder / "b.mcx")
+    assert main(["decode", str(folder), "-o", str(tmp_path / "out"), "-q", "--inpainter", "nconv"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.tif", "b.png"]
+
+
+def test_outputs_are_checked_before_decoding(rgb16, tmp_path, capsys):
+    cases = [
+        (["-o", str(tmp_path / "x.jpg")], "unsupported image type '.jpg'"),
+        (["-o", str(tmp_path / "x.png")], "PNG cannot hold a uint16 image with 3 channels"),
+        (["-o", str(tmp_path / "nodir" / "x.tif")], f"the output folder {tmp_path / 'nodir'} does not exist"),
+        (["-o", str(tmp_path)], "is a folder"),
+    ]
+    for extra, message in cases:
+        start = time.perf_counter()
+        assert main(["decode", str(rgb16), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert time.perf_counter() - start < 2  # refused before the decode, not after it
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_existing_outputs_need_force(rgb16, tmp_path, capsys):
+    out = tmp_path / "frame.tif"
+    out.write_bytes(b"keep me")
+    assert main(["decode", str(rgb16), "-o", str(out)]) == 2
+    assert "exists; choose another output (-o) or overwrite it with --force" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+    assert main(["decode", str(rgb16), "-o", str(out), "--force"]) == 0
+    assert read_image(out).dtype == np.uint16
+    src = tmp_path / "in.png"
+    shutil.copy(sample_path("navcam"), src)
+    mcx = tmp_path / "in.mcx"
+    mcx.write_bytes(b"old")
+    assert main(["encode", str(src), "-o", str(mcx)]) == 2
+    assert "--force" in capsys.readouterr().err and mcx.read_bytes() == b"old"
+    assert main(["encode", str(src), "-o", str(mcx), "--force", "--seed", "5"]) == 0
+    assert maskcodec.inspect(mcx.read_bytes()).seed == 5
+
+
+def test_batch_output_must_be_a_folder(tmp_path, capsys):
+    folder = tmp_path / "downlink"
+    folder.mkdir()
+    for name in ("rgb8_keep0.1", "gray8_keep0.25"):
+        shutil.copy(VECTORS / "valid" / f"{name}.mcx", folder)
+    assert main(["decode", str(folder), "-o", str(tmp_path / "out.png"), "-q"]) == 2
+    assert "-o names that folder, not a file" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+    out = tmp_path / "out"
+    assert main(["decode", str(folder), "-o", str(out), "-q", "--inpainter", "nconv", "--format", "TIFF"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["gray8_keep0.25.tiff", "rgb8_keep0.1.tiff"]
+    assert main(["decode", str(folder), "-o", str(out), "-q", "--format", "tiff"]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+def test_missing_input_says_input(tmp_path, capsys):
+    assert main(["decode", str(tmp_path / "nodir" / "x.mcx")]) == 2
+    assert "no such .mcx file or folder (input)" in capsys.readouterr().err
+
+
+def test_info_reports_damage_and_segments(tmp_path, capsys):
+    data = (VECTORS / "valid" / "rgb8_keep0.1.mcx").read_bytes()
+    cut = tmp_path / "cut.mcx"
+    cut.write_bytes(data[:-20])
+    assert main(["info", str(cut)]) == 1
+    out = capsys.readouterr().out
+    assert "integrity  DAMAGED: file is" in out and "the payload is truncated" in out
+    assert main(["info", "--json", str(cut)]) == 1
+    assert "truncated" in json.loads(capsys.readouterr().out)["damage"]
+    seg = maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1, segment_size=1024)
+    (tmp_path / "seg.mcx").write_bytes(seg)
+    assert main(["info", str(tmp_path / "seg.mcx")]) == 0
+    out = capsys.readouterr().out
+    count = len(seg) // 1024
+    assert f"segments   {count} of 1024 bytes each" in out and "integrity  intact" in out
+    (tmp_path / "lossy.mcx").write_bytes(seg[:2048] + seg[2048 + 2560:])  # 2.5 KB cut out
+    assert main(["info", str(tmp_path / "lossy.mcx")]) == 1
+    out = capsys.readouterr().out
+    assert "DAMAGED" in out and f"received {count - 3} of {count} segments" in out
+
+
+def test_damage_errors_point_to_salvage(tmp_path, capsys):
+    seg = maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1, segment_size=1024)
+    (tmp_path / "lossy.mcx").write_bytes(seg[:1024] + seg[2048:])
+    assert main(["decode", str(tmp_path / "lossy.mcx"), "-o", str(tmp_path / "a.png")]) == 2
+    assert "--salvage recovers what survived" in capsys.readouterr().err
+    assert main(["decode", str(tmp_path / "lossy.mcx"), "-o", str(tmp_path / "a.png"), "--salvage",
+                 "--inpainter", "nconv"]) == 0
+    single = tmp_path / "single.mcx"
+    shutil.copy(VECTORS / "errors" / "bad_payload_crc.mcx", single)
+    assert main(["decode", str(single), "-o", str(tmp_path / "b.png"), "--salvage"]) == 2
+    err = capsys.readouterr().err
+    assert "salvage (strict=False, --salvage) needs a segmented stream written with" in err and "CRC32" in err
+
+
+def test_decode_and_encode_say_what_they_used(tmp_path, capsys):
+    src = tmp_path / "m.png"
+    shutil.copy(sample_path("mastcam"), src)
+    assert main(["encode", str(src), "-o", str(tmp_path / "m.mcx")]) == 0
+    seed = maskcodec.inspect((tmp_path / "m.mcx").read_bytes()).seed
+    assert f"seed {seed})" in capsys.readouterr().out  # the seed encode drew is shown
+    assert main(["decode", str(tmp_path / "m.mcx"), "-o", str(tmp_path / "m2.png")]) == 0
+    assert "(inpainter default)" in capsys.readouterr().out
+    twelve = tmp_path / "n12.mcx"
+    twelve.write_bytes(maskcodec.encode(maskcodec.sample_image("navcam12"), 0.1, seed=1, bits=12))
+    assert main(["decode", str(twelve), "-o", str(tmp_path / "n12.png")]) == 0
+    assert "(inpainter linear)" in capsys.readouterr().out  # no model for 12-bit: the classical one measured best
+
+
+def test_decode_help_lists_the_installed_inpainters(capsys):
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "linear, nconv, or an installed inpainting model: default, gray-default" in text
+    assert "latent-q1" not in text and "paper-colour-noise" not in text
+
+
+def test_unknown_inpainter_offers_inpainters_only(capsys):
+    data = (VECTORS / "valid" / "rgb8_keep0.1.mcx").read_bytes()
+    with pytest.raises(maskcodec.InvalidInputError, match="unknown inpainter or model 'nope'") as info:
+        maskcodec.decode(data, inpainter="nope")
+    assert "default" in str(info.value) and "latent-q1" not in str(info.value)
+    assert "paper-colour-noise" not in str(info.value)
+
+
+def test_a_file_naming_a_missing_model_is_a_model_error(tmp_path, monkeypatch):
+    data = maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1, model="default")
+    empty = tmp_path / "models"
+    empty.mkdir()
+    (empty / "manifest.json").write_text(json.dumps({"models": []}))
+    monkeypatch.setenv("MASKCODEC_MODELS", str(empty))
+    with pytest.raises(maskcodec.ModelError, match="'default', which is not installed .* --inpainter linear"):
+        maskcodec.decode(data)
+    assert maskcodec.decode(data, inpainter="linear").shape == (251, 317, 3)
+    listed = json.loads((Path(maskcodec.manifest.shipped_dir()) / "manifest.json").read_text())
+    (empty / "manifest.json").write_text(json.dumps({"models": [m for m in listed["models"] if m["id"] == "default"]}))
+    with pytest.raises(maskcodec.ModelError, match="its file default.onnx is missing: reinstall maskcodec"):
+        maskcodec.decode(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1))
+
+
+@pytest.mark.parametrize("command", ["demo", "bench", "bench-loss", "bench-models", "train"])
+def test_one_flag_vocabulary(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "%%" not in text and "--out " not in text and "--keeps" not in text and "--no-progress" not in text
+    if command != "train":
+        assert "-o OUTPUT, --output OUTPUT" in text
+    if command in ("bench-models", "bench", "demo"):
+        assert "--keep KEEP" in text
+
+
+def test_info_and_demo_have_descriptions(capsys):
+    for command in ("info", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert len(text.split("\n\n")[1]) > 60, text  # a paragraph after the usage line
+
+
+def test_latent_errors_name_flags_and_levels(capsys):
+    src = str(sample_path("navcam"))
+    assert main(["encode", src, "--mode", "latent"]) == 2
+    err = capsys.readouterr().err
+    assert "--model" in err and "--quality" in err and "got neither" in err and "model=None" not in err
+    assert main(["encode", src, "--mode", "latent", "--quality", "3"]) == 2
+    assert "installed levels are [1, 2]" in capsys.readouterr().err
+
+
+def test_one_channel_messages_are_grammatical():
+    with pytest.raises(maskcodec.ModelError, match="this image has 1 channel$"):
+        maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", quality=1)
+
+
+def test_write_image_refuses_png_of_sixteen_bit_colour(tmp_path):
+    with pytest.raises(maskcodec.InvalidInputError, match="write .tif or .npy"):
+        write_image(tmp_path / "x.png", np.zeros((4, 4, 3), np.uint16))
+
+
+def test_info_json_keep_reads_as_asked(capsys):
+    assert main(["info", "--json", str(VECTORS / "valid" / "rgb8_keep0.1.mcx")]) == 0
+    header = json.loads(capsys.readouterr().out)
+    assert header["keep"] == 0.1 and header["keep_threshold"] == 429496729 and header["damage"] is None
+
+
+def test_demo_refuses_a_bad_keep_before_printing(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--keep", "0,0.1"])
+    captured = capsys.readouterr()
+    assert e.value.code == 2 and captured.out == "" and "keep (--keep) must be in (0, 1]" in captured.err
+
+
+def test_bench_defaults_to_what_users_decode_with():
+    from maskcodec.tools import bench
+    chosen = bench._check_inpainters(None, bench._installed_models())
+    assert chosen == ["linear", "nconv", "default", "gray-default"]  # not every paper model
+
+
+def test_bench_prints_no_overlap_in_words(monkeypatch, capsys, tmp_path):
+    from maskcodec.tools import bench
+    fake = {"images": [], "runtime_s": 1.0, "timing": {"statement": "s"},
+            "bd": [{"curve": "latent/x", "bd_rate_percent_mean": None, "bd_psnr_db_mean": None}]}
+    monkeypatch.setattr(bench, "run_bench", lambda *a, **k: fake)
+    parser = __import__("argparse").ArgumentParser()
+    bench.configure_parser(parser)
+    assert bench.run_cli(parser.parse_args([str(tmp_path), "-o", str(tmp_path)])) == 0
+    out = capsys.readouterr().out
+    assert "latent/x: BD-rate no overlap, BD-PSNR no overlap" in out and "n/a %" not in out
