@@ -28,7 +28,8 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InvalidInputError, MaskcodecError
@@ -57,6 +58,7 @@ class BatchResult:
     decoded: int
     failures: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
+    decoded_by: dict[str, int] = field(default_factory=dict)  # "inpainter default" -> frames it will decode
 
     @property
     def frames_per_second(self) -> float:
@@ -124,6 +126,7 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     if out_dir.exists() and not out_dir.is_dir() or not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
         raise InvalidInputError(f"{out_dir}: several inputs decode into a folder; -o names that folder, not a file")
     headers = [peek_header(src) for src in sources]
+    by = Counter(decoded_by(h, inpainter) for h in headers if h is not None)  # an unknown inpainter fails here
     targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
                for src, h in zip(sources, headers)]
     if len(set(targets)) < len(targets):
@@ -141,16 +144,25 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         run = _in_process(jobs)
     else:
         run = _on_pool(jobs, workers)
-    return _collect(run, sources, progress)
+    return replace(_collect(run, sources, progress), decoded_by=dict(by))
 
 
 def peek_header(src: str | Path):
-    """The header of a file from its first bytes, or None when they do not parse (damage, not maskcodec)."""
+    """The header of a file from its first bytes; for a segmented stream whose first segment is damaged, from
+    its first intact segment; None when nothing parses (damage, not maskcodec, unreadable)."""
     from .codec import inspect
+    from .format import Limits, segmented
+    from .mask_mode import salvage_stream
     try:
         with open(src, "rb") as f:
-            return inspect(f.read(PEEK_BYTES))
-    except MaskcodecError:
+            head = f.read(PEEK_BYTES)
+        try:
+            return inspect(head)
+        except MaskcodecError:
+            if segmented.SYNC not in head:  # not a segmented stream whose start was damaged
+                return None
+            return salvage_stream(Path(src).read_bytes(), Limits())[0]
+    except (MaskcodecError, OSError):
         return None
 
 

@@ -73,7 +73,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from .options import resolve
     from .products import is_product, read_product
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
-                   model=args.model, quality=args.quality)  # every option checked before the image is read
+                   model=args.model, quality=args.quality, mask=args.mask)  # every option checked before the image is read
     out = _writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
     if is_product(args.input):
         product = read_product(args.input)
@@ -83,7 +83,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     data = encode_with(image, opts)
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-    how = f"keep={opts.keep}, seed {opts.seed}" if opts.mode == "mask" else f"latent mode, model {opts.model_id}"
+    how = (f"keep={opts.keep}, {opts.mask} mask, seed {opts.seed}" if opts.mode == "mask"
+           else f"latent mode, model {opts.model_id}")
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
 
@@ -113,6 +114,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
         header = peek_header(inputs[0])
         fmt = output_suffix(args.format)
+        if args.output and fmt != "auto" and Path(args.output).suffix.lower() != fmt:
+            raise InvalidInputError(f"-o {args.output} and --format {args.format} disagree; give one of them")
         out = Path(args.output) if args.output else inputs[0].with_suffix(
             output_path_suffix(header) if fmt == "auto" else fmt)
         check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
@@ -127,16 +130,30 @@ def _cmd_decode(args: argparse.Namespace) -> int:
                          progress=not args.quiet)
     for src, message in result.failures:
         print(f"maskcodec: {src}: {message}", file=sys.stderr)
+    how = ", ".join(f"{what} ({n})" for what, n in result.decoded_by.items())
     print(f"decoded {result.decoded} of {len(inputs)} files into {outdir} "
-          f"({result.frames_per_second:.2f} frames/s)")
+          f"({result.frames_per_second:.2f} frames/s; {how or 'no header readable'})")
     return 1 if result.failures else 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .codec import inspect, verify
+    from .mask import MASK_KINDS
+    from .batch import peek_header
     data = Path(args.input).read_bytes()
-    h = inspect(data)
     problem = verify(data)
+    try:
+        h = inspect(data)
+    except MaskcodecError:
+        if data[:4] not in (b"\x89MCX", b"\x89MCS"):
+            raise  # not a maskcodec file at all: an input error, not a damaged file
+        h = peek_header(args.input)  # a segmented stream described by its first intact segment
+        if h is None:
+            if args.json:
+                print(json.dumps({"damage": problem}, indent=2))
+            else:
+                print(f"{args.input}: header unreadable\n  integrity  DAMAGED: {problem}")
+            return 1
     if args.json:
         print(json.dumps(h.to_json() | {"damage": problem}, indent=2))
         return 1 if problem else 0
@@ -144,8 +161,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"{args.input}: maskcodec {h.version[0]}.{h.version[1]}, {h.mode} mode")
     print(f"  image      {' x '.join(map(str, h.shape))} {h.dtype} ({h.bits} significant bits)")
     if h.latent is None:
-        print(f"  mask       seed {h.seed}, keep {h.keep:.6g} (threshold {h.keep_threshold}), "
-              f"{h.survivors} of {pixels} pixels kept")
+        print(f"  mask       {MASK_KINDS[h.mask_kind]}, seed {h.seed}, keep {h.keep:.6g} (threshold "
+              f"{h.keep_threshold}), {h.survivors} of {pixels} pixels kept")
     else:
         lat = h.latent
         coding = ("integers range-coded with the model's tables" if lat.coder == "rans" else
@@ -154,17 +171,21 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
     if h.segments:
         from .format import Limits, segmented
-        size = segmented.parse(data, 0, Limits()).end
+        first = segmented.scan(data, Limits(), lambda seg: None)[0][0][0]  # the first intact segment
+        size = first.end - first.start
         print(f"  segments   {h.segments} of {size} bytes each, {h.segments * size} in all (stream of "
               f"{len(data)} bytes = {8 * len(data) / pixels:.3f} bits/pixel; first segment: header "
               f"{h.header_size}, payload {h.payload_size}); survivors {h.payload_raw_size} bytes raw")
     else:
         print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
               f"(header {h.header_size}, payload {h.payload_size}, raw "
-              f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})")
+              f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})"
+              + ("" if len(data) == h.file_size else f"; the file has {len(data)} bytes"))
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
-    print(f"  integrity  {'DAMAGED: ' + problem if problem else 'intact (sizes, checksums and payload checked)'}")
+    checked = ("sizes and checksums checked; the range code is checked when decoded"
+               if h.latent is not None and h.latent.coder == "rans" else "sizes, checksums and payload checked")
+    print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
     return 1 if problem else 0
 
 
@@ -192,6 +213,9 @@ def _add_core(sub) -> None:
                    help="mask mode: fraction of pixels kept, in (0, 1] (default 0.1)")
     p.add_argument("--seed", type=int, default=None,
                    help="mask mode: 32-bit mask seed (default: random, stored in the file)")
+    p.add_argument("--mask", choices=["bluenoise", "hash"], default=None,
+                   help="mask mode: which pixels travel: bluenoise (default: kept pixels spread evenly by a "
+                        "blue-noise tile) or hash (pseudo-random, the first files' kind)")
     p.add_argument("--bits", type=int, default=None, help="significant bits per sample, e.g. 12 (default: dtype width)")
     p.add_argument("--model", default=None,
                    help="model id from models/manifest.json, recorded with its hash: the inpainting model for the "

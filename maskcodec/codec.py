@@ -14,7 +14,7 @@ import numpy as np
 
 from . import inpaint, latent_mode, mask_mode, options
 from .errors import FormatError, InvalidInputError
-from .format import container, framing
+from .format import container, framing, segmented
 from .format.header import MODES as MODE_NAMES
 from .format.header import Header, Limits
 from .inpaint import AUTO
@@ -36,7 +36,7 @@ class SalvageWarning(UserWarning):
 
 def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", quality: int | None = None,
            seed: int | None = None, bits: int | None = None, metadata: dict | None = None,
-           segment_size: int | None = None, model: str | None = None) -> bytes:
+           segment_size: int | None = None, model: str | None = None, mask: str | None = None) -> bytes:
     """Compress an image: keep a seeded fraction of its pixels (mask mode) or
     send an autoencoder's quantized bottleneck (latent mode).
 
@@ -61,6 +61,11 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         Latent mode: picks the model ``latent-q{quality}`` of the manifest.
     seed : int, optional
         Mask mode: 32-bit mask seed; ``None`` draws one (it is stored in the file).
+    mask : {"bluenoise", "hash"}, optional
+        Mask mode: the mask kind (spec section 5). ``"bluenoise"`` (default): a
+        blue-noise rank tile, kept pixels spread evenly (0.3-0.55 dB better than
+        random at the same keep, and cheaper to find); ``"hash"``: the
+        pseudo-random mask of format 1.0's first files.
     bits : int, optional
         Significant bits per sample (e.g. 12 for 12-bit data in uint16);
         default the dtype's width. Every value must fit.
@@ -104,7 +109,7 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
     (True, True)
     """
     return encode_with(image, options.resolve(mode, keep=keep, seed=seed, bits=bits, metadata=metadata,
-                                              segment_size=segment_size, model=model, quality=quality))
+                                              segment_size=segment_size, model=model, quality=quality, mask=mask))
 
 
 def encode_with(image: np.ndarray, opts: options.EncodeOptions) -> bytes:
@@ -284,6 +289,9 @@ def decode(data: bytes, inpainter: str = AUTO, *, strict: bool = True,
             header, payload = _read(data, limits)
             return MODES[header.mode].decode(header, payload, inpainter)
     except FormatError as e:
+        if not isinstance(data, (bytes, bytearray, memoryview)) or bytes(data[:4]) not in (container.MAGIC,
+                                                                                             segmented.SYNC):
+            raise  # not maskcodec bytes at all: nothing to salvage
         raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing(data)]}") from None
     return inpaint.fill(header, m, values, inpainter)
 

@@ -56,6 +56,7 @@ def choose(name: str, header: Header) -> str:
     if name in CLASSICAL_NAMES:
         return name
     manifest = load()
+    manifest.require()
     if name != AUTO:
         if name not in manifest.entries:
             raise InvalidInputError(f"unknown inpainter or model {name!r}; expected {AUTO!r}, "
@@ -91,7 +92,7 @@ def _model(model_id: str, header: Header) -> Inpainter:
                          f"use maskcodec.denoise, or an inpainting model for decoding")
     if header.channels != entry.channels:
         raise ModelError(f"model {model_id!r} inpaints {entry.channels}-channel images; "
-                         f"this file has {header.channels} channels")
+                         f"this file has {header.channels} channel{'s' if header.channels != 1 else ''}")
     if header.model_id == model_id and header.model_sha256 != entry.onnx.sha256:
         raise ModelError(f"the file asks for model {model_id!r} with sha256 {header.model_sha256[:16]}..., "
                          f"the installed one is {entry.onnx.sha256[:16]}...")

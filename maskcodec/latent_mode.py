@@ -149,9 +149,9 @@ def encode(image: np.ndarray, opts) -> bytes:
 def _fields(frame: container.Frame, limits: Limits) -> LatentFields:
     """Check the fields of a latent-mode header (spec section 12.7, in its order) and return its latent block."""
     f, b = frame.fixed, frame.block
-    fail_if(f.transform != 0 or f.seed != 0 or f.keep_threshold != 0 or f.survivors != 0, FormatError,
-            f"latent mode has no mask: transform, seed, keep_threshold and survivors must be 0, got "
-            f"{f.transform}, {f.seed}, {f.keep_threshold}, {f.survivors}")
+    fail_if(f.transform != 0 or f.seed != 0 or f.keep_threshold != 0 or f.survivors != 0 or f.mask_kind != 0,
+            FormatError, f"latent mode has no mask: transform, seed, keep_threshold, survivors and mask_kind must be "
+                         f"0, got {f.transform}, {f.seed}, {f.keep_threshold}, {f.survivors}, {f.mask_kind}")
     fail_if(not frame.model_id, FormatError, "a latent-mode file must name its model (model id is empty)")
     fail_if(b.latent_channels == 0 or b.latent_height == 0 or b.latent_width == 0 or b.factor == 0, FormatError,
             f"latent tensor {b.latent_channels}x{b.latent_height}x{b.latent_width} with factor {b.factor} "

@@ -123,13 +123,23 @@ class Manifest:
 
     folder: Path
     entries: dict[str, Entry]
+    present: bool = True  # whether the folder has a manifest.json at all
 
     def get(self, model_id: str) -> Entry:
-        """The entry of ``model_id``; an unknown id is an :class:`~maskcodec.errors.InvalidInputError`."""
+        """The entry of ``model_id``; an unknown id is an :class:`~maskcodec.errors.InvalidInputError`,
+        and a folder without any models a :class:`~maskcodec.errors.ModelError` that says how to get them."""
+        self.require()
         if not isinstance(model_id, str) or model_id not in self.entries:
             raise InvalidInputError(f"unknown model {model_id!r}; the models in {self.folder} are "
                                     f"{sorted(self.entries) or '(none)'}")
         return self.entries[model_id]
+
+    def require(self) -> None:
+        """Refuse a models folder that has no ``manifest.json``: no model is installed there."""
+        if not self.present:
+            raise ModelError(f"no models are installed in {self.folder} (it has no manifest.json): reinstall "
+                             f"maskcodec (the wheel carries its models) or point ${ENV} at a models folder; "
+                             f"classical inpainters (--inpainter linear or nconv) need no model")
 
     def of_kind(self, kind: type) -> dict[str, Entry]:
         """The entries of one kind (:class:`InpainterEntry`, :class:`LatentEntry` or :class:`DenoiserEntry`)."""
@@ -172,7 +182,7 @@ def load() -> Manifest:
     folder = models_dir()
     path = folder / "manifest.json"
     if not path.exists():
-        return Manifest(folder, {})
+        return Manifest(folder, {}, present=False)
     try:
         raws = json.loads(path.read_text())["models"]
         entries = [_entry(r) for r in raws]

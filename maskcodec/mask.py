@@ -1,28 +1,49 @@
 """The pixel mask: which pixels travel, defined by integers alone.
 
-The mask is specified in ``spec/format.md`` section "The mask" so that flight
-software in C reproduces it bit for bit::
+The mask is specified in ``spec/format.md`` section 5 so that flight software in
+C reproduces it bit for bit. Two kinds (the header's ``mask_kind``):
 
-    s    = fmix32(seed)
-    h(i) = fmix32((i * 0x9E3779B9 + s) mod 2**32)      for pixel index i = y*W + x
-    kept(i) = h(i) <= threshold
+- ``"hash"`` (kind 0), a seeded pseudo-random mask::
+
+      s    = fmix32(seed)
+      h(i) = fmix32((i * 0x9E3779B9 + s) mod 2**32)      for pixel index i = y*W + x
+      kept(i) = h(i) <= threshold
+
+- ``"bluenoise"`` (kind 1, the default for new files), a blue-noise rank tile
+  ``R`` (128 x 128, every rank 0..16383 once, ``bluenoise128.u16``) laid over
+  the image with a seeded shift::
+
+      s = fmix32(seed);  ox = s mod 128;  oy = (s >> 7) mod 128
+      kept(y, x) = R[(y + oy) mod 128][(x + ox) mod 128] <= threshold >> 18
+
+  Kept pixels are spread evenly, without the clusters and holes of a random
+  mask, and finding them costs work in proportion to their number.
 
 ``fmix32`` is the MurmurHash3 32-bit finalizer. ``threshold`` is a 32-bit
 integer stored in the header; :func:`keep_to_threshold` derives it from a keep
-fraction. Because a pixel is kept when its hash is at or below the threshold,
-masks of one seed are nested: a larger keep keeps a superset of pixels.
+fraction. Both kinds are nested: a larger keep keeps a superset of pixels.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, MaskcodecError
 
 __all__ = ["mask", "mask_from_threshold", "kept_indices", "keep_to_threshold", "threshold_to_keep", "pixel_hash",
-           "fmix32", "check_seed"]
+           "fmix32", "check_seed", "check_kind", "MASK_KINDS", "MASK_KIND_IDS", "DEFAULT_KIND", "rank_tile",
+           "TILE_SHA256"]
 
+MASK_KINDS = {0: "hash", 1: "bluenoise"}
+MASK_KIND_IDS = {v: k for k, v in MASK_KINDS.items()}
+DEFAULT_KIND = "bluenoise"  # measured best (README, "Where the samples fall"); new files use it
+TILE = 128
+TILE_SHA256 = "753955614a7be77ccdb7bddab4132206776ca23112f0d30ab3e1052c4ac94968"  # spec section 5.2
+_RANK_SHIFT = 18  # 2**32 / (TILE * TILE) = 2**18: threshold >> 18 is the highest rank kept
 _U32 = np.uint32
 _GOLDEN = _U32(0x9E3779B9)
 _M1 = _U32(0x85EBCA6B)
@@ -128,20 +149,82 @@ def _blocks(n_pixels: int, seed: int):
         yield start, _hash_range(start, min(n_pixels, start + _BLOCK), seed_mix)
 
 
-def kept_indices(n_pixels: int, threshold: int, seed: int) -> np.ndarray:
-    """Scan-order indices of the kept pixels (what the encoder gathers).
+def check_kind(kind: str) -> str:
+    """``kind`` if it names a mask kind (``"hash"`` or ``"bluenoise"``); else an InvalidInputError."""
+    if kind not in MASK_KIND_IDS:
+        raise InvalidInputError(f"mask kind (--mask) must be one of {', '.join(MASK_KIND_IDS)}, got {kind!r}")
+    return kind
+
+
+@lru_cache(maxsize=1)
+def rank_tile() -> np.ndarray:
+    """The blue-noise rank tile ``R`` of mask kind 1, ``(128, 128)`` uint16, checked against its SHA-256."""
+    data = resources.files(__package__).joinpath("bluenoise128.u16").read_bytes()
+    if hashlib.sha256(data).hexdigest() != TILE_SHA256:
+        raise MaskcodecError(f"the blue-noise tile bluenoise128.u16 of this installation hashes to "
+                             f"{hashlib.sha256(data).hexdigest()[:16]}..., not the spec's {TILE_SHA256[:16]}...: "
+                             f"reinstall maskcodec")
+    return np.frombuffer(data, "<u2").reshape(TILE, TILE)
+
+
+@lru_cache(maxsize=1)
+def _rank_order() -> np.ndarray:
+    """Flat tile positions sorted by rank: the first ``K + 1`` are the positions of ranks 0..K."""
+    order = np.empty(TILE * TILE, np.int64)
+    order[rank_tile().ravel()] = np.arange(TILE * TILE)
+    return order
+
+
+def _shift(seed: int) -> tuple[int, int]:
+    """The tile's seeded shift ``(oy, ox)``: bits 7-13 and 0-6 of ``fmix32(seed)``."""
+    s = int(fmix32(np.array([check_seed(seed)], dtype=_U32))[0])
+    return (s >> 7) & (TILE - 1), s & (TILE - 1)
+
+
+def _tile_row_patterns(width: int, threshold: int, seed: int) -> list[np.ndarray]:
+    """For each image row ``y mod 128``, the sorted columns ``x < width`` kept in that row (kind 1).
+
+    Work in proportion to the kept pixels of 128 rows: the positions of ranks 0..K
+    are the first K + 1 entries of the rank order."""
+    oy, ox = _shift(seed)
+    pos = _rank_order()[:(threshold >> _RANK_SHIFT) + 1]
+    yi, xi = ((pos // TILE) - oy) & (TILE - 1), ((pos % TILE) - ox) & (TILE - 1)
+    order = np.lexsort((xi, yi))
+    yi, xi = yi[order], xi[order]
+    starts = np.searchsorted(yi, np.arange(TILE + 1))
+    tiles = np.arange(0, width, TILE)
+    patterns = []
+    for r in range(TILE):
+        cols = (tiles[:, None] + xi[starts[r]:starts[r + 1]][None, :]).ravel()
+        patterns.append(cols[cols < width])
+    return patterns
+
+
+def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
+    """Scan-order indices ``y * width + x`` of the kept pixels (what the encoder gathers).
+
+    For the hash kind every pixel is hashed; for the blue-noise kind the kept
+    positions come from the rank tile's order, so the work follows the kept pixels.
 
     Examples
     --------
-    >>> kept_indices(32, keep_to_threshold(0.5), 7)[:6].tolist()
+    >>> kept_indices(4, 8, keep_to_threshold(0.5), 7, "hash")[:6].tolist()
     [0, 1, 3, 8, 14, 19]
+    >>> idx = kept_indices(300, 400, keep_to_threshold(0.1), 7)
+    >>> bool((np.diff(idx) > 0).all()), bool(np.array_equal(np.flatnonzero(mask((300, 400), 0.1, 7)), idx))
+    (True, True)
     """
-    t = _U32(threshold)
-    parts = [np.flatnonzero(h <= t) + start for start, h in _blocks(n_pixels, seed)]
-    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    if check_kind(kind) == "hash":
+        t = _U32(threshold)
+        parts = [np.flatnonzero(h <= t) + start for start, h in _blocks(height * width, seed)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    patterns = _tile_row_patterns(width, threshold, seed)
+    rows = [patterns[y % TILE] for y in range(height)]
+    counts = np.fromiter((r.size for r in rows), np.int64, height)
+    return np.repeat(np.arange(height, dtype=np.int64) * width, counts) + np.concatenate(rows)
 
 
-def mask(shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
+def mask(shape: tuple[int, ...], keep: float, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
     """The boolean mask (True = kept) of an image of ``shape`` as the spec defines it.
 
     Parameters
@@ -152,6 +235,8 @@ def mask(shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
         Fraction of pixels kept, in (0, 1].
     seed : int
         32-bit seed, in [0, 2**32).
+    kind : {"bluenoise", "hash"}
+        The mask kind (default ``"bluenoise"``, what :func:`maskcodec.encode` uses).
 
     Returns
     -------
@@ -164,17 +249,23 @@ def mask(shape: tuple[int, ...], keep: float, seed: int) -> np.ndarray:
     ((500, 561), 0.1)
     >>> bool((mask((500, 561), 0.01, seed=7) <= m).all())   # nested
     True
+    >>> round(float(mask((500, 561), 0.1, seed=7, kind="hash").mean()), 2)
+    0.1
     """
-    return mask_from_threshold(shape, keep_to_threshold(keep), seed)
+    return mask_from_threshold(shape, keep_to_threshold(keep), seed, kind)
 
 
-def mask_from_threshold(shape: tuple[int, ...], threshold: int, seed: int) -> np.ndarray:
+def mask_from_threshold(shape: tuple[int, ...], threshold: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
     """The mask for a threshold as stored in a header (see :func:`mask`)."""
     if len(shape) not in (2, 3) or any(int(n) <= 0 for n in shape):
         raise InvalidInputError(f"shape must be (H, W) or (H, W, C) with positive sizes, got {tuple(shape)}")
     h, w = int(shape[0]), int(shape[1])
     if h * w >= _TWO32:
         raise InvalidInputError(f"an image may have at most 2**32 - 1 pixels, got {h}x{w}")
+    if check_kind(kind) == "bluenoise":
+        oy, ox = _shift(seed)
+        rows, cols = (np.arange(h) + oy) & (TILE - 1), (np.arange(w) + ox) & (TILE - 1)
+        return rank_tile()[rows[:, None], cols[None, :]] <= (threshold >> _RANK_SHIFT)
     out = np.empty(h * w, bool)
     t = _U32(threshold)
     for start, hashes in _blocks(h * w, seed):

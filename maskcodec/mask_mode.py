@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import inpaint
-from .errors import FormatError, InvalidInputError, LimitExceededError
+from .errors import FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
 from .format import container, segmented
 from .format.header import MODE_MASK, Header, Limits, build_fixed, fail_if
 from .format.zstd_frame import compress, decompress
 from .layout import candidate_transforms, check_transform, pack, unpack, value_bytes
-from .mask import kept_indices, mask_from_threshold, threshold_to_keep
+from .mask import MASK_KIND_IDS, MASK_KINDS, kept_indices, mask_from_threshold, threshold_to_keep
 
 __all__ = ["SalvageReport", "encode", "choose_transform", "describe", "contents", "read", "decode", "describe_stream",
            "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
@@ -68,7 +68,7 @@ def encode(image: np.ndarray, opts) -> bytes:
     """The mask-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
     bits = opts.bits_for(image)
     h, w = image.shape[:2]
-    kept = kept_indices(h * w, opts.threshold, opts.seed)
+    kept = kept_indices(h, w, opts.threshold, opts.seed, opts.mask)
     values = np.take(image.reshape(h * w, -1), kept, axis=0)
     transform = choose_transform(values, bits)
     if opts.segment_size is not None:
@@ -76,7 +76,7 @@ def encode(image: np.ndarray, opts) -> bytes:
     raw = pack(values, bits, transform)
     return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
                            seed=opts.seed, keep_threshold=opts.threshold, survivors=values.shape[0],
-                           payload=compress(raw), payload_raw_size=len(raw), model_id=opts.model_id,
+                           mask_kind=MASK_KIND_IDS[opts.mask], payload=compress(raw), payload_raw_size=len(raw), model_id=opts.model_id,
                            model_sha256=opts.model_sha256, metadata=opts.metadata)
 
 
@@ -93,7 +93,7 @@ def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: in
     size = opts.segment_size
     fixed = build_fixed(segmented.SYNC, segmented.VERSION, shape=image.shape, dtype=image.dtype, mode=MODE_MASK,
                         bits=bits, transform=transform, seed=opts.seed, keep_threshold=opts.threshold,
-                        survivors=values.shape[0])
+                        survivors=values.shape[0], mask_kind=MASK_KIND_IDS[opts.mask])
     space = size - segmented.overhead(opts.model_id) - ZSTD_ALLOWANCE
     whole = len(compress(pack(values, bits, transform)))
     count = max(1, math.ceil(whole / max(1, space)))
@@ -115,7 +115,10 @@ def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: in
 # ---------------------------------------------------------------- decoding
 
 def _check_fields(f) -> None:
-    """The mask-mode fields of a fixed header (spec section 8, check 7): transform and survivor count."""
+    """The mask-mode fields of a fixed header (spec section 8, check 7): mask kind, transform, survivor count."""
+    fail_if(f.mask_kind not in MASK_KINDS, UnsupportedVersionError,
+            f"mask kind {f.mask_kind} is unknown here; this decoder reads "
+            f"{', '.join(f'{k} ({n})' for k, n in MASK_KINDS.items())}")
     check_transform(f.transform, f.channels)
     fail_if(f.survivors > f.height * f.width, FormatError,
             f"header claims {f.survivors} kept pixels in an image of {f.height * f.width}")
@@ -125,7 +128,7 @@ def _header(f, dtype, shape, *, version, model_id: str, model_sha256: bytes, met
             payload_size: int, file_size: int, segments: int = 0) -> Header:
     return Header(version=version, mode="mask", shape=shape, dtype=dtype.name, bits=f.bits, channels=f.channels,
                   seed=f.seed, keep=threshold_to_keep(f.keep_threshold), keep_threshold=f.keep_threshold,
-                  transform=f.transform, survivors=f.survivors, model_id=model_id,
+                  transform=f.transform, survivors=f.survivors, mask_kind=f.mask_kind, model_id=model_id,
                   model_sha256=model_sha256.hex() if model_id else "", metadata=metadata, header_size=header_size,
                   payload_size=payload_size, payload_raw_size=f.survivors * f.channels * value_bytes(f.bits),
                   file_size=file_size, segments=segments)
@@ -147,7 +150,7 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
 
 def header_mask(header: Header) -> np.ndarray:
     """The mask a header describes, checked against its survivor count (spec section 8, check 11)."""
-    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed)
+    m = mask_from_threshold(header.shape, header.keep_threshold, header.seed, MASK_KINDS[header.mask_kind])
     n = int(np.count_nonzero(m))
     fail_if(n != header.survivors, FormatError,
             f"header says {header.survivors} kept pixels but the mask for seed {header.seed} keeps {n}: "

@@ -28,7 +28,7 @@ from .errors import InvalidInputError
 from .format.header import MAX_MODEL_ID, Limits, encode_metadata
 from .format.segmented import MAX_SEGMENT, MIN_SEGMENT
 from .manifest import InpainterEntry, LatentEntry, load
-from .mask import check_seed, keep_to_threshold
+from .mask import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
 
 __all__ = ["EncodeOptions", "resolve", "check_keep", "check_seed", "check_bits", "parse_keep", "parse_keeps",
            "check_image", "inpainting_model",
@@ -64,6 +64,8 @@ class EncodeOptions:
     model_sha256 : bytes
         The SHA-256 recorded with ``model_id`` (of the inpainting model's file, or
         of the latent model's decoder file); 32 zero bytes for none.
+    mask : str or None
+        Mask mode: the mask kind, ``"bluenoise"`` (default) or ``"hash"``.
     """
 
     mode: str
@@ -75,6 +77,7 @@ class EncodeOptions:
     segment_size: int | None
     model_id: str
     model_sha256: bytes
+    mask: str | None
 
     def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
@@ -213,7 +216,9 @@ def _latent_model(model, quality) -> tuple[str, bytes]:
     if (model is None) == (quality is None):
         raise InvalidInputError("latent mode needs exactly one of model (--model, a latent model id) and quality "
                                 f"(--quality, picks 'latent-q<quality>'); got {'both' if model is not None else 'neither'}")
-    latents = load().of_kind(LatentEntry)
+    manifest = load()
+    manifest.require()
+    latents = manifest.of_kind(LatentEntry)
     if quality is not None:
         if not _is_int(quality):
             raise InvalidInputError(f"quality (--quality) must be an integer, got {quality!r}")
@@ -231,7 +236,7 @@ def _latent_model(model, quality) -> tuple[str, bytes]:
 
 def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None = None, bits: int | None = None,
             metadata: dict | None = None, segment_size: int | None = None, model: str | None = None,
-            quality: int | None = None) -> EncodeOptions:
+            quality: int | None = None, mask: str | None = None) -> EncodeOptions:
     """Check that encoding options are valid and fit together; see :func:`maskcodec.encode` for their meaning."""
     if mode not in ENCODE_MODES:
         raise InvalidInputError(f"mode (--mode) must be one of {', '.join(ENCODE_MODES)}, got {mode!r}")
@@ -241,13 +246,14 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     bits, raw_metadata = check_bits(bits), _check_metadata(metadata)
     if mode == "latent":
         given = [name for name, value in (("keep (--keep)", keep), ("seed (--seed)", seed),
-                                          ("segment_size (--segment-size)", segment_size)) if value is not None]
+                                          ("segment_size (--segment-size)", segment_size), ("mask (--mask)", mask))
+                 if value is not None]
         if given:
             raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
                                     f"bottleneck, whose size the model sets (choose a model or a quality)")
         model_id, sha = _latent_model(model, quality)
         return EncodeOptions(mode=mode, keep=None, threshold=None, seed=None, bits=bits, metadata=raw_metadata,
-                             segment_size=None, model_id=model_id, model_sha256=sha)
+                             segment_size=None, model_id=model_id, model_sha256=sha, mask=None)
     if quality is not None:
         raise InvalidInputError("quality (--quality) picks a latent model; use latent mode (mode='latent', "
                                 "--mode latent); mask mode is sized by keep (--keep)")
@@ -258,4 +264,5 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
         raise InvalidInputError(_SEGMENTS_DROP_METADATA)
     model_id, sha = _mask_model(model)
     return EncodeOptions(mode=mode, keep=keep, threshold=keep_to_threshold(keep), seed=seed, bits=bits,
-                         metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha)
+                         metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha,
+                         mask=DEFAULT_KIND if mask is None else check_kind(mask))

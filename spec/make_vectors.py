@@ -47,8 +47,14 @@ VALID = {
                                     {"target": "Gale crater \u2013 Aeolis Mons", "instrument": "MSL NAVCAM",
                                      "z": {"b": [1, 2.5, True, None, -0.1], "a": "\u00b5 \"q\" \\ \n \U0001f600"}},
                                     False),
+    # mask kind 1 (section 5.2): larger than a tile, partial tiles at the bottom and right
+    "rgb8_bluenoise_keep0.1": ("mastcam", slice(0, 150), slice(0, 200), 0.1, 11, None, None, False),
+    "gray12_bluenoise_keep0.25": ("navcam12", slice(20, 170), slice(30, 200), 0.25, 12, 12, None, False),
+    "seg_rgb8_bluenoise_keep0.25_s512": ("mastcam", slice(0, 150), slice(0, 200), 0.25, 13, None, None, False, 512),
 }
 AS_UINT16 = {"gray16_bits8_keep0.25"}  # valid vectors whose 8-bit crop is stored as uint16
+# the mask kind of each valid vector: kind 0 (hash) unless named here
+BLUENOISE = {"rgb8_bluenoise_keep0.1", "gray12_bluenoise_keep0.25", "seg_rgb8_bluenoise_keep0.25_s512"}
 # Latent mode (section 12). name: (sample, crop rows, crop cols, model, bits, metadata, add channel axis)
 LATENT = {
     "latent_rgb8_minmax": ("mastcam", slice(100, 157), slice(50, 131), "ref-rgb", None, None, False),
@@ -122,7 +128,8 @@ def valid_vectors() -> dict[str, bytes]:
         if hwc1:
             img = img[..., None]
         data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
-                                segment_size=segment[0] if segment else None)
+                                segment_size=segment[0] if segment else None,
+                                mask="bluenoise" if name in BLUENOISE else "hash")
         header, _, values = maskcodec.survivors(data)
         out[f"valid/{name}.input.npy"] = _npy_bytes(img)
         out[f"valid/{name}.mcx"] = data
@@ -187,6 +194,7 @@ def latent_error_vectors(base: bytes) -> dict[str, tuple[bytes, str, str]]:
                              "step of latent channel 0 is 0"),
         "latent_seed_set": (_patch(base, 24, (5).to_bytes(4, "little")), "FormatError",
                             "a latent-mode file with a mask seed"),
+        "latent_mask_kind": (_patch(base, 14, bytes([1])), "FormatError", "a latent-mode file with mask kind 1"),
         "latent_too_many_channels": (_file(h, bytes(2000 * lat.height * lat.width), latent=wide),
                                      "LimitExceededError", "2000 latent channels"),
         "latent_unknown_model": (_file(h, raw, model_id="no-such-model", model_sha256=bytes.fromhex(h.model_sha256),
@@ -298,6 +306,8 @@ def error_vectors(base: bytes, base12: bytes, base16_8: bytes) -> dict[str, tupl
                                   "3 channels with flag bit 0 (CHANNEL_AXIS) clear"),
         "huge_payload_size": (_patch(base, 81, (2 ** 64 - 1).to_bytes(8, "little")), "TruncatedError",
                               "payload_size 2^64 - 1 (an offset computed from it would wrap in u64)"),
+        "unknown_mask_kind": (_patch(base, 14, bytes([2])), "UnsupportedVersionError", "mask kind 2"),
+        "reserved_byte_15": (_patch(base, 15, bytes([1])), "FormatError", "reserved byte 15 of the fixed header set"),
         "raw_size_two_bytes_at_8_bits": (_patch(base16_8, 73, u32(2 * maskcodec.inspect(base16_8).survivors)
                                                 + bytes(4)), "FormatError",
                                          "uint16 samples with bits = 8 and payload_raw_size counting 2 bytes a value"),
@@ -319,6 +329,8 @@ def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str
         "seg_nonzero_padding": (bytes(padded), "FormatError", "padding byte of segment 0 is not zero"),
         "seg_unknown_version": (parts[0][:4] + bytes([3]) + parts[0][5:] + b"".join(parts[1:]),
                                 "UnsupportedVersionError", "segment major version 3"),
+        "seg_unknown_mask_kind": (_segment_crc(parts[0][:14] + bytes([2]) + parts[0][15:]) + b"".join(parts[1:]),
+                                  "UnsupportedVersionError", "segment 0 with mask kind 2, header CRC consistent"),
         "seg_mode_latent": (_segment_crc(parts[0][:8] + bytes([1]) + parts[0][9:]) + b"".join(parts[1:]),
                             "UnsupportedVersionError", "segment 0 in mode 1 (latent), header CRC consistent"),
     }

@@ -82,7 +82,7 @@ def test_errors_exit_2_with_message(tmp_path, capsys, argv, words):
 def test_bad_keep_is_a_usage_error(png, capsys):
     with pytest.raises(SystemExit) as e:
         main(["encode", str(png), "--keep", "1.5"])
-    assert e.value.code == 2 and "keep (--keep) must be a fraction in (0, 1], got '1.5'" in capsys.readouterr().err
+    assert e.value.code == 2 and "keep (--keep) must be in (0, 1] (the fraction of pixels kept), got 1.5" in capsys.readouterr().err
 
 
 def test_help_teaches(capsys):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -210,6 +211,9 @@ def test_latent_errors_name_flags_and_levels(capsys):
 def test_one_channel_messages_are_grammatical():
     with pytest.raises(maskcodec.ModelError, match="this image has 1 channel$"):
         maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", quality=1)
+    gray = maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1)
+    with pytest.raises(maskcodec.ModelError, match="this file has 1 channel$"):
+        maskcodec.decode(gray, inpainter="default")
 
 
 def test_write_image_refuses_png_of_sixteen_bit_colour(tmp_path):
@@ -246,3 +250,57 @@ def test_bench_prints_no_overlap_in_words(monkeypatch, capsys, tmp_path):
     assert bench.run_cli(parser.parse_args([str(tmp_path), "-o", str(tmp_path)])) == 0
     out = capsys.readouterr().out
     assert "latent/x: BD-rate no overlap, BD-PSNR no overlap" in out and "n/a %" not in out
+
+
+def test_no_models_installed_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path))  # a folder without manifest.json
+    img = maskcodec.sample_image("mastcam")
+    data = maskcodec.encode(img, 0.1, seed=1)
+    for call in (lambda: maskcodec.decode(data), lambda: maskcodec.decode(data, inpainter="default"),
+                 lambda: maskcodec.encode(img, mode="latent", quality=1), lambda: maskcodec.denoise(img)):
+        with pytest.raises(maskcodec.ModelError, match="no models are installed in .*reinstall maskcodec"):
+            call()
+    assert maskcodec.decode(data, inpainter="nconv").shape == img.shape  # classical inpainters need none
+
+
+def test_batch_names_its_inpainters_and_refuses_a_bad_one_first(tmp_path, capsys):
+    folder = tmp_path / "downlink"
+    folder.mkdir()
+    for name in ("rgb8_keep0.1", "gray8_keep0.25", "gray12_keep0.1"):
+        shutil.copy(VECTORS / "valid" / f"{name}.mcx", folder)
+    assert main(["decode", str(folder), "-o", str(tmp_path / "bad"), "-q", "--inpainter", "nope"]) == 2
+    assert "unknown inpainter or model 'nope'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    assert main(["decode", str(folder), "-o", str(tmp_path / "out"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "inpainter linear (1), inpainter gray-default (1), inpainter default (1)" in out  # input order
+
+
+def test_info_on_a_stream_whose_first_segment_is_damaged(tmp_path, capsys):
+    seg = bytearray(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1, segment_size=1024))
+    seg[20] ^= 0xFF  # inside segment 0's header
+    (tmp_path / "s.mcx").write_bytes(bytes(seg))
+    assert main(["info", str(tmp_path / "s.mcx")]) == 1
+    out = capsys.readouterr().out
+    assert "251 x 317 x 3" in out and "DAMAGED" in out and "salvage would recover" in out
+    (tmp_path / "junk.mcx").write_bytes(b"\x89MCX" + bytes(10))  # a maskcodec file cut short: damaged
+    assert main(["info", "--json", str(tmp_path / "junk.mcx")]) == 1
+    assert "fixed header" in json.loads(capsys.readouterr().out)["damage"]
+
+
+def test_output_and_format_must_agree(tmp_path, capsys):
+    src = VECTORS / "valid" / "rgb8_keep0.1.mcx"
+    assert main(["decode", str(src), "-o", str(tmp_path / "x.png"), "--format", "npy"]) == 2
+    assert "disagree" in capsys.readouterr().err
+    assert main(["decode", str(src), "-o", str(tmp_path / "x.npy"), "--format", "npy", "--inpainter", "nconv"]) == 0
+
+
+def test_no_salvage_hint_for_bytes_that_are_not_maskcodec():
+    with pytest.raises(maskcodec.FormatError) as info:
+        maskcodec.decode(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    assert "salvage" not in str(info.value) and "not a maskcodec file" in str(info.value)
+
+
+def test_bench_models_checks_scikit_image_before_any_work(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    assert main(["bench-models", str(sample_path("mastcam_pano")), "-o", "unused2", "-q"]) == 2
+    assert "pip install 'maskcodec[bench]'" in capsys.readouterr().err and not Path("unused2").exists()

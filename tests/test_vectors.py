@@ -13,6 +13,7 @@ import zstandard
 import maskcodec
 from maskcodec import errors
 from maskcodec.codec import coded
+from maskcodec.mask import MASK_KINDS
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 VALID = sorted(p.name[:-len(".survivors.npy")] for p in (VECTORS / "valid").glob("*.survivors.npy"))
@@ -59,7 +60,7 @@ def test_encoder_reproduces_vector(name):
     image = np.load(VECTORS / "valid" / f"{name}.input.npy")
     segment_size = h.file_size // h.segments if h.segments else None
     again = maskcodec.encode(image, keep=h.keep, seed=h.seed, bits=h.bits, metadata=h.metadata or None,
-                             segment_size=segment_size)
+                             segment_size=segment_size, mask=MASK_KINDS[h.mask_kind])
     # header fields and survivors are fixed by the spec on any zstd version ...
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
         h.to_json() | {"payload_size": 0, "file_size": 0}

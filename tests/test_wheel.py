@@ -58,7 +58,7 @@ def test_wheel_carries_models_spec_and_licence(wheel):
         for f in files:
             assert f"maskcodec/shipped_models/{f}" in names, f
     assert "maskcodec/shipped_models/manifest.json" in names
-    assert "maskcodec/shipped_spec/format.md" in names
+    assert "maskcodec/shipped_spec/format.md" in names and "maskcodec/bluenoise128.u16" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "models/", "spec/")) for n in names)
 

@@ -75,15 +75,16 @@ class Frame:
 
 
 def build(*, shape: tuple[int, ...], dtype: np.dtype, mode: int, bits: int, payload: bytes, payload_raw_size: int,
-          transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0, model_id: str = "",
-          model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None) -> bytes:
+          transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0, mask_kind: int = 0,
+          model_id: str = "", model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None) -> bytes:
     """A complete file: header, header CRC, ``payload`` as given, payload CRC.
 
     ``metadata`` is the block's bytes (see :func:`maskcodec.format.header.encode_metadata`); ``block``
     the fields of :data:`LATENT_BLOCK` for mode 1.
     """
     head = build_fixed(MAGIC, VERSION, shape=shape, dtype=dtype, mode=mode, bits=bits, transform=transform,
-                       seed=seed, keep_threshold=keep_threshold, survivors=survivors) + _VARIABLE.build(dict(
+                       seed=seed, keep_threshold=keep_threshold, survivors=survivors,
+                       mask_kind=mask_kind) + _VARIABLE.build(dict(
         model_id=model_id, model_sha256=model_sha256, metadata=metadata, block=block,
         payload_raw_size=payload_raw_size, payload_size=len(payload)), mode=mode)
     return head + crc(head) + payload + crc(payload)

@@ -3,8 +3,8 @@
 ``spec/format.md`` sections 2, 4, 8 and 9. The fixed header starts both the
 1.0 single container (magic ``\\x89MCX``) and every segment of a 2.0
 segmented stream (sync ``\\x89MCS``). This module knows bytes and their
-checks only; what a mode makes of the fields (the mask of ``seed`` and
-``keep_threshold``, the survivor transform, the latent block) is the modes'.
+checks only; what a mode makes of the fields (the mask of ``mask_kind``, ``seed``
+and ``keep_threshold``, the survivor transform, the latent block) is the modes'.
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ FIXED = cs.Struct(
     "bits" / cs.Int8ul,
     "transform" / cs.Int8ul,
     "channels" / cs.Int16ul,
-    "reserved" / cs.Int16ul,
+    "mask_kind" / cs.Int8ul,
+    "reserved" / cs.Int8ul,
     "height" / cs.Int32ul,
     "width" / cs.Int32ul,
     "seed" / cs.Int32ul,
@@ -119,6 +120,7 @@ class Header:
     file_size: int = 0
     segments: int = 0  # number of segments of a segmented stream (format 2.0); 0 for a single container
     latent: LatentFields | None = None  # latent mode only
+    mask_kind: int = 0  # 0 hash, 1 blue-noise tile (spec section 5); 0 in latent mode
 
     def to_json(self) -> dict:
         """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints); the
@@ -144,14 +146,15 @@ def fail_if(cond: bool, exc: type, msg: str) -> None:
 
 
 def build_fixed(magic: bytes, version: tuple[int, int], *, shape: tuple[int, ...], dtype: np.dtype, mode: int,
-                bits: int, transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0) -> bytes:
+                bits: int, transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0,
+                mask_kind: int = 0) -> bytes:
     """The 36 bytes of the fixed header for an image of ``shape`` and ``dtype``."""
     return FIXED.build(dict(
         magic=magic, version_major=version[0], version_minor=version[1],
         flags=FLAG_CHANNEL_AXIS if len(shape) == 3 else 0, mode=mode,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
-        channels=shape[2] if len(shape) == 3 else 1, reserved=0, height=shape[0], width=shape[1], seed=seed,
-        keep_threshold=keep_threshold, survivors=survivors))
+        channels=shape[2] if len(shape) == 3 else 1, mask_kind=mask_kind, reserved=0, height=shape[0],
+        width=shape[1], seed=seed, keep_threshold=keep_threshold, survivors=survivors))
 
 
 def parse_fixed(data: bytes, pos: int, magic: bytes, major: int, modes: tuple[int, ...], where: str):
@@ -174,7 +177,7 @@ def check_image(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
     """Check the image fields of a parsed fixed header (spec section 8, check 5) and return the
     sample dtype and the image shape. Mode fields (transform, seed, threshold, survivors) are the mode's."""
     fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
-            f"reserved header bits are set (flags={f.flags:#06x}, reserved={f.reserved:#06x}); "
+            f"reserved header bits are set (flags={f.flags:#06x}, reserved byte 15={f.reserved:#04x}); "
             f"only flag bit 0 is defined and the rest must be zero")
     fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
             f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")

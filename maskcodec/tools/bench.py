@@ -55,6 +55,7 @@ from ..codec import decode, encode
 from ..errors import InvalidInputError
 from ..images import find_images, read_image
 from ..inpaint import CLASSICAL_NAMES
+from ..mask import DEFAULT_KIND, MASK_KIND_IDS, check_kind
 from ..metrics import bits_per_pixel, diff_variance, mad, psnr, ssim
 from ..optional import require
 from ..options import QUALITY_ID, check_keep, parse_keeps
@@ -73,12 +74,13 @@ EXAMPLE_KEEPS = 3
 EXAMPLE_CROP = 160
 MEMORY_NOTE = ("peak memory (encode_peak_mib, decode_peak_mib) is the tracemalloc peak of Python-side "
                "allocations (numpy arrays, bytes) during one untimed encode or decode, measured on the first "
-               "image only; native allocations inside OpenJPEG, libjpeg, zstd and onnxruntime are not seen, "
+               "image only; native allocations inside OpenJPEG, OpenJPH, libjxl, libjpeg, zstd and onnxruntime are "
+               "not seen, "
                "so it under-counts the reference codecs and the models")
 TIMING_NOTE = ("Encode/decode times: median of up to `repeats` runs of each operation, the first of them the "
                "run that gives the quality numbers, fewer once `timing_budget_s` is spent on it; every code "
-               "path was first warmed up on a 64x64 crop. The encoder comparison interleaves maskcodec and "
-               "OpenJPEG encodes on each image")
+               "path was first warmed up on a 64x64 crop. The encoder comparison interleaves maskcodec, "
+               "OpenJPEG and HTJ2K encodes on each image")
 
 
 # --------------------------------------------------------------------------- codec registry
@@ -120,6 +122,7 @@ class Context:
     seed: int
     inpainters: list[str]
     latent_models: list[str] = field(default_factory=list)  # installed latent models that fit the image
+    mask: str = DEFAULT_KIND  # the mask kind of the maskcodec files
     points: list[dict] = field(default_factory=list)  # results so far on this image
 
 
@@ -143,7 +146,7 @@ def _pil_image(image: np.ndarray) -> bool:
 
 def _maskcodec(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
     for keep in ctx.keeps:
-        yield Encoding("maskcodec", "keep", keep, partial(encode, image, keep, seed=ctx.seed), True,
+        yield Encoding("maskcodec", "keep", keep, partial(encode, image, keep, seed=ctx.seed, mask=ctx.mask), True,
                        {f"maskcodec/{name}": partial(decode, inpainter=name) for name in ctx.inpainters})
 
 
@@ -345,13 +348,14 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     bits = 8 * image.dtype.itemsize
     pixels = image.shape[0] * image.shape[1]
     flat = image.reshape(pixels, -1)
-    kept = kept_indices(pixels, threshold, seed)
+    h, w = image.shape[:2]
+    kept = kept_indices(h, w, threshold, seed)
     values = np.take(flat, kept, axis=0)
     transform = choose_transform(values, bits)
     raw = pack(values, bits, transform)
     payload = compress(raw)
     stages = {
-        "mask generation": partial(kept_indices, pixels, threshold, seed),
+        "mask generation": partial(kept_indices, h, w, threshold, seed),
         "gather": partial(np.take, flat, kept, axis=0),
         **({"transform choice": partial(choose_transform, values, bits)}
            if len(candidate_transforms(values.shape[1])) > 1 else {}),
@@ -505,7 +509,8 @@ def _timing_summary(images: list[dict]) -> dict:
         htj2k_speed_ratio_per_image_min=float(np.min(ht_per_image)),
         htj2k_speed_ratio_per_image_max=float(np.max(ht_per_image)),
         statement=f"maskcodec encode is {word(ratio)} per megapixel than OpenJPEG and {word(ht_ratio)} than HTJ2K "
-                  f"(OpenJPH) (keep {RACE_KEEP}, both at the same bytes, interleaved, medians)",
+                  f"(OpenJPH) (keep {RACE_KEEP}; OpenJPEG at maskcodec's compression ratio, HTJ2K at the "
+                  f"quantization step that gives maskcodec's bytes; interleaved, medians)",
         goal_20x_met=ratio >= 20, encoder_stages_ms_per_mp=stages)
 
 
@@ -597,8 +602,10 @@ def _write_markdown(path: Path, result: dict) -> None:
     s = result["settings"]
     lines = [
         "# maskcodec bench", "",
-        f"{len(result['images'])} images, keeps {', '.join(f'{k:g}' for k in s['keeps'])}, seed {s['seed']}, "
-        f"inpainters {', '.join(dict.fromkeys(n for im in result['images'] for n in im['inpainters']))}; runtime {result['runtime_s']:.0f} s (CPU time "
+        f"{len(result['images'])} images, keeps {', '.join(f'{k:g}' for k in s['keeps'])}, {s['mask']} mask, "
+        f"seed {s['seed']}, inpainters "
+        f"{', '.join(dict.fromkeys(n for im in result['images'] for n in im['inpainters']))}; "
+        f"runtime {result['runtime_s']:.0f} s (CPU time "
         f"{result['cpu_s']:.0f} s) on {result['versions']['cpu']} "
         f"({result['versions']['cpu_count']} CPUs, load average {s['load_average_start']} at start). "
         f"{result['notes']['timing']}.", "",
@@ -625,10 +632,12 @@ def _write_markdown(path: Path, result: dict) -> None:
               "| codec | BD-rate (%) | BD-PSNR (dB) | images with overlap (rate / PSNR) |",
               "|---|---:|---:|---:|"]
     for r in result["bd"]:
-        lines.append(f"| {r['curve']} | {_fmt(r['bd_rate_percent_mean'], '+.1f', 'no overlap')} "
-                     f"± {_fmt(r['bd_rate_percent_std'], '.1f')} | "
-                     f"{_fmt(r['bd_psnr_db_mean'], '+.2f', 'no overlap')} ± {_fmt(r['bd_psnr_db_std'])} | "
-                     f"{r['bd_rate_images']} / {r['bd_psnr_images']} of {r['images']} |")
+        rate = ("no overlap" if r["bd_rate_percent_mean"] is None else
+                f"{r['bd_rate_percent_mean']:+.1f} ± {_fmt(r['bd_rate_percent_std'], '.1f')}")
+        db = ("no overlap" if r["bd_psnr_db_mean"] is None else
+              f"{r['bd_psnr_db_mean']:+.2f} ± {_fmt(r['bd_psnr_db_std'])}")
+        lines.append(f"| {r['curve']} | {rate} | {db} | {r['bd_rate_images']} / {r['bd_psnr_images']} of "
+                     f"{r['images']} |")
     t = result["timing"]
     lines += ["", "## Encoder speed", "", f"**{t['statement']}.**", ""]
     if "speed_ratio" in t:
@@ -730,7 +739,7 @@ def _example_keeps(keeps: tuple[float, ...]) -> set[float]:
 
 
 def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, repeats: int = 3,
-              progress: bool = True, seed: int = SEED, timing_budget_s: float = 0.25) -> dict:
+              progress: bool = True, seed: int = SEED, timing_budget_s: float = 0.25, mask: str = DEFAULT_KIND) -> dict:
     """Measure maskcodec against JPEG2000 and JPEG on real images, at equal bytes, and write the report.
 
     Parameters
@@ -788,7 +797,7 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
         """The inpainters and latent models that fit the image's channel count."""
         channels = image.shape[2] if image.ndim == 3 else 1
         return Context(keeps, seed, [n for n in chosen if n not in models or models[n] == channels],
-                       [n for n, c in latent_models.items() if c == channels])
+                       [n for n, c in latent_models.items() if c == channels], mask=check_kind(mask))
 
     # Warm-up on a small crop: imports, model sessions and first-call costs stay out of the measurements.
     crop = images[0][:64, :64]
@@ -813,7 +822,7 @@ def run_bench(paths, keeps=DEFAULT_KEEPS, out_dir=DEFAULT_OUT, inpainters=None, 
 
     result = dict(
         versions=_versions(),
-        settings=dict(keeps=list(keeps), seed=seed, inpainters=chosen, latent_models=sorted(latent_models),
+        settings=dict(keeps=list(keeps), seed=seed, mask=mask, inpainters=chosen, latent_models=sorted(latent_models),
                       repeats=repeats,
                       timing_budget_s=timing_budget_s, j2k_bpp=list(J2K_BPP), jpeg_qualities=list(JPEG_QUALITIES),
                       codecs=[c.name for c in CODECS], load_average_start=load_start,
@@ -871,13 +880,15 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                         "picks, each on the images it fits; maskcodec bench-models compares every model)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per encode/decode (default 3)")
     p.add_argument("--seed", type=int, default=SEED, help=f"mask seed (default {SEED})")
+    p.add_argument("--mask", choices=sorted(MASK_KIND_IDS), default=DEFAULT_KIND,
+                   help=f"mask kind of the maskcodec files (default {DEFAULT_KIND})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench`` from parsed arguments; returns the exit status."""
     r = run_bench(args.inputs, keeps=args.keep, out_dir=args.output, inpainters=args.inpainters,
-                  repeats=args.repeats, progress=not args.quiet, seed=args.seed)
+                  repeats=args.repeats, progress=not args.quiet, seed=args.seed, mask=args.mask)
     print(f"benchmarked {len(r['images'])} images in {r['runtime_s']:.0f} s; {r['timing']['statement']}")
     for row in r["bd"]:
         rate, db = row["bd_rate_percent_mean"], row["bd_psnr_db_mean"]

@@ -214,6 +214,8 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
     from tqdm import tqdm
     if figure:
         require("matplotlib", "maskcodec bench-models' figures")  # before any work, not after it
+    if ood:
+        require("skimage", "the out-of-distribution test of bench-models (or give --no-ood)")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
