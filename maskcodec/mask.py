@@ -181,23 +181,18 @@ def _shift(seed: int) -> tuple[int, int]:
     return (s >> 7) & (TILE - 1), s & (TILE - 1)
 
 
-def _tile_row_patterns(width: int, threshold: int, seed: int) -> list[np.ndarray]:
-    """For each image row ``y mod 128``, the sorted columns ``x < width`` kept in that row (kind 1).
+def _band(width: int, threshold: int, seed: int) -> np.ndarray:
+    """Sorted offsets ``y * width + x`` of the kept pixels of a 128-row band of the image (kind 1).
 
-    Work in proportion to the kept pixels of 128 rows: the positions of ranks 0..K
-    are the first K + 1 entries of the rank order."""
+    Work in proportion to the band's kept pixels: the positions of ranks 0..K are the
+    first K + 1 entries of the rank order, repeated along the row of tiles."""
     oy, ox = _shift(seed)
     pos = _rank_order()[:(threshold >> _RANK_SHIFT) + 1]
-    yi, xi = ((pos // TILE) - oy) & (TILE - 1), ((pos % TILE) - ox) & (TILE - 1)
-    order = np.lexsort((xi, yi))
-    yi, xi = yi[order], xi[order]
-    starts = np.searchsorted(yi, np.arange(TILE + 1))
-    tiles = np.arange(0, width, TILE)
-    patterns = []
-    for r in range(TILE):
-        cols = (tiles[:, None] + xi[starts[r]:starts[r + 1]][None, :]).ravel()
-        patterns.append(cols[cols < width])
-    return patterns
+    yi, xi = ((pos >> 7) - oy) & (TILE - 1), ((pos & (TILE - 1)) - ox) & (TILE - 1)
+    x = (np.arange(0, width, TILE, dtype=np.int64)[:, None] + xi[None, :]).ravel()
+    y = np.broadcast_to(yi, (-(-width // TILE), yi.size)).ravel()
+    inside = x < width
+    return np.sort(y[inside] * width + x[inside])
 
 
 def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
@@ -218,10 +213,10 @@ def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str =
         t = _U32(threshold)
         parts = [np.flatnonzero(h <= t) + start for start, h in _blocks(height * width, seed)]
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    patterns = _tile_row_patterns(width, threshold, seed)
-    rows = [patterns[y % TILE] for y in range(height)]
-    counts = np.fromiter((r.size for r in rows), np.int64, height)
-    return np.repeat(np.arange(height, dtype=np.int64) * width, counts) + np.concatenate(rows)
+    band = _band(width, threshold, seed)
+    bands = np.arange(-(-height // TILE), dtype=np.int64)[:, None] * (TILE * width)
+    idx = (bands + band[None, :]).ravel()
+    return idx[idx < height * width]  # rows past the image's last in its last band
 
 
 def mask(shape: tuple[int, ...], keep: float, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-import maskcodec
 import hashlib
 from pathlib import Path
+
+import maskcodec
 
 from maskcodec.mask import (TILE_SHA256, fmix32, kept_indices, keep_to_threshold, mask_from_threshold, pixel_hash,
                             rank_tile, threshold_to_keep)
@@ -22,15 +23,18 @@ def test_spec_test_values():
     assert ["".join(str(int(b)) for b in r) for r in maskcodec.mask((4, 8), 0.5, 7, kind="hash")] == rows
 
 
+def _fmix(x: int) -> int:
+    """fmix32 of spec section 5, transcribed in scalar Python."""
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & 0xFFFFFFFF
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
 def _reference_hash(i: int, seed: int) -> int:
-    """Scalar pure-Python transcription of the spec's C code."""
-    def fmix(x):
-        x ^= x >> 16
-        x = (x * 0x85EBCA6B) & 0xFFFFFFFF
-        x ^= x >> 13
-        x = (x * 0xC2B2AE35) & 0xFFFFFFFF
-        return x ^ (x >> 16)
-    return fmix((i * 0x9E3779B9 + fmix(seed)) & 0xFFFFFFFF)
+    """Scalar pure-Python transcription of the spec's C code (section 5.1)."""
+    return _fmix((i * 0x9E3779B9 + _fmix(seed)) & 0xFFFFFFFF)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 12345, 2**32 - 1])
@@ -64,13 +68,7 @@ def test_channels_share_the_mask_and_seeds_differ(kind):
 
 def _reference_bluenoise(y: int, x: int, seed: int, threshold: int, table: bytes) -> bool:
     """Scalar pure-Python transcription of spec section 5.2, on the table file's bytes."""
-    def fmix(v):
-        v ^= v >> 16
-        v = (v * 0x85EBCA6B) & 0xFFFFFFFF
-        v ^= v >> 13
-        v = (v * 0xC2B2AE35) & 0xFFFFFFFF
-        return v ^ (v >> 16)
-    s = fmix(seed)
+    s = _fmix(seed)
     ox, oy = s & 127, (s >> 7) & 127
     r, c = (y + oy) & 127, (x + ox) & 127
     rank = table[2 * (r * 128 + c)] | table[2 * (r * 128 + c) + 1] << 8
@@ -103,3 +101,41 @@ def test_bluenoise_spreads_kept_pixels_evenly():
         blue, rand = (maskcodec.mask((512, 512), keep, 3, kind) for kind in ("bluenoise", "hash"))
         holes = [ndimage.distance_transform_edt(~m).max() for m in (blue, rand)]
         assert holes[0] < ratio * holes[1], (keep, holes)
+
+
+def test_threshold_round_trip():
+    for t in (0, 1, 42949672, 2**31, 2**32 - 1):
+        assert keep_to_threshold(threshold_to_keep(t)) == t
+
+
+@pytest.mark.parametrize("keep", [0, -0.1, 1.0001, float("nan"), "0.1", None, True])
+def test_bad_keep(keep):
+    with pytest.raises(maskcodec.InvalidInputError, match="keep"):
+        maskcodec.mask((4, 4), keep, 1)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, None])
+def test_bad_seed(seed):
+    with pytest.raises(maskcodec.InvalidInputError, match="seed"):
+        maskcodec.mask((4, 4), 0.5, seed)
+
+
+@pytest.mark.parametrize("shape", [(4,), (0, 4), (4, 4, 3, 1), (-1, 3)])
+def test_bad_shape(shape):
+    with pytest.raises(maskcodec.InvalidInputError, match="shape"):
+        maskcodec.mask(shape, 0.5, 1)
+
+
+def test_bad_kind():
+    with pytest.raises(maskcodec.InvalidInputError, match="mask kind"):
+        maskcodec.mask((4, 4), 0.5, 1, kind="random")
+    with pytest.raises(maskcodec.InvalidInputError, match="mask kind"):
+        maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, mask="poisson")
+
+
+def test_bluenoise_spec_test_values():
+    from maskcodec.mask import _shift
+    assert _shift(0) == (0, 0) and _shift(7) == (93, 68)
+    assert rank_tile()[:2, :4].tolist() == [[5801, 15741, 4609, 11346], [962, 8540, 3029, 14036]]
+    rows = ["11101011", "10010100", "10100101", "01101001"]
+    assert ["".join(str(int(b)) for b in r) for r in maskcodec.mask((4, 8), 0.5, 7)] == rows
