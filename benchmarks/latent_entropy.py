@@ -10,7 +10,7 @@ very same quantized latents:
   coder would spend with a probability table per channel fitted to that very
   image (the table itself not counted). Fixed tables cannot beat it on average.
 
-Usage: python benchmarks/latent_entropy.py ../shared/data/mars_rgb/val [--out FILE]
+Usage: python benchmarks/latent_entropy.py ../shared/data/mars_rgb/val [-o FILE]
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def order0_bits(q: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("inputs", nargs="+", help="images or folders of images")
-    ap.add_argument("--out", default="benchmarks/results/latent_entropy.json", help="where the numbers go")
+    ap.add_argument("-o", "--output", default="benchmarks/results/latent_entropy.json", help="where the numbers go")
     args = ap.parse_args(argv)
     images = [read_image(f) for f in find_images(args.inputs)]
     rows = []
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"{model_id}: " + ", ".join(f"{k} {np.sum(v):.0f} B" for k, v in sizes.items() if v)
                   + f" over {row['images']} images")
-    Path(args.out).write_text(json.dumps({"command": "python benchmarks/latent_entropy.py "
+    Path(args.output).write_text(json.dumps({"command": "python benchmarks/latent_entropy.py "
                                           + " ".join(args.inputs), "rows": rows}, indent=1))
     return 0
 
