@@ -133,9 +133,15 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         twice = sorted({t.name for t in targets if targets.count(t) > 1})
         raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
                                 f"decode inputs with the same name into separate folders")
+    created = [d for d in (out_dir, *out_dir.parents) if not d.exists()]  # deepest first
     out_dir.mkdir(parents=True, exist_ok=True)
-    for target, h in zip(targets, headers):  # every output checked before any frame is decoded
-        check_output(target, *((h.dtype, h.channels) if h else ()), force=force)
+    try:
+        for target, h in zip(targets, headers):  # every output checked before any frame is decoded
+            check_output(target, *((h.dtype, h.channels) if h else ()), force=force)
+    except InvalidInputError:
+        for d in created:  # refused: leave no trace of the run
+            d.rmdir()
+        raise
     jobs = [(str(s), str(t), inpainter, salvage) for s, t in zip(sources, targets)]
     workers = workers or os.cpu_count() or 1
     if scheduler is not None:

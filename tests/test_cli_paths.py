@@ -304,3 +304,14 @@ def test_bench_models_checks_scikit_image_before_any_work(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "skimage", None)
     assert main(["bench-models", str(sample_path("mastcam_pano")), "-o", "unused2", "-q"]) == 2
     assert "pip install 'maskcodec[bench]'" in capsys.readouterr().err and not Path("unused2").exists()
+
+
+def test_a_refused_batch_leaves_no_output_folder(rgb16, tmp_path, capsys):
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    shutil.copy(rgb16, folder / "a.mcx")
+    shutil.copy(VECTORS / "valid" / "rgb8_keep0.1.mcx", folder / "b.mcx")
+    out = tmp_path / "new" / "out"
+    assert main(["decode", str(folder), "-o", str(out), "--format", "png", "-q"]) == 2
+    assert "PNG cannot hold a uint16 image with 3 channels" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
