@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import __version__
 from .errors import InvalidInputError, MaskcodecError
-from .images import output_suffix
+from .images import check_writable, output_suffix
 
 __all__ = ["main", "build_parser", "argument", "spec_path"]
 
@@ -74,7 +74,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from .products import is_product, read_product
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
                    model=args.model, quality=args.quality, mask=args.mask)  # every option checked before the image is read
-    out = _writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
+    out = check_writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
     if is_product(args.input):
         product = read_product(args.input)
         image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
@@ -87,17 +87,6 @@ def _cmd_encode(args: argparse.Namespace) -> int:
            else f"latent mode, model {opts.model_id}")
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
-
-
-def _writable(out: Path, force: bool) -> Path:
-    """A .mcx output path, refused before any work when it cannot or should not be written."""
-    if out.is_dir():
-        raise InvalidInputError(f"{out} is a folder; name the output file (-o {out / 'frame.mcx'})")
-    if not out.parent.is_dir():
-        raise InvalidInputError(f"{out}: the output folder {out.parent} does not exist")
-    if out.exists() and not force:
-        raise InvalidInputError(f"{out} exists; choose another output (-o) or overwrite it with --force")
-    return out
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:

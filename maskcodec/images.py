@@ -9,7 +9,7 @@ import numpy as np
 from .errors import InvalidInputError
 
 __all__ = ["read_image", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds", "default_suffix",
-           "output_suffix", "check_output"]
+           "output_suffix", "check_output", "check_writable"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
@@ -94,12 +94,20 @@ def check_output(path: str | os.PathLike, dtype=None, channels: int | None = Non
     """Refuse, before any work, an output file that cannot be written: an unknown type, a PNG that cannot
     hold the image, a folder that does not exist, or an existing file (unless ``force``)."""
     path = Path(path)
+    if not path.is_dir():  # a folder is refused by check_writable
+        suffix = _suffix(path)
+        if dtype is not None and suffix == ".png" and not png_holds(dtype, channels):
+            raise InvalidInputError(f"{path}: PNG cannot hold a {np.dtype(dtype).name} image with {channels} "
+                                    f"channels; write .tif or .npy instead (-o {path.with_suffix('.tif')})")
+    return check_writable(path, force, "image.png")
+
+
+def check_writable(path: str | os.PathLike, force: bool = False, example: str = "frame.mcx") -> Path:
+    """Refuse an output path that is a folder, lies in a folder that does not exist, or exists (unless
+    ``force``); ``example`` names a file in the message for a folder."""
+    path = Path(path)
     if path.is_dir():
-        raise InvalidInputError(f"{path} is a folder; name an output file (-o {path / 'image.png'})")
-    suffix = _suffix(path)
-    if dtype is not None and suffix == ".png" and not png_holds(dtype, channels):
-        raise InvalidInputError(f"{path}: PNG cannot hold a {np.dtype(dtype).name} image with {channels} channels; "
-                                f"write .tif or .npy instead (-o {path.with_suffix('.tif')})")
+        raise InvalidInputError(f"{path} is a folder; name an output file (-o {path / example})")
     if not path.parent.is_dir():
         raise InvalidInputError(f"{path}: the output folder {path.parent} does not exist")
     if path.exists() and not force:

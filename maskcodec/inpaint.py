@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import InvalidInputError, ModelError
 from .format import Header
-from .manifest import DenoiserEntry, InpainterEntry, LatentEntry, load
+from .manifest import DenoiserEntry, InpainterEntry, LatentEntry, Manifest, load
 
 __all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "FALLBACK", "choose", "resolve", "fill"]
 
@@ -30,7 +30,8 @@ CLASSICAL_NAMES = ("linear", "nconv")  # the keys of maskcodec.classical.CLASSIC
 
 
 # The classical inpainter ``auto`` falls back on where no model fits, by sample type: measured with
-# ``maskcodec bench-models`` (benchmarks/results/raw16_models: linear beats nconv on 12-bit frames at every keep).
+# ``maskcodec bench-models`` (benchmarks/results/raw16_models: linear beats nconv on 12- and 16-bit frames on
+# average at every keep measured, not on every frame).
 FALLBACK = {"uint8": "nconv", "uint16": "linear"}
 
 
@@ -39,7 +40,7 @@ def _classical(name: str) -> Inpainter:
     return CLASSICAL[name]
 
 
-def choose(name: str, header: Header) -> str:
+def choose(name: str, header: Header, manifest: Manifest | None = None) -> str:
     """The inpainter that ``name`` stands for when filling the file of ``header``: ``"auto"`` becomes the
     model the file names, else the shipped model made for the image's kind, else the classical inpainter
     that measures best for its sample type (:data:`FALLBACK`). Nothing is loaded; unknown names are refused.
@@ -55,7 +56,7 @@ def choose(name: str, header: Header) -> str:
         raise InvalidInputError(f"inpainter must be a name (str), got {type(name).__name__}")
     if name in CLASSICAL_NAMES:
         return name
-    manifest = load()
+    manifest = manifest or load()
     manifest.require()
     if name != AUTO:
         if name not in manifest.entries:
@@ -81,9 +82,9 @@ def choose(name: str, header: Header) -> str:
     return FALLBACK[header.dtype]
 
 
-def _model(model_id: str, header: Header) -> Inpainter:
+def _model(model_id: str, header: Header, manifest: Manifest) -> Inpainter:
     """The inpainter of the installed model ``model_id``, checked against the file it is to fill."""
-    entry = load().entries[model_id]
+    entry = manifest.entries[model_id]
     if isinstance(entry, LatentEntry):
         raise ModelError(f"model {model_id!r} is a latent-mode model (it decodes latent files, which need no "
                          f"inpainter); expected an inpainting model or 'auto', 'nconv', 'linear'")
@@ -102,8 +103,9 @@ def _model(model_id: str, header: Header) -> Inpainter:
 
 def resolve(name: str, header: Header) -> Inpainter:
     """The inpainter that ``name`` stands for when filling the file of ``header`` (see :func:`choose`)."""
-    chosen = choose(name, header)
-    return _classical(chosen) if chosen in CLASSICAL_NAMES else _model(chosen, header)
+    manifest = None if name in CLASSICAL_NAMES else load()  # read once for the choice and the model
+    chosen = choose(name, header, manifest)
+    return _classical(chosen) if chosen in CLASSICAL_NAMES else _model(chosen, header, manifest)
 
 
 def fill(header: Header, known: np.ndarray, values: np.ndarray, name: str) -> np.ndarray:

@@ -242,9 +242,12 @@ def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
         raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; inpainter "
                                 f"(--inpainter) {inpainter!r} does not apply (leave it 'auto')")
     lat = header.latent
-    z = None if lat.coder == "rans" else _tensor(header, payload)
-    entry = _decoder_entry(header)
-    z = _tensor(header, payload, entry) if z is None else z
+    if lat.coder == "rans":  # the range code needs the model's tables
+        entry = _decoder_entry(header)
+        z = _tensor(header, payload, entry)
+    else:  # the zstd frame is checked before the model
+        z = _tensor(header, payload)
+        entry = _decoder_entry(header)
     f = lat.factor
     y = _run(entry, "decoder", "latent", z[None], (1, header.channels, lat.height * f, lat.width * f))[0]
     h, w = header.shape[:2]

@@ -162,10 +162,8 @@ def _latent(image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
 
 def _matched(family: str, image: np.ndarray, ctx: Context) -> Iterator[Encoding]:
     """An anchor codec at the byte size of each maskcodec file of this image (the largest file not above it)."""
-    from . import reference_codecs as rc
-    at_size, decoder = {"jpeg2000": (rc.jpeg2000_at_size, rc.decode_pil),
-                        "htj2k": (lambda im, n: rc.htj2k_at_size(im, n)[1], rc.decode_imagecodecs),
-                        "jpegxl": (lambda im, n: rc.jpegxl_at_size(im, n)[1], rc.decode_imagecodecs)}[family]
+    from .reference_codecs import ANCHORS
+    _, at_size, decoder = ANCHORS[family]
     sizes = {p["value"]: p["bytes"] for p in ctx.points if p["codec"] == "maskcodec"}
     for keep, target in sizes.items():
         yield Encoding(family, "keep", keep, partial(at_size, image, target), False,
@@ -318,15 +316,21 @@ def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
     qstep, _ = htj2k_at_size(image, size)
     coders = {"maskcodec": mc, "openjpeg": partial(jpeg2000_encode, image, ratio),
               "htj2k": partial(htj2k_encode, image, qstep)}
-    times: dict[str, list[float]] = {name: [] for name in coders}
-    for fn in coders.values():
+    ms = _interleaved_ms_per_mp(coders, image, rounds)
+    return {**{f"{name}_ms_per_mp": t for name, t in ms.items()},
+            "openjpeg_ratio": ratio, "htj2k_qstep": qstep, "rounds": rounds}
+
+
+def _interleaved_ms_per_mp(fns: dict[str, Callable[[], object]], image: np.ndarray, rounds: int) -> dict[str, float]:
+    """Median ms per megapixel of each of ``fns``: one warm-up call each, then ``rounds`` rounds calling
+    them in turn, so that a change of load on the machine hits all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
         fn()
     for _ in range(rounds):
-        for name, fn in coders.items():
+        for name, fn in fns.items():
             times[name].append(_seconds(fn))
-    mp = _megapixels(image)
-    return {**{f"{name}_ms_per_mp": 1e3 * statistics.median(t) / mp for name, t in times.items()},
-            "openjpeg_ratio": ratio, "htj2k_qstep": qstep, "rounds": rounds}
+    return {name: 1e3 * statistics.median(t) / _megapixels(image) for name, t in times.items()}
 
 
 def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
@@ -366,13 +370,7 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
                              survivors=values.shape[0], payload=payload, payload_raw_size=len(raw)),
         "encode() total": partial(encode, image, RACE_KEEP, seed=seed),
     }
-    times: dict[str, list[float]] = {name: [] for name in stages}
-    for fn in stages.values():
-        fn()
-    for _ in range(rounds):
-        for name, fn in stages.items():
-            times[name].append(_seconds(fn))
-    return {name: 1e3 * statistics.median(t) / _megapixels(image) for name, t in times.items()}
+    return _interleaved_ms_per_mp(stages, image, rounds)
 
 
 # --------------------------------------------------------------------------- Bjøntegaard

@@ -24,12 +24,9 @@ KEEPS = (0.5, 0.25, 0.1, 0.05, 0.02)
 
 def _anchors() -> dict:
     """The anchors at the same bytes: JPEG2000 always (Pillow), HTJ2K and JPEG-XL when imagecodecs is there."""
-    from . import reference_codecs as rc
-    anchors = {"JPEG2000": (rc.jpeg2000_at_size, rc.decode_pil)}
-    if importlib.util.find_spec("imagecodecs"):
-        anchors["HTJ2K"] = (lambda im, n: rc.htj2k_at_size(im, n)[1], rc.decode_imagecodecs)
-        anchors["JPEG-XL"] = (lambda im, n: rc.jpegxl_at_size(im, n)[1], rc.decode_imagecodecs)
-    return anchors
+    from .reference_codecs import ANCHORS
+    return {family: anchor for family, anchor in ANCHORS.items()
+            if family == "jpeg2000" or importlib.util.find_spec("imagecodecs")}
 
 
 def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
@@ -47,30 +44,29 @@ def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
     anchors = _anchors()
     echo(f"maskcodec demo: bundled {sample} crop {img.shape[1]}x{img.shape[0]} "
          f"(MSL Mastcam, NASA/JPL-Caltech/MSSS), seed {SEED}")
-    echo(f"inpainter: {choose(inpainter, inspect(encode(img, keep=1.0, seed=SEED)))}; anchors at the same "
+    files = {keep: encode(img, keep=keep, seed=SEED) for keep in keeps}
+    echo(f"inpainter: {choose(inpainter, inspect(files[keeps[0]]))}; anchors at the same "
          f"bytes (no larger): JPEG2000 (OpenJPEG, colour transform on)"
          + (", HTJ2K (OpenJPH), JPEG-XL (libjxl, effort 7)" if len(anchors) > 1 else
             "; HTJ2K and JPEG-XL need imagecodecs: pip install 'maskcodec[bench]'"))
-    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10}" + "".join(f" {name:>9}" for name in anchors)
-         + "   (PSNR, dB)")
+    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10}"
+         + "".join(f" {name:>9}" for name, _, _ in anchors.values()) + "   (PSNR, dB)")
     rows = []
-    for keep in keeps:
-        data = encode(img, keep=keep, seed=SEED)
+    for keep, data in files.items():
         rec = decode(data, inpainter=inpainter)
         m = mask(img.shape, keep, SEED)
         tag = f"keep{keep:g}"
         write_image(out / f"{tag}_masked.png", np.where(m[..., None], img, 0).astype(img.dtype))
         write_image(out / f"{tag}_maskcodec.png", rec)
         row = dict(keep=keep, bytes=len(data), bpp=bits_per_pixel(len(data), img.shape), psnr=psnr(img, rec))
-        for name, (at_size, decoder) in anchors.items():
+        for family, (_, at_size, decoder) in anchors.items():
             coded = at_size(img, len(data))
             anchor = decoder(coded, img)
-            write_image(out / f"{tag}_{name.lower().replace('-', '')}.png", anchor)
-            key = name.lower().replace("-", "")
-            row |= {f"{key}_bytes": len(coded), f"{key}_psnr": psnr(img, anchor)}
+            write_image(out / f"{tag}_{family}.png", anchor)
+            row |= {f"{family}_bytes": len(coded), f"{family}_psnr": psnr(img, anchor)}
         rows.append(row)
         echo(f"{keep:>6g} {row['bytes']:>7d} {row['bpp']:>6.3f} {row['psnr']:>10.2f}"
-             + "".join(f" {row[name.lower().replace('-', '') + '_psnr']:>9.2f}" for name in anchors))
+             + "".join(f" {row[family + '_psnr']:>9.2f}" for family in anchors))
     echo(f"images written to {out}/")
     return rows
 

@@ -20,7 +20,7 @@ from ..errors import InvalidInputError
 from ..optional import require
 
 __all__ = ["jpeg2000_encode", "jpeg2000_at_size", "jpeg_encode", "decode_pil", "htj2k_encode", "htj2k_at_size",
-           "jpegxl_encode", "jpegxl_at_size", "decode_imagecodecs", "largest_within", "imagecodecs_takes"]
+           "jpegxl_encode", "jpegxl_at_size", "decode_imagecodecs", "largest_within", "imagecodecs_takes", "ANCHORS"]
 
 JPEGXL_EFFORT = 7
 
@@ -125,6 +125,15 @@ def jpeg2000_at_size(image: np.ndarray, target_bytes: int, *, tries: int = 12) -
     if 0.99 * target_bytes <= len(first) <= target_bytes:
         return first
     return largest_within(partial(jpeg2000_encode, image), 1.0, max(2.0, raw / 16.0), target_bytes, tries=tries)[1]
+
+
+#: The anchors at a byte budget: family -> (name, ``at_size(image, target_bytes) -> bytes``,
+#: ``decode(data, like) -> image``); HTJ2K and JPEG-XL need imagecodecs.
+ANCHORS = {
+    "jpeg2000": ("JPEG2000", jpeg2000_at_size, decode_pil),
+    "htj2k": ("HTJ2K", lambda image, n: htj2k_at_size(image, n)[1], decode_imagecodecs),
+    "jpegxl": ("JPEG-XL", lambda image, n: jpegxl_at_size(image, n)[1], decode_imagecodecs),
+}
 
 
 def jpeg_encode(image: np.ndarray, quality: int) -> bytes:
