@@ -29,10 +29,11 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInputError, MaskcodecError
+from .holdout import DecodeReport
 from .optional import require
 
 __all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "decoded_by"]
@@ -53,12 +54,18 @@ class BatchResult:
     seconds : float
         Wall time from the first frame handed out to the last one done (the
         start-up of the worker pool or cluster is not counted).
+    decoded_by : dict of str to int
+        What filled the decoded frames (``"inpainter default"``,
+        ``"latent model latent-q1"``, ...) and how many each.
+    reports : list of (Path, str)
+        Per decoded frame, in input order, its :class:`~maskcodec.DecodeReport` as text.
     """
 
     decoded: int
     failures: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
-    decoded_by: dict[str, int] = field(default_factory=dict)  # "inpainter default" -> frames it will decode
+    decoded_by: dict[str, int] = field(default_factory=dict)  # "inpainter default" -> frames it decoded
+    reports: list[tuple[Path, str]] = field(default_factory=list)  # per decoded frame, what filled it (estimate)
 
     @property
     def frames_per_second(self) -> float:
@@ -68,7 +75,8 @@ class BatchResult:
 
 def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = "auto",
                 workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
-                force: bool = False, progress: bool = True) -> BatchResult:
+                force: bool = False, progress: bool = True, estimate: bool = False,
+                verbose: bool = False) -> BatchResult:
     """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
 
     Parameters
@@ -97,6 +105,11 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         Overwrite existing outputs (else they are refused before any decoding).
     progress : bool
         Show a progress bar on stderr.
+    estimate : bool
+        Estimate each frame's PSNR also for a named inpainter (``auto``
+        always does; see :func:`maskcodec.decode_report`).
+    verbose : bool
+        Print each frame's report on stderr as it is done.
 
     Returns
     -------
@@ -126,7 +139,9 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     if out_dir.exists() and not out_dir.is_dir() or not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
         raise InvalidInputError(f"{out_dir}: several inputs decode into a folder; -o names that folder, not a file")
     headers = [peek_header(src) for src in sources]
-    by = Counter(decoded_by(h, inpainter) for h in headers if h is not None)  # an unknown inpainter fails here
+    for h in headers:  # an unknown inpainter fails here, before any output
+        if h is not None:
+            decoded_by(h, inpainter)
     targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
                for src, h in zip(sources, headers)]
     if len(set(targets)) < len(targets):
@@ -142,7 +157,7 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         for d in created:  # refused: leave no trace of the run
             d.rmdir()
         raise
-    jobs = [(str(s), str(t), inpainter, salvage) for s, t in zip(sources, targets)]
+    jobs = [(str(s), str(t), inpainter, salvage, estimate) for s, t in zip(sources, targets)]
     workers = workers or os.cpu_count() or 1
     if scheduler is not None:
         run = _on_dask(jobs, scheduler, workers)
@@ -150,7 +165,7 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         run = _in_process(jobs)
     else:
         run = _on_pool(jobs, workers)
-    return replace(_collect(run, sources, progress), decoded_by=dict(by))
+    return _collect(run, sources, progress, verbose)
 
 
 def peek_header(src: str | Path):
@@ -179,41 +194,46 @@ def output_path_suffix(header) -> str:
 
 
 def decoded_by(header, inpainter: str) -> str:
-    """What decodes a file: ``"inpainter NAME"`` (``auto`` resolved) or ``"latent model ID"``."""
+    """What decodes a file before the held-back trial: ``"inpainter NAME"`` (``auto`` resolved to its first
+    candidate) or ``"latent model ID"``; an unknown inpainter is refused."""
     from .inpaint import choose
     if header.mode == "latent":
         return f"latent model {header.model_id}"
     return f"inpainter {choose(inpainter, header)}"
 
 
-def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False) -> list[str]:
-    """Decode one ``.mcx`` file into an image file; returns the salvage messages (empty when intact).
+def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
+                estimate: bool = False) -> tuple[list[str], DecodeReport]:
+    """Decode one ``.mcx`` file into an image file; returns the salvage messages (empty when intact) and
+    what filled it (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
 
     Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
     """
-    from .codec import SalvageWarning, decode
+    from .codec import SalvageWarning, decode_report
     from .images import write_image
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SalvageWarning)
-        image = decode(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage)
+        image, report = decode_report(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage,
+                                      estimate=estimate)
     write_image(dst, image)
-    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)]
+    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
 
 
-def _decode_file(src: str, dst: str, inpainter: str, salvage: bool) -> tuple[str, str | None, list[str]]:
-    """Decode one file; returns (src, error message or None, salvage messages). Runs in a worker."""
+def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool
+                 ) -> tuple[str, str | None, list[str], DecodeReport | None]:
+    """Decode one file; returns (src, error message or None, salvage messages, report). Runs in a worker."""
     try:
-        return src, None, decode_file(src, dst, inpainter, salvage)
+        return src, None, *decode_file(src, dst, inpainter, salvage, estimate)
     except (MaskcodecError, OSError) as e:
-        return src, f"{type(e).__name__}: {e}", []
+        return src, f"{type(e).__name__}: {e}", [], None
 
 
 def _warm(src: str, inpainter: str) -> None:
-    """Load the inpainter that ``src`` needs, once per worker process (a model session is cached)."""
+    """Load the inpainters that ``src`` may need, once per worker process (a model session is cached)."""
     from . import inpaint
     from .codec import inspect
     try:
-        inpaint.resolve(inpainter, inspect(Path(src).read_bytes()))
+        inpaint.candidates(inpainter, inspect(Path(src).read_bytes()))
     except (MaskcodecError, OSError):
         pass  # the frame's own task reports it
 
@@ -269,20 +289,26 @@ def _on_dask(jobs, scheduler: str, workers: int):
             cluster.close()
 
 
-def _collect(run, sources: list[Path], progress: bool) -> BatchResult:
+def _collect(run, sources: list[Path], progress: bool, verbose: bool) -> BatchResult:
     """Drive a runner: wait until it is ready, then gather the frames' results under a progress bar."""
     from tqdm import tqdm
     errors: dict[str, str] = {}
+    reports: dict[str, DecodeReport] = {}
     with closing(run):
         next(run)  # workers started and warmed: the clock starts now
         start = time.perf_counter()
         with tqdm(total=len(sources), desc="decoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
-            for src, error, notes in run:
+            for src, error, notes, report in run:
                 if error is not None:
                     errors[src] = error
-                for note in notes:
+                else:
+                    reports[src] = report
+                for note in notes + ([str(report)] if verbose and report else []):
                     tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
                 bar.update()
         seconds = time.perf_counter() - start
     failures = [(p, errors[str(p)]) for p in sources if str(p) in errors]
-    return BatchResult(decoded=len(sources) - len(failures), failures=failures, seconds=seconds)
+    done = [(p, reports[str(p)]) for p in sources if str(p) in reports]
+    by = Counter(("latent model " if r.mode == "latent" else "inpainter ") + r.inpainter for _, r in done)
+    return BatchResult(decoded=len(done), failures=failures, seconds=seconds, decoded_by=dict(by),
+                       reports=[(p, str(r)) for p, r in done])

@@ -17,7 +17,7 @@ from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import QhullError, cKDTree
 from threadpoolctl import threadpool_limits
 
-__all__ = ["CLASSICAL", "nconv", "linear"]
+__all__ = ["CLASSICAL", "AT_POINTS", "nconv", "linear", "linear_at"]
 
 _CONF_GAIN = 3.0  # density (after a sigma=1 blur) at which a level trusts itself fully
 
@@ -94,15 +94,32 @@ def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """
     if known.all():
         return image.astype(np.float32)
-    h, w, c = image.shape
+    out = image.astype(np.float32, copy=True)
+    out[~known] = linear_at(image, known, ~known)
+    return out
+
+
+def linear_at(image: np.ndarray, known: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """:func:`linear`'s values at the pixels of the boolean mask ``where`` only, ``(N, C)`` float32 in scan order.
+
+    The triangulation is the whole image's; only the queries are fewer (what
+    the held-back trial of :mod:`maskcodec.holdout` needs). Values agree with
+    :func:`linear`'s to float rounding (the barycentric sums may be ordered
+    differently).
+
+    >>> img = np.arange(16, dtype=np.float32).reshape(4, 4, 1); known = np.zeros((4, 4), bool)
+    >>> known[[0, 0, 3, 3], [0, 3, 0, 3]] = True
+    >>> where = np.zeros((4, 4), bool); where[1, 2] = True
+    >>> linear_at(img, known, where).tolist(), float(linear(img, known)[1, 2, 0])
+    ([[6.0]], 6.0)
+    """
     ys, xs = np.nonzero(known)
-    out = np.empty((h, w, c), np.float32)
+    qy, qx = np.nonzero(where)
+    c = image.shape[2]
     if ys.size == 0:
-        out[:] = 0.0
-        return out
+        return np.zeros((qy.size, c), np.float32)
     pts = np.stack([ys, xs], axis=1).astype(np.float64)
     vals = image[ys, xs].astype(np.float64)
-    qy, qx = np.nonzero(~known)
     q = np.stack([qy, qx], axis=1).astype(np.float64)
     filled = np.full((q.shape[0], c), np.nan)
     if ys.size >= 3:
@@ -116,9 +133,8 @@ def linear(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     if missing.any():
         _, idx = cKDTree(pts).query(q[missing])
         filled[missing] = vals[idx]
-    out[ys, xs] = image[ys, xs]
-    out[qy, qx] = filled
-    return out
+    return filled.astype(np.float32)
 
 
 CLASSICAL = {"nconv": nconv, "linear": linear}
+AT_POINTS = {"linear": linear_at}  # inpainters that can fill chosen pixels only, for the held-back trial

@@ -30,6 +30,7 @@ examples:
   maskcodec encode frame.png -o f.mcx --mode latent --quality 2   # send a CAE's latents (RGB; 1..2)
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
+  maskcodec decode -v frame.mcx -o frame.png      # ... and its estimated PSNR, from held-back kept pixels
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
   maskcodec encode NRB_680874728RAD.IMG -o f.mcx  # PDS3/VICAR/PDS4/FITS products, metadata kept
   maskcodec bench ../shared/data/mars_rgb/val     # quality per byte against JPEG2000
@@ -46,6 +47,7 @@ TOOLS = {
     "train": ("train", "train a CAE model from a JSON config and export it to ONNX (needs torch)"),
     "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
     "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
+    "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
 }
 
 
@@ -98,7 +100,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
-    from .batch import decode_file, decode_many, decoded_by, output_path_suffix, peek_header
+    from .batch import decode_file, decode_many, output_path_suffix, peek_header
     from .images import check_output
     if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
         header = peek_header(inputs[0])
@@ -108,15 +110,15 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         out = Path(args.output) if args.output else inputs[0].with_suffix(
             output_path_suffix(header) if fmt == "auto" else fmt)
         check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
-        how = decoded_by(header, args.inpainter) if header else f"inpainter {args.inpainter}"
-        for message in decode_file(inputs[0], out, args.inpainter, args.salvage):
+        messages, report = decode_file(inputs[0], out, args.inpainter, args.salvage, estimate=args.verbose)
+        for message in messages:
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
-        print(f"{inputs[0]} -> {out} ({how})")
+        print(f"{inputs[0]} -> {out} ({report})")
         return 0
     outdir = Path(args.output or ".")
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
                          scheduler=args.scheduler, salvage=args.salvage, force=args.force,
-                         progress=not args.quiet)
+                         progress=not args.quiet, estimate=args.verbose, verbose=args.verbose)
     for src, message in result.failures:
         print(f"maskcodec: {src}: {message}", file=sys.stderr)
     how = ", ".join(f"{what} ({n})" for what, n in result.decoded_by.items())
@@ -223,9 +225,14 @@ def _add_core(sub) -> None:
     p.add_argument("inputs", nargs="+", help=".mcx files or folders of them")
     p.add_argument("-o", "--output", help="output image (one input) or folder (batch)")
     p.add_argument("--inpainter", default="auto",
-                   help=f"auto (the model the file names, else the shipped model for the image's kind, else the "
-                        f"classical inpainter that measures best for it), {', '.join(CLASSICAL_NAMES)}, or an "
-                        f"installed inpainting model: {', '.join(_installed_inpainters()) or '(none installed)'}")
+                   help=f"auto (the default: the model the file names or the shipped model for the image's kind, "
+                        f"or linear, whichever fills a few held-back kept pixels best; where no model fits, the "
+                        f"classical inpainter measured best for the sample type), "
+                        f"{', '.join(CLASSICAL_NAMES)}, or an installed inpainting model: "
+                        f"{', '.join(_installed_inpainters()) or '(none installed)'}")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print what filled each frame and its estimated PSNR, measured on held-back kept pixels "
+                        "(for a named --inpainter this costs one more trial fill)")
     p.add_argument("--salvage", action="store_true",
                    help="recover what survived of a damaged segmented stream instead of failing")
     p.add_argument("--format", type=argument(output_suffix), default="auto",

@@ -6,8 +6,10 @@ and ``known`` is the boolean mask ``(H, W)``. :func:`fill` pastes the known
 pixels back afterwards, so an inpainter only has to be good where ``known`` is
 False.
 
-Names: ``"auto"`` (the model the file names, else the shipped model made for
-the image's kind, else the classical inpainter measured best for its sample type), the classical inpainters
+Names: ``"auto"`` (the better on the file's held-back survivors of the model
+the file names, else the shipped model made for the image's kind, and
+``linear``; see :mod:`maskcodec.holdout`; where no model fits, the classical
+inpainter measured best for the sample type), the classical inpainters
 (:mod:`maskcodec.classical`, numpy and scipy) and the ids of the inpainting
 models of the manifest (:mod:`maskcodec.networks`). Nothing heavy is imported
 until a fill is asked for.
@@ -18,11 +20,13 @@ from typing import Callable
 
 import numpy as np
 
+from . import holdout
 from .errors import InvalidInputError, ModelError
 from .format import Header
+from .holdout import DecodeReport
 from .manifest import DenoiserEntry, InpainterEntry, LatentEntry, Manifest, load
 
-__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "FALLBACK", "choose", "resolve", "fill"]
+__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "FALLBACK", "choose", "candidates", "fill"]
 
 Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 AUTO = "auto"
@@ -40,10 +44,19 @@ def _classical(name: str) -> Inpainter:
     return CLASSICAL[name]
 
 
+def _at_points(names) -> dict:
+    """The point-query forms (:data:`maskcodec.classical.AT_POINTS`) of the classical inpainters among ``names``."""
+    if not any(n in CLASSICAL_NAMES for n in names):
+        return {}
+    from .classical import AT_POINTS
+    return {n: AT_POINTS[n] for n in names if n in AT_POINTS}
+
+
 def choose(name: str, header: Header, manifest: Manifest | None = None) -> str:
-    """The inpainter that ``name`` stands for when filling the file of ``header``: ``"auto"`` becomes the
-    model the file names, else the shipped model made for the image's kind, else the classical inpainter
-    that measures best for its sample type (:data:`FALLBACK`). Nothing is loaded; unknown names are refused.
+    """The inpainter that ``name`` stands for before the held-back trial: ``"auto"`` becomes the model the
+    file names, else the shipped model made for the image's kind, else the classical inpainter that measures
+    best for its sample type (:data:`FALLBACK`); :func:`fill` then tries a model against ``linear``.
+    Nothing is loaded; unknown names are refused.
 
     Raises
     ------
@@ -101,21 +114,42 @@ def _model(model_id: str, header: Header, manifest: Manifest) -> Inpainter:
     return inpainter(entry)
 
 
-def resolve(name: str, header: Header) -> Inpainter:
-    """The inpainter that ``name`` stands for when filling the file of ``header`` (see :func:`choose`)."""
+def candidates(name: str, header: Header) -> dict[str, Inpainter]:
+    """The inpainters a fill tries, loaded, in order of preference: for ``"auto"`` the model :func:`choose`
+    names, then ``linear``; for ``"auto"`` where no model fits, and for any other name, that one alone.
+
+    ``nconv`` is not a candidate beside a model: measured with ``maskcodec bench-auto`` on the training
+    frames (benchmarks/results/auto_fit_train), a trial among all three trailed ``linear`` on more frames
+    (6 of 90) than one between the model and ``linear`` (5 of 90). Where no model fits, the classical
+    inpainter measured best for the sample type (:data:`FALLBACK`) is kept: a trial between ``linear`` and
+    ``nconv`` chose worse than ``linear`` alone on the 12-bit frames of ``raw16``.
+    """
     manifest = None if name in CLASSICAL_NAMES else load()  # read once for the choice and the model
     chosen = choose(name, header, manifest)
-    return _classical(chosen) if chosen in CLASSICAL_NAMES else _model(chosen, header, manifest)
+    names = [chosen] + (["linear"] if name == AUTO and chosen not in CLASSICAL_NAMES else [])
+    return {n: _classical(n) if n in CLASSICAL_NAMES else _model(n, header, manifest) for n in names}
 
 
-def fill(header: Header, known: np.ndarray, values: np.ndarray, name: str) -> np.ndarray:
-    """The image of ``header``: ``values`` ``(N, C)`` at the ``known`` pixels exactly, the rest inpainted."""
-    inpainter = resolve(name, header)
+def fill(header: Header, known: np.ndarray, values: np.ndarray, name: str, estimate: bool = False
+         ) -> tuple[np.ndarray, DecodeReport]:
+    """The image of ``header`` (``values`` ``(N, C)`` at the ``known`` pixels exactly, the rest inpainted)
+    and what filled it.
+
+    ``"auto"`` fills with the candidate (:func:`candidates`) of smallest error on the held-back survivors
+    (:func:`maskcodec.holdout.trial`; the first candidate when too few can be held back); a named inpainter
+    is tried only when ``estimate`` asks for its estimated PSNR.
+    """
+    tried = candidates(name, header)
     h, w = header.shape[:2]
     scale = float((1 << header.bits) - 1)
     image = np.zeros((h, w, header.channels), np.float32)
     image[known] = values.astype(np.float32) / scale
-    est = inpainter(image, known)
+    report = DecodeReport(next(iter(tried)))
+    if len(tried) > 1 or estimate:
+        estimates, count = holdout.trial(header, image, known, tried, _at_points(tried))
+        best = max(estimates, key=estimates.get) if estimates else report.inpainter  # ties: the first
+        report = DecodeReport(best, estimates.get(best), estimates, count)
+    est = tried[report.inpainter](image, known)
     out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
     out[known] = values
-    return out.reshape(header.shape)
+    return out.reshape(header.shape), report

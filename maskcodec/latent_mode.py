@@ -33,6 +33,7 @@ from .errors import FormatError, InvalidInputError, LimitExceededError, ModelErr
 from .format import container
 from .format.header import MODE_LATENT, Header, LatentFields, Limits, fail_if
 from .format.zstd_frame import compress, decompress
+from .holdout import DecodeReport
 from .manifest import LatentEntry, load
 from .networks import pad, session
 
@@ -235,9 +236,10 @@ def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) ->
                       lat.offsets, lat.steps)
 
 
-def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
-    """The image of a latent-mode file: its decoder network run on its latents (``inpainter`` must be
-    ``"auto"``: latent files are not inpainted). Coder 0's zstd frame is checked before the model (spec 12.7)."""
+def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = False) -> tuple[np.ndarray, DecodeReport]:
+    """The image of a latent-mode file, its decoder network run on its latents, and a report naming the model
+    (``inpainter`` must be ``"auto"``: latent files are not inpainted; there is nothing to ``estimate`` from).
+    Coder 0's zstd frame is checked before the model (spec 12.7)."""
     if inpainter != "auto":
         raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; inpainter "
                                 f"(--inpainter) {inpainter!r} does not apply (leave it 'auto')")
@@ -253,7 +255,7 @@ def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
     h, w = header.shape[:2]
     scale = float((1 << header.bits) - 1)
     out = np.clip(np.rint(y[:, :h, :w].transpose(1, 2, 0) * scale), 0, scale).astype(header.dtype)
-    return out.reshape(header.shape)
+    return out.reshape(header.shape), DecodeReport(header.model_id, mode="latent")
 
 
 def contents(header: Header, payload: bytes) -> bytes:

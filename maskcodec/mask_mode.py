@@ -23,6 +23,7 @@ from .errors import FormatError, InvalidInputError, LimitExceededError, Unsuppor
 from .format import container, segmented
 from .format.header import MODE_MASK, Header, Limits, build_fixed, fail_if
 from .format.zstd_frame import compress, decompress
+from .holdout import DecodeReport
 from .layout import candidate_transforms, check_transform, pack, unpack, value_bytes
 from .mask import MASK_KIND_IDS, MASK_KINDS, kept_indices, mask_from_threshold, threshold_to_keep
 
@@ -171,9 +172,10 @@ def read(header: Header, payload: bytes) -> tuple[Header, np.ndarray, np.ndarray
     return header, m, values.astype(header.dtype, copy=False)
 
 
-def decode(header: Header, payload: bytes, inpainter: str) -> np.ndarray:
-    """The image of a mask-mode container: kept pixels exact, the rest inpainted by ``inpainter``."""
-    return inpaint.fill(*read(header, payload), inpainter)
+def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = False) -> tuple[np.ndarray, DecodeReport]:
+    """The image of a mask-mode container (kept pixels exact, the rest inpainted by ``inpainter``) and what
+    filled it (:func:`maskcodec.inpaint.fill`)."""
+    return inpaint.fill(*read(header, payload), inpainter, estimate)
 
 
 def _segment_values(s: segmented.Segment, limits: Limits) -> np.ndarray:

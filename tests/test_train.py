@@ -248,3 +248,69 @@ def test_latent_loss_warms_up_the_rate_term_and_scores_by_rate_distortion():
     rows = [{"val_loss": 0.3, "val_psnr_keep1.0": 30.0}, {"val_loss": 0.2, "val_psnr_keep1.0": 29.0}]
     assert max(rows, key=lambda r: _score(r, cfg)) is rows[1]  # lower rate-distortion loss wins, not PSNR
     assert max(rows, key=lambda r: _score(r, {**cfg, "rate_lambda": None, "corruption": "none"})) is rows[0]
+
+
+def test_training_masks_mix_the_configured_kinds(tmp_path):
+    from maskcodec.tools.train.loop import corrupt
+    cfg = load_config(_tiny_config(tmp_path, mask_kinds={"hash": 1, "bluenoise": 3}))
+    clean = random_crops([maskcodec.sample_image("mastcam")], 64, 32, np.random.default_rng(3))
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    _, known = corrupt(cfg, clean, rng)
+    rng.bit_generator.state = state  # replay the draws corrupt made: keeps, seeds, then kinds
+    keeps = np.exp(rng.uniform(np.log(cfg["keep"][0]), np.log(cfg["keep"][1]), 64))
+    seeds = rng.integers(2 ** 32, size=64)
+    kinds = [["hash", "bluenoise"][i] for i in rng.choice(2, size=64, p=[0.25, 0.75])]
+    for i in range(64):
+        assert np.array_equal(known[i, 0].numpy() > 0, mask((32, 32), keeps[i], int(seeds[i]), kinds[i]))
+    assert 5 < kinds.count("hash") < 30
+    _, val = corrupt(cfg, clean[:2], rng, np.array([0.1, 0.1]), np.array([1, 2]))  # validation: the first kind
+    assert np.array_equal(val[1, 0].numpy() > 0, mask((32, 32), 0.1, 2, "hash"))
+
+
+@pytest.mark.parametrize("bad", [{"voronoi": 1}, {"hash": 0}, {}, ["hash"]])
+def test_config_rejects_bad_mask_kinds(tmp_path, bad):
+    with pytest.raises(maskcodec.InvalidInputError, match="'mask_kinds' must map mask kinds"):
+        load_config(_tiny_config(tmp_path, mask_kinds=bad))
+
+
+def test_a_stage_continues_an_earlier_one_and_the_manifest_records_the_chain(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    monkeypatch.setenv("MASKCODEC_MODELS", str(models))
+    first = json.loads(open(_tiny_config(tmp_path, id="tiny-stage1", mask_kinds={"hash": 1.0})).read())
+    (tmp_path / "tiny-stage1.json").write_text(json.dumps(first))
+    second = _tiny_config(tmp_path, continue_from="tiny-stage1.json", lr=5e-4,
+                          mask_kinds={"hash": 1.0, "bluenoise": 3.0})  # validates on hash masks, as stage 1
+    args = configure_parser(argparse.ArgumentParser()).parse_args(
+        [second, "--data", str(tmp_path), "--runs", str(tmp_path / "runs"), "--models", str(models), "-q"])
+    assert run_cli(args) == 0  # trains stage 1 first (not shipped), then stage 2 from its best.pt
+    entry, = json.loads((models / "manifest.json").read_text())["models"]
+    chain = entry["run"]["chain"]
+    assert [c["id"] for c in chain] == ["tiny-stage1", "tiny"] and chain[0]["mask_kinds"] == {"hash": 1.0}
+    assert entry["run"]["total_steps"] == sum(c["steps"] for c in chain) == 2 * entry["run"]["steps"]
+    best1 = json.loads((tmp_path / "runs" / "tiny-stage1" / "summary.json").read_text())["best_val"]["val_loss"]
+    with open(tmp_path / "runs" / "tiny" / "curve.csv") as f:
+        start2 = float(next(csv.DictReader(f))["val_loss"])  # stage 2's untrained epoch 0: stage 1's best weights
+    assert start2 == pytest.approx(best1, rel=1e-6)
+    assert run_cli(args) == 0  # a finished earlier stage is reused, not retrained
+    assert json.loads((models / "manifest.json").read_text())["models"][0]["run"]["chain"][0] == chain[0]
+    with pytest.raises(maskcodec.InvalidInputError, match="not both"):
+        load_config(_tiny_config(tmp_path, continue_from="tiny-stage1.json", init_from="default"))
+
+
+TRAINED = [e.raw for e in load().entries.values() if "training" in e.raw and "cut_from" not in e.raw["training"]]
+
+
+@pytest.mark.parametrize("entry", TRAINED, ids=[e["id"] for e in TRAINED])
+def test_shipped_configs_are_what_trained_the_shipped_models(entry):
+    """The one-command retrain starts from the config that made the model, and the chain of stages is on record."""
+    from maskcodec.manifest import models_dir
+    config = models_dir() / "configs" / f"{entry['id']}.json"
+    assert load_config(config) == entry["training"]
+    stages, cfg = [], entry["training"]
+    while cfg["continue_from"]:
+        cfg = load_config(config.parent / cfg["continue_from"])
+        stages.insert(0, cfg["id"])
+    chain = entry["run"].get("chain", [{"id": entry["id"], "steps": entry["run"]["steps"]}])
+    assert [c["id"] for c in chain] == stages + [entry["id"]]
+    assert entry["run"].get("total_steps", entry["run"]["steps"]) == sum(c["steps"] for c in chain)

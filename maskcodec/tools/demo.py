@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import argument
-from ..codec import decode, encode, inspect
+from ..codec import decode_report, encode, inspect
 from ..images import write_image
-from ..inpaint import choose
+from ..inpaint import AUTO, candidates
 from ..mask import mask
 from ..metrics import bits_per_pixel, psnr
 from ..options import parse_keeps
@@ -45,28 +45,31 @@ def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
     echo(f"maskcodec demo: bundled {sample} crop {img.shape[1]}x{img.shape[0]} "
          f"(MSL Mastcam, NASA/JPL-Caltech/MSSS), seed {SEED}")
     files = {keep: encode(img, keep=keep, seed=SEED) for keep in keeps}
-    echo(f"inpainter: {choose(inpainter, inspect(files[keeps[0]]))}; anchors at the same "
-         f"bytes (no larger): JPEG2000 (OpenJPEG, colour transform on)"
+    echo(f"inpainter: {inpainter}" + (f" ({' or '.join(candidates(inpainter, inspect(files[keeps[0]])))}, "
+                                      f"whichever fills held-back kept pixels best)" if inpainter == AUTO else "")
+         + "; anchors at the same bytes (no larger): JPEG2000 (OpenJPEG, colour transform on)"
          + (", HTJ2K (OpenJPH), JPEG-XL (libjxl, effort 7)" if len(anchors) > 1 else
             "; HTJ2K and JPEG-XL need imagecodecs: pip install 'maskcodec[bench]'"))
-    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10}"
-         + "".join(f" {name:>9}" for name, _, _ in anchors.values()) + "   (PSNR, dB)")
+    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10} {'estimated':>9}"
+         + "".join(f" {name:>9}" for name, _, _ in anchors.values()) + "   (PSNR, dB)   filled by")
     rows = []
     for keep, data in files.items():
-        rec = decode(data, inpainter=inpainter)
+        rec, report = decode_report(data, inpainter=inpainter)
         m = mask(img.shape, keep, SEED)
         tag = f"keep{keep:g}"
         write_image(out / f"{tag}_masked.png", np.where(m[..., None], img, 0).astype(img.dtype))
         write_image(out / f"{tag}_maskcodec.png", rec)
-        row = dict(keep=keep, bytes=len(data), bpp=bits_per_pixel(len(data), img.shape), psnr=psnr(img, rec))
+        row = dict(keep=keep, bytes=len(data), bpp=bits_per_pixel(len(data), img.shape), psnr=psnr(img, rec),
+                   inpainter=report.inpainter, estimated_psnr=report.estimated_psnr_db)
         for family, (_, at_size, decoder) in anchors.items():
             coded = at_size(img, len(data))
             anchor = decoder(coded, img)
             write_image(out / f"{tag}_{family}.png", anchor)
             row |= {f"{family}_bytes": len(coded), f"{family}_psnr": psnr(img, anchor)}
         rows.append(row)
-        echo(f"{keep:>6g} {row['bytes']:>7d} {row['bpp']:>6.3f} {row['psnr']:>10.2f}"
-             + "".join(f" {row[family + '_psnr']:>9.2f}" for family in anchors))
+        estimated = f"{report.estimated_psnr_db:>9.2f}" if report.estimated_psnr_db is not None else f"{'-':>9}"
+        echo(f"{keep:>6g} {row['bytes']:>7d} {row['bpp']:>6.3f} {row['psnr']:>10.2f} {estimated}"
+             + "".join(f" {row[family + '_psnr']:>9.2f}" for family in anchors) + f"   {report.inpainter}")
     echo(f"images written to {out}/")
     return rows
 

@@ -60,7 +60,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.export_only:
         summary = json.loads((run_dir / "summary.json").read_text())
     else:
-        summary = train(cfg, args.data, run_dir, progress=not args.quiet)
+        start = _earlier_stage(Path(args.config), cfg, args) if cfg["continue_from"] else None
+        summary = train(cfg, args.data, run_dir, progress=not args.quiet, start=start)
     net, _ = load_net(run_dir / "best.pt")
     out_dir = models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,8 @@ def _train(args: argparse.Namespace) -> int:
         "architecture": f"{type(net).__name__} widths {list(cfg['widths'])}: {type(net).__doc__.splitlines()[0]}",
         "parameters": count_parameters(net),
         "training": cfg,
-        "run": {k: summary[k] for k in ("epochs", "steps", "minutes", "crops_seen", "best_epoch")},
+        "run": {k: summary[k] for k in ("epochs", "steps", "minutes", "crops_seen", "best_epoch", "chain",
+                                        "total_steps")},
         "data": {"root": str(args.data), "train": cfg["train"], "val": cfg["val"],
                  "train_files": len(summary["train_files"]), "val_files": len(summary["val_files"])},
     }
@@ -86,6 +88,25 @@ def _train(args: argparse.Namespace) -> int:
     print(json.dumps({k: entry.get(k) for k in ("id", "parameters", "run", "metrics", "decode_megapixels_per_s")},
                      indent=2))
     return 0
+
+
+def _earlier_stage(config: Path, cfg: dict, args: argparse.Namespace) -> Path:
+    """The run folder of the stage ``cfg`` continues from, trained first (not exported) if it has no ``best.pt``.
+
+    Stages chain: an earlier stage may continue from one before it.
+    """
+    from .loop import load_config, train
+
+    earlier_path = config.parent / cfg["continue_from"]
+    earlier = load_config(earlier_path)
+    run_dir = Path(args.runs) / earlier["id"]
+    if (run_dir / "best.pt").exists() and (run_dir / "summary.json").exists():
+        print(f"{cfg['id']}: continuing from the finished run {run_dir}")
+        return run_dir
+    print(f"{cfg['id']}: training the earlier stage {earlier_path} first")
+    start = _earlier_stage(earlier_path, earlier, args) if earlier["continue_from"] else None
+    train(earlier, args.data, run_dir, progress=not args.quiet, start=start)
+    return run_dir
 
 
 def _cut(args: argparse.Namespace) -> int:

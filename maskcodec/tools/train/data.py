@@ -3,8 +3,8 @@
 Crops are drawn a little larger than the training size, warped on the whole
 batch at once with :func:`torch.nn.functional.affine_grid` (small rotations,
 shear, shifts, horizontal flips) and cut to size. Each crop then gets a mask
-from :func:`maskcodec.mask.mask` with its own random seed and a keep fraction
-drawn log-uniformly, and the network input is built by
+from :func:`maskcodec.mask.mask` with its own random seed, a keep fraction
+drawn log-uniformly and a mask kind drawn by the config's shares, and the network input is built by
 :func:`maskcodec.networks.network_input`, the very function the decoder uses.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ...errors import InvalidInputError
 from ...images import IMAGE_SUFFIXES, read_image
-from ...mask import mask
+from ...mask import DEFAULT_KIND, mask
 from ...networks import network_input
 
 __all__ = ["image_files", "load_images", "Augment", "random_crops", "masked_batch", "colour_noise", "fixed_crops"]
@@ -116,8 +116,8 @@ def random_crops(images: list[np.ndarray], n: int, side: int, rng: np.random.Gen
     return torch.from_numpy(out / 255).permute(0, 3, 1, 2).contiguous()
 
 
-def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.ndarray
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.ndarray,
+                 mask_kinds: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Network inputs of an input kind for clean crops, and the masks.
 
     Parameters
@@ -128,6 +128,9 @@ def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.nd
         A :data:`maskcodec.networks.INPUT_KINDS` entry.
     keeps, seeds : numpy.ndarray
         Keep fraction and 32-bit mask seed of each crop.
+    mask_kinds : list of str, optional
+        The mask kind (:data:`maskcodec.mask.MASK_KINDS`) of each crop; the
+        default kind for all when omitted.
 
     Returns
     -------
@@ -138,8 +141,9 @@ def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.nd
     """
     imgs = clean.permute(0, 2, 3, 1).numpy()
     xs, ms = [], []
-    for img, keep, seed in zip(imgs, keeps, seeds):
-        m = mask(img.shape, float(keep), int(seed))
+    kinds = mask_kinds if mask_kinds is not None else [DEFAULT_KIND] * len(imgs)
+    for img, keep, seed, mask_kind in zip(imgs, keeps, seeds, kinds, strict=True):
+        m = mask(img.shape, float(keep), int(seed), mask_kind)
         xs.append(network_input(kind, img * m[..., None], m))
         ms.append(m)
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()

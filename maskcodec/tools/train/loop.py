@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ...errors import InvalidInputError, ModelError
+from ...mask import MASK_KIND_IDS
 from .config import read_json
 from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
 from .nets import build, count_parameters
@@ -44,6 +45,7 @@ DEFAULTS = {
     "widths": [12, 24, 48, 96],
     "net_options": {},            # constructor options of the network, e.g. {"init": "kaiming"}
     "init_from": None,            # id of a shipped model (same arch) whose ONNX weights start the run
+    "continue_from": None,        # an earlier stage's config file (same folder): its run's best.pt starts this one
     "channels": 3,
     "default_for": [],            # dtypes this model is the "auto" inpainter for
     "train": ["mars_rgb/train"],
@@ -58,6 +60,7 @@ DEFAULTS = {
     "clip_grad_norm": None,       # clip the gradient to this norm before each step (None: no clipping)
     "corruption": "mask",         # "mask" (codec masks), "colour_noise" (the paper's noise variant) or "none"
     "keep": [0.01, 0.5],          # keep fractions, drawn log-uniformly ([1, 1]: no masking at all)
+    "mask_kinds": {"bluenoise": 1.0},  # mask kind -> share of the training crops; validation uses the first
     "noise": {"amplitude": 1.0, "fraction": [0.1, 1.0]},  # colour_noise: +-amplitude on that share of pixels
     "rate_lambda": None,          # latent models: loss = MSE + bits per pixel / (rate_lambda * 255**2)
     "rate_warmup": 0.2,           # latent models: the rate term's weight ramps from 0 to 1 over this share of the run
@@ -81,6 +84,14 @@ def load_config(path: str | Path) -> dict:
         raise InvalidInputError(f"{path}: the config needs an 'id'")
     if cfg.get("corruption", "mask") not in CORRUPTIONS:
         raise InvalidInputError(f"{path}: unknown corruption {cfg['corruption']!r}; expected one of {CORRUPTIONS}")
+    kinds = cfg.get("mask_kinds", DEFAULTS["mask_kinds"])
+    if (not isinstance(kinds, dict) or not kinds or any(k not in MASK_KIND_IDS for k in kinds)
+            or any(not isinstance(v, (int, float)) or v <= 0 for v in kinds.values())):
+        raise InvalidInputError(f"{path}: 'mask_kinds' must map mask kinds ({', '.join(MASK_KIND_IDS)}) to positive "
+                                f"shares, got {kinds!r}")
+    if cfg.get("init_from") and cfg.get("continue_from"):
+        raise InvalidInputError(f"{path}: give 'init_from' (a shipped model) or 'continue_from' (an earlier "
+                                f"stage's config), not both")
     return {**DEFAULTS, **cfg, "augment": {**DEFAULTS["augment"], **cfg.get("augment", {})},
             "noise": {**DEFAULTS["noise"], **cfg.get("noise", {})}}
 
@@ -94,8 +105,9 @@ def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.
             seeds: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Network input and known-pixel mask for clean crops, as the config's corruption makes them.
 
-    Codec masks use ``keeps`` and ``seeds`` when given (validation), else
-    random ones. Colour noise hits a share ``keeps`` of the pixels when given,
+    Codec masks use ``keeps`` and ``seeds`` (and the first of the config's
+    mask kinds) when given (validation), else random ones, of kinds drawn by
+    the config's ``mask_kinds`` shares. Colour noise hits a share ``keeps`` of the pixels when given,
     else a random share in the config's range. Colour noise and ``"none"``
     (the clean crops themselves) have no known pixels (the mask is all 0).
     """
@@ -106,10 +118,18 @@ def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.
         share = keeps if keeps is not None else rng.uniform(*cfg["noise"]["fraction"], n)
         noisy = colour_noise(clean, cfg["noise"]["amplitude"], share, rng)
         return noisy, torch.zeros(n, 1, *clean.shape[2:])
+    names = list(cfg["mask_kinds"])
     if keeps is None:
         lo, hi = np.log(cfg["keep"][0]), np.log(cfg["keep"][1])
         keeps, seeds = np.exp(rng.uniform(lo, hi, n)), rng.integers(2 ** 32, size=n)
-    return masked_batch(clean, input_kind(cfg), keeps, seeds)
+        if len(names) == 1:
+            kinds = names * n
+        else:
+            shares = np.array(list(cfg["mask_kinds"].values()), float)
+            kinds = [names[i] for i in rng.choice(len(names), size=n, p=shares / shares.sum())]
+    else:
+        kinds = names[:1] * n
+    return masked_batch(clean, input_kind(cfg), keeps, seeds, kinds)
 
 
 def init_from_model(net: torch.nn.Module, model_id: str) -> None:
@@ -216,7 +236,8 @@ def load_net(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     return net.eval(), cfg
 
 
-def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool = True) -> dict:
+def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool = True,
+          start: str | Path | None = None) -> dict:
     """Train the model a config describes; return the run summary.
 
     Parameters
@@ -229,11 +250,15 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         Where checkpoints, curves and the summary go (created).
     progress : bool
         Show a tqdm progress bar.
+    start : str or Path, optional
+        The earlier stage's run folder (``continue_from``): the run starts
+        from its ``best.pt`` and its summary's ``chain`` is continued.
 
     Returns
     -------
     dict
-        ``summary.json``'s content.
+        ``summary.json``'s content; ``chain`` lists every stage that made the
+        weights (id, steps, minutes, crops seen), ``total_steps`` their sum.
     """
     from tqdm import tqdm
 
@@ -252,8 +277,12 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
                 for i, k in enumerate(cfg["val_keeps"])]
 
     net = build(cfg["arch"], cfg["channels"], cfg["widths"], **cfg["net_options"])
+    chain = []
     if cfg["init_from"]:
         init_from_model(net, cfg["init_from"])
+    if start is not None:
+        net.load_state_dict(torch.load(Path(start) / "best.pt", map_location="cpu", weights_only=False)["state_dict"])
+        chain = json.loads((Path(start) / "summary.json").read_text())["chain"]
     aug = Augment(cfg["crop"], **cfg["augment"])
     rate_params = net.entropy_parameters() if cfg["rate_lambda"] else []
     rate_ids = {id(p) for p in rate_params}
@@ -301,8 +330,12 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         _save_curve(rows, run_dir, [_psnr_column(cfg, k) for k in cfg["val_keeps"]], f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()
     best_row = max(rows, key=lambda r: _score(r, cfg))
-    summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": round((time.monotonic() - t0) / 60, 1),
+    minutes = round((time.monotonic() - t0) / 60, 1)
+    chain = chain + [{"id": cfg["id"], "steps": step, "minutes": minutes, "crops_seen": step * cfg["batch"],
+                      "mask_kinds": cfg["mask_kinds"], "train": cfg["train"]}]
+    summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": minutes,
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,
+               "chain": chain, "total_steps": sum(c["steps"] for c in chain),
                "train_files": [str(f) for f in train_files], "val_files": [str(f) for f in val_files]}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
