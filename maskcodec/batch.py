@@ -36,7 +36,7 @@ from .errors import InvalidInputError, MaskcodecError
 from .holdout import DecodeReport
 from .optional import require
 
-__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "decoded_by"]
+__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header"]
 
 PEEK_BYTES = 1 << 21  # enough for any header within the default limits (metadata up to 1 MiB)
 
@@ -139,9 +139,10 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     if out_dir.exists() and not out_dir.is_dir() or not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
         raise InvalidInputError(f"{out_dir}: several inputs decode into a folder; -o names that folder, not a file")
     headers = [peek_header(src) for src in sources]
+    from .inpaint import choose
     for h in headers:  # an unknown inpainter fails here, before any output
-        if h is not None:
-            decoded_by(h, inpainter)
+        if h is not None and h.mode == "mask":
+            choose(inpainter, h)
     targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
                for src, h in zip(sources, headers)]
     if len(set(targets)) < len(targets):
@@ -191,15 +192,6 @@ def output_path_suffix(header) -> str:
     """The output type of a frame when none is asked for (PNG where it holds the image, else TIFF)."""
     from .images import default_suffix
     return default_suffix(header.dtype, header.channels) if header is not None else ".png"
-
-
-def decoded_by(header, inpainter: str) -> str:
-    """What decodes a file before the held-back trial: ``"inpainter NAME"`` (``auto`` resolved to its first
-    candidate) or ``"latent model ID"``; an unknown inpainter is refused."""
-    from .inpaint import choose
-    if header.mode == "latent":
-        return f"latent model {header.model_id}"
-    return f"inpainter {choose(inpainter, header)}"
 
 
 def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False,

@@ -325,10 +325,10 @@ def _decode(data: bytes, inpainter: str, strict: bool, limits: Limits, estimate:
             ) -> tuple[np.ndarray, DecodeReport]:
     """:func:`decode` and :func:`decode_report`: the image and what filled it."""
     if not strict and isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:4]) != container.MAGIC:
-        header, known, values, report = mask_mode.salvage_stream(bytes(data), limits)  # damage may have taken
-        if report.segments_received < report.segments_expected or report.bytes_skipped:  # the first sync marker
+        image, filled, report = _salvaged(data, inpainter, limits, estimate)  # damage may have taken the
+        if report.segments_received < report.segments_expected or report.bytes_skipped:  # first sync marker
             warnings.warn(SalvageWarning(report), stacklevel=3)
-        return inpaint.fill(header, known, values, inpainter, estimate)
+        return image, filled
     try:
         if framing(data) == "segmented":
             header, m, values = mask_mode.read_stream(data, limits)
@@ -371,5 +371,12 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
     >>> report.segments_expected - report.segments_received
     1
     """
+    image, _, report = _salvaged(data, inpainter, limits, estimate=False)
+    return image, report
+
+
+def _salvaged(data: bytes, inpainter: str, limits: Limits, estimate: bool
+              ) -> tuple[np.ndarray, DecodeReport, SalvageReport]:
+    """What survived of a segmented stream, filled: the image, what filled it, what was lost."""
     header, known, values, report = mask_mode.salvage_stream(bytes(data), limits)
-    return inpaint.fill(header, known, values, inpainter)[0], report
+    return *inpaint.fill(header, known, values, inpainter, estimate), report

@@ -118,11 +118,9 @@ def candidates(name: str, header: Header) -> dict[str, Inpainter]:
     """The inpainters a fill tries, loaded, in order of preference: for ``"auto"`` the model :func:`choose`
     names, then ``linear``; for ``"auto"`` where no model fits, and for any other name, that one alone.
 
-    ``nconv`` is not a candidate beside a model: measured with ``maskcodec bench-auto`` on the training
-    frames (benchmarks/results/auto_fit_train), a trial among all three trailed ``linear`` on more frames
-    (6 of 90) than one between the model and ``linear`` (5 of 90). Where no model fits, the classical
-    inpainter measured best for the sample type (:data:`FALLBACK`) is kept: a trial between ``linear`` and
-    ``nconv`` chose worse than ``linear`` alone on the 12-bit frames of ``raw16``.
+    ``nconv`` is not a candidate beside a model, and where no model fits the classical inpainter measured
+    best for the sample type (:data:`FALLBACK`) is kept: see the README section on ``auto`` for the
+    measurements behind both choices and what they rest on.
     """
     manifest = None if name in CLASSICAL_NAMES else load()  # read once for the choice and the model
     chosen = choose(name, header, manifest)

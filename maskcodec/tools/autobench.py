@@ -31,10 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import holdout
-from ..codec import decode, decode_report, encode
+from ..codec import decode, decode_report, encode, inspect
 from ..images import read_image
 from ..mask import DEFAULT_KIND, MASK_KIND_IDS
-from ..mask import mask as maskcodec_mask
 from ..metrics import psnr
 
 __all__ = ["SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto_bench", "configure_parser", "run_cli"]
@@ -62,8 +61,8 @@ def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND)
            "true": true, "estimated": report.estimated_psnr_db, "held_back": report.held_back,
            "candidates_estimated": report.candidates, "seconds": seconds}
     if report.estimated_psnr_db is not None and math.isfinite(report.estimated_psnr_db):
-        kept = maskcodec_mask(image.shape, keep, seed, mask).mean()
-        row["raw_estimate"] = report.estimated_psnr_db - holdout.estimate_offset(mask, float(kept))
+        kept = inspect(data).survivors / row["pixels"]  # the share the trial's offset was looked up at
+        row["raw_estimate"] = report.estimated_psnr_db - holdout.estimate_offset(mask, kept)
     return row
 
 
