@@ -21,9 +21,9 @@ scipy and onnxruntime load when a decode asks for them, and the tools
 from __future__ import annotations
 
 from . import metrics
-from .codec import SalvageWarning, decode, decode_report, encode, inspect, latents, salvage, survivors
+from .codec import SalvageWarning, decode, decode_report, encode, inspect, latents, refine, salvage, survivors
 from .denoise import denoise
-from .errors import (ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
+from .errors import (ChainError, ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
                      MissingDependencyError, ModelError, TruncatedError, UnsupportedVersionError)
 from .format import Header, Limits
 from .holdout import DecodeReport
@@ -34,8 +34,8 @@ from .samples import sample_image
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "decode", "decode_report", "DecodeReport", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask",
+    "encode", "decode", "decode_report", "refine", "DecodeReport", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask",
     "sample_image", "metrics", "Header", "Limits", "SalvageReport",
-    "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError",
+    "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError", "ChainError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "MissingDependencyError", "__version__",
 ]

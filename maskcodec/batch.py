@@ -194,19 +194,20 @@ def output_path_suffix(header) -> str:
     return default_suffix(header.dtype, header.channels) if header is not None else ".png"
 
 
-def decode_file(src: str | Path, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
+def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
                 estimate: bool = False) -> tuple[list[str], DecodeReport]:
-    """Decode one ``.mcx`` file into an image file; returns the salvage messages (empty when intact) and
-    what filled it (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
+    """Decode one ``.mcx`` file (or a chain: a list of a first file and its refinements, in order) into an
+    image file; returns the salvage messages (empty when intact) and what filled it
+    (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
 
     Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
     """
     from .codec import SalvageWarning, decode_report
     from .images import write_image
+    data = [Path(s).read_bytes() for s in src] if isinstance(src, list) else Path(src).read_bytes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SalvageWarning)
-        image, report = decode_report(Path(src).read_bytes(), inpainter=inpainter, strict=not salvage,
-                                      estimate=estimate)
+        image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
     write_image(dst, image)
     return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
 

@@ -48,6 +48,7 @@ TOOLS = {
     "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
     "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
     "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
+    "bench-coding": ("codingbench", "bits per kept pixel, what a bounded error buys, refinement chains vs lossless"),
 }
 
 
@@ -69,13 +70,48 @@ def argument(parse: Callable[[str], object]) -> Callable[[str], object]:
     return convert
 
 
+_FROM_THE_CHAIN = (("--mode", "mode", "mask"), ("--seed", "seed", None), ("--mask", "mask", None),
+                   ("--bits", "bits", None), ("--model", "model", None), ("--quality", "quality", None),
+                   ("--segment-size", "segment_size", None), ("--coding", "coding", None))
+
+
+def _cmd_refine(args: argparse.Namespace) -> int:
+    """``encode --refines FILES``: a refinement of the chain FILES from the original image."""
+    from .codec import refine
+    from .images import read_image
+    from .options import check_max_error
+    given = [flag for flag, name, default in _FROM_THE_CHAIN if getattr(args, name) != default]
+    if given:
+        raise InvalidInputError(f"{', '.join(given)} cannot be given with --refines: a refinement takes them "
+                                f"from the chain it extends")
+    if args.keep is None:
+        raise InvalidInputError("--refines needs --keep: the chain's keep after this file (above its keep now)")
+    check_max_error(args.max_error)
+    chain = [Path(name) for name in args.refines]
+    for p in chain:
+        if not p.is_file():
+            raise InvalidInputError(f"{p}: no such .mcx file (--refines)")
+    out = check_writable(Path(args.output) if args.output else
+                         Path(args.input).with_suffix(f".keep{args.keep:g}.mcx"), args.force)
+    image = read_image(args.input)
+    previous = [p.read_bytes() for p in chain]
+    data = refine(image, previous, args.keep, max_error=args.max_error)
+    out.write_bytes(data)
+    print(f"{args.input} -> {out}: {len(data)} bytes, refines {chain[-1]} to keep {args.keep:g} "
+          f"(chain of {len(chain) + 1} files, {sum(map(len, previous)) + len(data)} bytes in all)")
+    return 0
+
+
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .codec import encode_with
     from .images import read_image
     from .options import resolve
     from .products import is_product, read_product
+    if args.refines:
+        return _cmd_refine(args)
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
-                   model=args.model, quality=args.quality, mask=args.mask)  # every option checked before the image is read
+                   model=args.model, quality=args.quality, mask=args.mask,
+                   max_error=args.max_error, coding=args.coding)  # every option checked before the image is read
     out = check_writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
     if is_product(args.input):
         product = read_product(args.input)
@@ -85,7 +121,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     data = encode_with(image, opts)
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-    how = (f"keep={opts.keep}, {opts.mask} mask, seed {opts.seed}" if opts.mode == "mask"
+    how = (f"keep={opts.keep}, {opts.mask} mask, seed {opts.seed}"
+           + (f", max error {opts.max_error}" if opts.max_error else "") if opts.mode == "mask"
            else f"latent mode, model {opts.model_id}")
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
@@ -102,18 +139,21 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
     from .batch import decode_file, decode_many, output_path_suffix, peek_header
     from .images import check_output
-    if len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
-        header = peek_header(inputs[0])
+    chain = len(inputs) > 1 and any(h is not None and h.refines for h in map(peek_header, inputs[1:]))
+    if chain or len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        header = peek_header(inputs[-1])
         fmt = output_suffix(args.format)
         if args.output and fmt != "auto" and Path(args.output).suffix.lower() != fmt:
             raise InvalidInputError(f"-o {args.output} and --format {args.format} disagree; give one of them")
-        out = Path(args.output) if args.output else inputs[0].with_suffix(
+        out = Path(args.output) if args.output else inputs[-1].with_suffix(
             output_path_suffix(header) if fmt == "auto" else fmt)
         check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
-        messages, report = decode_file(inputs[0], out, args.inpainter, args.salvage, estimate=args.verbose)
+        messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
+                                       estimate=args.verbose)
         for message in messages:
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
-        print(f"{inputs[0]} -> {out} ({report})")
+        what = f"chain of {len(inputs)} files {inputs[0]} ... {inputs[-1]}" if chain else str(inputs[0])
+        print(f"{what} -> {out} ({report})")
         return 0
     outdir = Path(args.output or ".")
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
@@ -129,7 +169,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .codec import inspect, verify
-    from .mask import MASK_KINDS
+    from .mask import MASK_KINDS, threshold_to_keep
     from .batch import peek_header
     data = Path(args.input).read_bytes()
     problem = verify(data)
@@ -152,8 +192,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"{args.input}: maskcodec {h.version[0]}.{h.version[1]}, {h.mode} mode")
     print(f"  image      {' x '.join(map(str, h.shape))} {h.dtype} ({h.bits} significant bits)")
     if h.latent is None:
+        added = (f"{h.survivors} of {pixels} pixels added to the chain's keep "
+                 f"{threshold_to_keep(h.previous_threshold):.6g}" if h.refines else f"{h.survivors} of {pixels} pixels kept")
         print(f"  mask       {MASK_KINDS[h.mask_kind]}, seed {h.seed}, keep {h.keep:.6g} (threshold "
-              f"{h.keep_threshold}), {h.survivors} of {pixels} pixels kept")
+              f"{h.keep_threshold}), {added}")
+        print(f"  coding     {'predictive (spec 6.5)' if h.coding == 'predictive' else 'scan order, zstd (spec 6)'}, "
+              f"{'kept values exact' if not h.max_error else f'kept values within +-{h.max_error}'}"
+              + (f"; refines the file with SHA-256 {h.refines[:16]}..." if h.refines else ""))
     else:
         lat = h.latent
         coding = ("integers range-coded with the model's tables" if lat.coder == "rans" else
@@ -175,7 +220,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
     checked = ("sizes and checksums checked; the range code is checked when decoded"
-               if h.latent is not None and h.latent.coder == "rans" else "sizes, checksums and payload checked")
+               if h.latent is not None and h.latent.coder == "rans" else
+               "sizes and checksums checked; the payload is checked when its chain is decoded" if h.refines else
+               "sizes, checksums and payload checked")
     print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
     return 1 if problem else 0
 
@@ -216,13 +263,26 @@ def _add_core(sub) -> None:
                         "model latent-q<QUALITY> of the manifest")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")
+    p.add_argument("--max-error", type=int, default=0, metavar="D",
+                   help="mask mode: every kept value decodes within +-D (default 0: exact); 2 halves the bytes, "
+                        "which buys about twice the kept pixels")
+    p.add_argument("--coding", choices=["predictive", "scan"], default=None,
+                   help="mask mode: predictive (default for one file: kept values coded coarse to fine, each "
+                        "predicted from those before it) or scan (scan-order deltas and zstd: the cheapest "
+                        "encoder, exact values; what --segment-size streams hold)")
+    p.add_argument("--refines", nargs="+", default=None, metavar="FILE",
+                   help="write a refinement instead: only the pixels that --keep adds to the chain FILE ... (the "
+                        "first file, then its refinements in order), from the same INPUT image; decode the chain "
+                        "with 'maskcodec decode FILE ... OUT.mcx -o image.png'")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("decode", help="decompress .mcx files to images",
                        description="Regenerate the mask from the seed, paste the kept pixels back exactly "
-                                   "and inpaint the rest. Several inputs or a folder decode as a batch.")
-    p.add_argument("inputs", nargs="+", help=".mcx files or folders of them")
+                                   "and inpaint the rest. Several inputs or a folder decode as a batch; a first "
+                                   "file followed by its refinements (encode --refines), in order, decode as one "
+                                   "image: maskcodec decode base.mcx r1.mcx r2.mcx -o frame.png")
+    p.add_argument("inputs", nargs="+", help=".mcx files or folders of them, or one chain of refinements")
     p.add_argument("-o", "--output", help="output image (one input) or folder (batch)")
     p.add_argument("--inpainter", default="auto",
                    help=f"auto (the default: the model the file names or the shipped model for the image's kind, "

@@ -9,7 +9,9 @@ crossed:
   It is also a :class:`ValueError`.
 - :class:`FormatError`: bytes that are not a valid maskcodec stream. Its
   subclasses name the fault: :class:`TruncatedError`, :class:`ChecksumError`,
-  :class:`UnsupportedVersionError`, :class:`LimitExceededError`.
+  :class:`UnsupportedVersionError`, :class:`LimitExceededError`,
+  :class:`ChainError` (refinement files out of order, a link missing, or
+  files of different images).
 - :class:`ModelError`: a model is missing, does not match the hash a file asks
   for, or does not fit the image.
 - :class:`MissingDependencyError`: an optional package that a feature needs is
@@ -26,6 +28,7 @@ __all__ = [
     "ChecksumError",
     "UnsupportedVersionError",
     "LimitExceededError",
+    "ChainError",
     "ModelError",
     "MissingDependencyError",
 ]
@@ -62,6 +65,10 @@ class UnsupportedVersionError(FormatError):
 
 class LimitExceededError(FormatError):
     """The header announces more than the decoder's limits allow (dimensions, sizes)."""
+
+
+class ChainError(FormatError):
+    """Refinement files do not form a chain: a wrong order, a missing link, or a file of another image."""
 
 
 class ModelError(MaskcodecError):

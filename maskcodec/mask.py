@@ -34,7 +34,7 @@ import numpy as np
 
 from .errors import InvalidInputError, MaskcodecError
 
-__all__ = ["mask", "mask_from_threshold", "kept_indices", "keep_to_threshold", "threshold_to_keep", "pixel_hash",
+__all__ = ["mask", "mask_from_threshold", "kept_indices", "keys_at", "keep_to_threshold", "threshold_to_keep", "pixel_hash",
            "fmix32", "check_seed", "check_kind", "MASK_KINDS", "MASK_KIND_IDS", "DEFAULT_KIND", "rank_tile",
            "TILE_SHA256"]
 
@@ -217,6 +217,30 @@ def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str =
     bands = np.arange(-(-height // TILE), dtype=np.int64)[:, None] * (TILE * width)
     idx = (bands + band[None, :]).ravel()
     return idx[idx < height * width]  # rows past the image's last in its last band
+
+
+def keys_at(idx: np.ndarray, width: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
+    """The 32-bit key of each pixel ``idx = y * width + x``: a pixel is kept when its key <= the threshold.
+
+    Kind 0: the hash ``h(i)``; kind 1: the tile's rank shifted up, ``R[...] << 18`` (spec section 5).
+    The key orders a nested mask's pixels coarse to fine (spec section 6.5).
+
+    Examples
+    --------
+    >>> t = keep_to_threshold(0.1)
+    >>> idx = np.arange(300 * 400)
+    >>> bool(np.array_equal(keys_at(idx, 400, 7) <= t, mask((300, 400), 0.1, 7).ravel()))
+    True
+    """
+    idx = np.asarray(idx, np.int64)
+    if check_kind(kind) == "hash":
+        x = idx.astype(_U32)
+        x *= _GOLDEN
+        x += fmix32(np.array([check_seed(seed)], dtype=_U32))[0]
+        return _fmix32_inplace(x)
+    oy, ox = _shift(seed)
+    y, x = idx // width, idx % width
+    return rank_tile()[(y + oy) & (TILE - 1), (x + ox) & (TILE - 1)].astype(_U32) << _U32(_RANK_SHIFT)
 
 
 def mask(shape: tuple[int, ...], keep: float, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:

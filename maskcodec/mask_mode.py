@@ -1,34 +1,41 @@
-"""Mask mode (mode 0): keep a seeded subset of the pixels and send their values exactly.
+"""Mask mode (mode 0): keep a seeded subset of the pixels and send their values (exactly, or within a bound).
 
-Encoding: image -> mask (:mod:`maskcodec.mask`) -> the kept pixels in scan
-order -> survivor layout (:mod:`maskcodec.layout`) -> zstd -> a single
-container (format 1.0) or, with a segment size, a segmented stream (format
-2.0). Decoding goes back to the header, the mask and the kept values; the
-inpainting stage (:mod:`maskcodec.inpaint`) fills the rest.
+Encoding: image -> mask (:mod:`maskcodec.mask`) -> the kept pixels -> a single
+container (format 1.0) whose payload codes them coarse to fine, each predicted
+from those already coded (:mod:`maskcodec.predictive`), or, with a segment size,
+a segmented stream (format 2.0) of scan-order layouts (:mod:`maskcodec.layout`)
+and zstd. A *refinement* holds only the pixels a larger keep adds to the files
+before it (a chain), predicted from all of them. Decoding goes back to the
+header, the mask and the kept values; the inpainting stage
+(:mod:`maskcodec.inpaint`) fills the rest.
 
 This module owns what the mode's header fields mean (``spec/format.md``
 sections 4-8 and 11.2): the transform, seed, threshold and survivor count, the
-payload's raw size, and which survivors each segment holds.
+coding block (error bound, the chain a refinement extends), the payload's raw
+size, and which survivors each segment holds.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import inpaint
-from .errors import FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
+from . import inpaint, predictive
+from .errors import ChainError, FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
 from .format import container, segmented
 from .format.header import MODE_MASK, Header, Limits, build_fixed, fail_if
 from .format.zstd_frame import compress, decompress
 from .holdout import DecodeReport
 from .layout import candidate_transforms, check_transform, pack, unpack, value_bytes
-from .mask import MASK_KIND_IDS, MASK_KINDS, kept_indices, mask_from_threshold, threshold_to_keep
+from .mask import MASK_KIND_IDS, MASK_KINDS, keys_at, kept_indices, mask_from_threshold, threshold_to_keep
+from .predictive import Prior, max_error_limit
 
-__all__ = ["SalvageReport", "encode", "choose_transform", "describe", "contents", "read", "decode", "describe_stream",
-           "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
+__all__ = ["SalvageReport", "encode", "refine", "check_max_error", "choose_transform", "describe", "contents", "read",
+           "read_chain", "read_chain_image",
+           "decode", "describe_stream", "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
 
 ZSTD_ALLOWANCE = 16  # bytes a segment's first-guess count allows for a zstd frame's own header (spec 11.2)
 
@@ -65,20 +72,77 @@ def choose_transform(values: np.ndarray, bits: int) -> int:
     return min(candidates, key=lambda t: len(compress(pack(values, bits, t))))
 
 
+def check_max_error(max_error: int, bits: int) -> int:
+    """``max_error`` if ``bits``-bit samples allow it (0 .. 2**(bits-1) - 1); else an InvalidInputError."""
+    if not 0 <= max_error <= max_error_limit(bits):
+        raise InvalidInputError(f"max_error (--max-error) must be in 0..{max_error_limit(bits)} for {bits}-bit "
+                                f"samples, got {max_error}")
+    return max_error
+
+
+def _predictive(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, ...],
+                bits: int, transforms: tuple[int, ...], max_error: int) -> tuple[int, bytes]:
+    """The transform among ``transforms`` whose predictive payload is smallest, and that payload."""
+    payloads = {t: predictive.encode(idx, keys, values, prior, shape[:2], bits, t, max_error)[0] for t in transforms}
+    best = min(payloads, key=lambda t: len(payloads[t]))
+    return best, payloads[best]
+
+
+def _coding(max_error: int, previous_threshold: int | None = None, predecessor: bytes | None = None) -> dict:
+    return dict(max_error=max_error, refines=int(predecessor is not None), previous_threshold=previous_threshold,
+                predecessor=predecessor)
+
+
 def encode(image: np.ndarray, opts) -> bytes:
     """The mask-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
     bits = opts.bits_for(image)
     h, w = image.shape[:2]
     kept = kept_indices(h, w, opts.threshold, opts.seed, opts.mask)
     values = np.take(image.reshape(h * w, -1), kept, axis=0)
-    transform = choose_transform(values, bits)
     if opts.segment_size is not None:
-        return _segmented(image, kept, values, bits, transform, opts)
-    raw = pack(values, bits, transform)
+        return _segmented(image, kept, values, bits, choose_transform(values, bits), opts)
+    if opts.coding == "scan":
+        transform = choose_transform(values, bits)
+        raw = pack(values, bits, transform)
+        return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
+                               seed=opts.seed, keep_threshold=opts.threshold, survivors=values.shape[0],
+                               mask_kind=MASK_KIND_IDS[opts.mask], payload=compress(raw), payload_raw_size=len(raw),
+                               model_id=opts.model_id, model_sha256=opts.model_sha256, metadata=opts.metadata)
+    max_error = check_max_error(opts.max_error, bits)
+    transform, payload = _predictive(kept, keys_at(kept, w, opts.seed, opts.mask), values,
+                                     Prior.empty(values.shape[1]), image.shape, bits,
+                                     candidate_transforms(values.shape[1]), max_error)
     return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
                            seed=opts.seed, keep_threshold=opts.threshold, survivors=values.shape[0],
-                           mask_kind=MASK_KIND_IDS[opts.mask], payload=compress(raw), payload_raw_size=len(raw), model_id=opts.model_id,
-                           model_sha256=opts.model_sha256, metadata=opts.metadata)
+                           mask_kind=MASK_KIND_IDS[opts.mask], payload=payload,
+                           payload_raw_size=values.size * value_bytes(bits), model_id=opts.model_id,
+                           model_sha256=opts.model_sha256, metadata=opts.metadata, coding=_coding(max_error))
+
+
+def refine(image: np.ndarray, previous: list[bytes], threshold: int, max_error: int, limits: Limits) -> bytes:
+    """A refinement of the chain ``previous`` (spec section 6.6): the pixels of ``image`` that threshold
+    ``threshold`` keeps and the chain does not, predicted from everything the chain holds."""
+    header, prior, digest = read_chain(previous, limits)
+    if image.shape != header.shape or image.dtype != np.dtype(header.dtype):
+        raise InvalidInputError(f"image is {image.shape} {image.dtype}; the chain it refines holds a "
+                                f"{header.shape} {header.dtype} image")
+    if int(image.max(initial=0)) >> header.bits:
+        raise InvalidInputError(f"image holds the value {int(image.max())}, which does not fit in the chain's "
+                                f"bits={header.bits}: is it the image the chain was encoded from?")
+    if threshold <= header.keep_threshold:
+        raise InvalidInputError(f"keep (--keep) must be above the chain's keep {header.keep} to add pixels, got "
+                                f"{threshold_to_keep(threshold)}")
+    max_error = check_max_error(max_error, header.bits)
+    h, w = image.shape[:2]
+    idx, keys = _new_pixels(h, w, threshold, header.keep_threshold, header.seed, header.mask_kind)
+    values = np.take(image.reshape(h * w, -1), idx, axis=0)
+    _, payload = _predictive(idx, keys, values, prior, image.shape, header.bits, (header.transform,), max_error)
+    return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=header.bits,
+                           transform=header.transform, seed=header.seed, keep_threshold=threshold,
+                           survivors=idx.size, mask_kind=header.mask_kind, payload=payload,
+                           payload_raw_size=values.size * value_bytes(header.bits), model_id=header.model_id,
+                           model_sha256=bytes.fromhex(header.model_sha256) if header.model_id else bytes(32),
+                           coding=_coding(max_error, header.keep_threshold, bytes.fromhex(digest)))
 
 
 def _groups(kept: np.ndarray, width: int, count: int) -> list[np.ndarray]:
@@ -126,13 +190,29 @@ def _check_fields(f) -> None:
 
 
 def _header(f, dtype, shape, *, version, model_id: str, model_sha256: bytes, metadata: dict, header_size: int,
-            payload_size: int, file_size: int, segments: int = 0) -> Header:
+            payload_size: int, file_size: int, segments: int = 0, coding=None) -> Header:
+    refinement = coding is not None and coding.refines == 1
     return Header(version=version, mode="mask", shape=shape, dtype=dtype.name, bits=f.bits, channels=f.channels,
                   seed=f.seed, keep=threshold_to_keep(f.keep_threshold), keep_threshold=f.keep_threshold,
                   transform=f.transform, survivors=f.survivors, mask_kind=f.mask_kind, model_id=model_id,
                   model_sha256=model_sha256.hex() if model_id else "", metadata=metadata, header_size=header_size,
                   payload_size=payload_size, payload_raw_size=f.survivors * f.channels * value_bytes(f.bits),
-                  file_size=file_size, segments=segments)
+                  file_size=file_size, segments=segments, coding="scan" if coding is None else "predictive",
+                  max_error=0 if coding is None else coding.max_error,
+                  previous_threshold=coding.previous_threshold if refinement else None,
+                  refines=coding.predecessor.hex() if refinement else "")
+
+
+def _check_coding(f, coding) -> None:
+    """The coding block of a predictive file (spec section 8, check 7): max_error within the sample depth,
+    refines 0 or 1, a refinement's previous threshold below its own."""
+    fail_if(coding.max_error > max_error_limit(f.bits), FormatError,
+            f"max_error {coding.max_error} is out of range for bits={f.bits}: expected 0..{max_error_limit(f.bits)}")
+    fail_if(coding.refines not in (0, 1), FormatError, f"refines is {coding.refines}; expected 0 (a first file) "
+                                                         f"or 1 (a refinement)")
+    fail_if(coding.refines == 1 and coding.previous_threshold >= f.keep_threshold, FormatError,
+            f"a refinement's previous threshold {coding.previous_threshold} must be below its keep threshold "
+            f"{f.keep_threshold}")
 
 
 def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
@@ -140,13 +220,15 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
     beyond the format's: ``limits`` is there for the modes' common contract)."""
     f = frame.fixed
     _check_fields(f)
+    if frame.coding is not None:
+        _check_coding(f, frame.coding)
     expected = f.survivors * f.channels * value_bytes(f.bits)
     fail_if(frame.payload_raw_size != expected, FormatError,
             f"payload_raw_size is {frame.payload_raw_size}, expected {expected} ({f.survivors} pixels x "
             f"{f.channels} channels x {value_bytes(f.bits)} bytes per value at {f.bits} bits)")
     return _header(f, frame.dtype, frame.shape, version=frame.version, model_id=frame.model_id,
                    model_sha256=frame.model_sha256, metadata=frame.metadata, header_size=frame.header_size,
-                   payload_size=frame.payload_size, file_size=frame.file_size)
+                   payload_size=frame.payload_size, file_size=frame.file_size, coding=frame.coding)
 
 
 def header_mask(header: Header) -> np.ndarray:
@@ -159,17 +241,127 @@ def header_mask(header: Header) -> np.ndarray:
     return m
 
 
+def _new_pixels(h: int, w: int, threshold: int, previous: int | None, seed: int, kind: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (ascending) and keys of the pixels kept at ``threshold`` and not at ``previous``."""
+    idx = kept_indices(h, w, threshold, seed, MASK_KINDS[kind])
+    keys = keys_at(idx, w, seed, MASK_KINDS[kind])
+    if previous is None:
+        return idx, keys
+    new = keys > previous
+    return idx[new], keys[new]
+
+
+def _coded_pixels(header: Header) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels a predictive file codes (its new pixels, for a refinement), checked against its count."""
+    idx, keys = _new_pixels(header.shape[0], header.shape[1], header.keep_threshold, header.previous_threshold,
+                            header.seed, header.mask_kind)
+    fail_if(idx.size != header.survivors, FormatError,
+            f"header says {header.survivors} kept pixels but the mask for seed {header.seed} "
+            f"{'adds' if header.refines else 'keeps'} {idx.size}: the file is inconsistent")
+    return idx, keys
+
+
 def contents(header: Header, payload: bytes) -> bytes:
-    """What a mask-mode payload codes: the survivor layout, decompressed (check 10)."""
-    return decompress(payload, header.payload_raw_size)
+    """What a mask-mode payload codes: the survivor layout, decompressed (check 10); a predictive payload
+    (section 6.5) is its own exact bytes."""
+    return payload if header.coding == "predictive" else decompress(payload, header.payload_raw_size)
+
+
+def _predicted(header: Header, payload: bytes, prior: Prior) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels and their decoded values ``(n, C)`` (int64) of a predictive file, given what came before."""
+    idx, keys = _coded_pixels(header)
+    return idx, predictive.decode(payload, idx, keys, prior, header.shape[:2], header.bits, header.transform,
+                                  header.max_error, header.channels)
 
 
 def read(header: Header, payload: bytes) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header, mask ``(H, W)`` and kept values ``(N, C)`` of a mask-mode container (checks 10-12)."""
+    if header.refines:
+        raise ChainError(f"this file is a refinement: it holds only the pixels added to the file with SHA-256 "
+                         f"{header.refines[:16]}...; decode it after the files it refines, in order: "
+                         f"maskcodec.decode([base, ..., this]) or maskcodec decode base.mcx ... this.mcx")
+    if header.coding == "predictive":
+        idx, values = _predicted(header, payload, Prior.empty(header.channels))
+        m = np.zeros(header.shape[0] * header.shape[1], bool)
+        m[idx] = True
+        return header, m.reshape(header.shape[:2]), values.astype(header.dtype)
     raw = contents(header, payload)
     m = header_mask(header)
     values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
     return header, m, values.astype(header.dtype, copy=False)
+
+
+_SAME_IMAGE = ("shape", "dtype", "bits", "channels", "transform", "seed", "mask_kind")
+
+
+def _check_link(position: int, header: Header, before: Header | None, digest: str) -> None:
+    """File ``position`` (1-based) of a chain against the file before it (spec section 6.6)."""
+    if before is None:
+        if header.refines:
+            raise ChainError(f"the chain's first file is a refinement (of the file with SHA-256 "
+                             f"{header.refines[:16]}...); start with the first file written and give the "
+                             f"refinements after it, in the order they were written")
+        return
+    if not header.refines:
+        raise ChainError(f"file {position} of the chain is not a refinement: a chain is one first file and "
+                         f"then refinements, in the order they were written")
+    differs = [name for name in _SAME_IMAGE if getattr(header, name) != getattr(before, name)]
+    if differs:
+        raise ChainError(f"file {position} of the chain is of another image than the file before it "
+                         f"({', '.join(differs)} differ)")
+    if header.previous_threshold != before.keep_threshold:
+        raise ChainError(f"a link is missing before file {position} of the chain: it extends a chain that ends at "
+                         f"keep {threshold_to_keep(header.previous_threshold)}, the file before it ends at keep "
+                         f"{before.keep}")
+    if header.refines != digest:
+        raise ChainError(f"file {position} of the chain refines another file than the one before it (SHA-256 "
+                         f"{header.refines[:16]}..., the file before it is {digest[:16]}...): files out of order, "
+                         f"or of another encoding of the image")
+
+
+def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
+    """The last header of a chain (a first file and its refinements, in order), every pixel it holds
+    (flat indices ascending, values ``(N, C)`` int64) and the SHA-256 (hex) of its last file; each link
+    checked (:class:`~maskcodec.errors.ChainError`)."""
+    if isinstance(files, (bytes, bytearray, memoryview)):
+        files = [files]
+    files = list(files)
+    if not files:
+        raise InvalidInputError("a chain needs at least one file (the first file written)")
+    before, prior, digest = None, None, ""
+    for position, data in enumerate(files, 1):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidInputError(f"file {position} of the chain is a {type(data).__name__}, not bytes")
+        data = bytes(data)
+        fail_if(data[:4] != container.MAGIC, ChainError if data[:4] == segmented.SYNC else FormatError,
+                f"file {position} of the chain is not a single container (format 1.0): segmented streams "
+                f"are not refined" if data[:4] == segmented.SYNC else
+                f"file {position} of the chain is not a maskcodec container (magic {data[:4]!r})")
+        frame = container.parse_header(data, limits)
+        fail_if(frame.mode != MODE_MASK, ChainError, f"file {position} of the chain is a latent-mode file; "
+                                                     f"only mask-mode files form chains")
+        header = describe(frame, limits)
+        _check_link(position, header, before, digest)
+        payload = container.payload(data, frame)
+        if prior is None:
+            _, m, values = read(header, payload)
+            prior = Prior(np.flatnonzero(m), values.astype(np.int64))
+        else:
+            fail_if(header.coding != "predictive", FormatError, "a refinement must use predictive coding")
+            idx, values = _predicted(header, payload, prior)
+            order = np.argsort(np.concatenate([prior.idx, idx]), kind="stable")
+            prior = Prior(np.concatenate([prior.idx, idx])[order], np.concatenate([prior.values, values])[order])
+        before, digest = header, hashlib.sha256(data).hexdigest()
+    return before, prior, digest
+
+
+def read_chain_image(files, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
+    """Header of the last file, known-pixel mask ``(H, W)`` and values ``(N, C)`` of a whole chain."""
+    header, prior, _ = read_chain(files, limits)
+    known = np.zeros(header.shape[0] * header.shape[1], bool)
+    known[prior.idx] = True
+    return header, known.reshape(header.shape[:2]), prior.values.astype(header.dtype)
 
 
 def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = False) -> tuple[np.ndarray, DecodeReport]:

@@ -30,12 +30,14 @@ from .format.segmented import MAX_SEGMENT, MIN_SEGMENT
 from .manifest import InpainterEntry, LatentEntry, load
 from .mask import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
 
-__all__ = ["EncodeOptions", "resolve", "check_keep", "check_seed", "check_bits", "parse_keep", "parse_keeps",
+__all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
+           "parse_keeps",
            "check_image", "inpainting_model",
            "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID"]
 
 DEFAULT_KEEP = 0.1
 ENCODE_MODES = ("mask", "latent")
+CODINGS = ("predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.5 and 6)
 QUALITY_ID = "latent-q{}"  # manifest id of the latent model that ``quality=q`` picks
 _SEGMENTS_DROP_METADATA = ("metadata is not carried by segmented streams; drop segment_size (--segment-size) "
                            "or the metadata")
@@ -66,6 +68,13 @@ class EncodeOptions:
         of the latent model's decoder file); 32 zero bytes for none.
     mask : str or None
         Mask mode: the mask kind, ``"bluenoise"`` (default) or ``"hash"``.
+    max_error : int
+        Mask mode: every kept value decodes within +-max_error (0: exactly); its range
+        against the sample depth is checked on encoding, when the bits are known.
+    coding : str or None
+        Mask mode: ``"predictive"`` (the single container's default, spec section 6.5)
+        or ``"scan"`` (section 6: scan-order deltas and zstd, the cheapest encoder and
+        what segmented streams hold); None in latent mode.
     """
 
     mode: str
@@ -78,6 +87,8 @@ class EncodeOptions:
     model_id: str
     model_sha256: bytes
     mask: str | None
+    max_error: int = 0
+    coding: str | None = None
 
     def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
@@ -183,6 +194,18 @@ def _check_segment_size(segment_size) -> int | None:
     return int(segment_size)
 
 
+def check_max_error(max_error) -> int:
+    """``max_error`` as a non-negative int (its upper bound depends on the bits, checked on encoding).
+
+    >>> check_max_error(2)
+    2
+    """
+    if not _is_int(max_error) or max_error < 0:
+        raise InvalidInputError(f"max_error (--max-error) must be a non-negative integer (0: exact), "
+                                f"got {max_error!r}")
+    return int(max_error)
+
+
 def _check_metadata(metadata) -> bytes:
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidInputError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
@@ -236,8 +259,10 @@ def _latent_model(model, quality) -> tuple[str, bytes]:
 
 def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None = None, bits: int | None = None,
             metadata: dict | None = None, segment_size: int | None = None, model: str | None = None,
-            quality: int | None = None, mask: str | None = None) -> EncodeOptions:
+            quality: int | None = None, mask: str | None = None, max_error: int = 0,
+            coding: str | None = None) -> EncodeOptions:
     """Check that encoding options are valid and fit together; see :func:`maskcodec.encode` for their meaning."""
+    max_error = check_max_error(max_error)
     if mode not in ENCODE_MODES:
         raise InvalidInputError(f"mode (--mode) must be one of {', '.join(ENCODE_MODES)}, got {mode!r}")
     if model is not None and (not isinstance(model, str) or len(model) > MAX_MODEL_ID):
@@ -246,7 +271,9 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     bits, raw_metadata = check_bits(bits), _check_metadata(metadata)
     if mode == "latent":
         given = [name for name, value in (("keep (--keep)", keep), ("seed (--seed)", seed),
-                                          ("segment_size (--segment-size)", segment_size), ("mask (--mask)", mask))
+                                          ("segment_size (--segment-size)", segment_size), ("mask (--mask)", mask),
+                                          ("max_error (--max-error)", max_error or None),
+                                          ("coding (--coding)", coding))
                  if value is not None]
         if given:
             raise InvalidInputError(f"{' and '.join(given)} applies to mask mode only; latent mode sends the model's "
@@ -262,7 +289,18 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     segment_size = _check_segment_size(segment_size)
     if segment_size is not None and raw_metadata:
         raise InvalidInputError(_SEGMENTS_DROP_METADATA)
+    if coding is not None and coding not in CODINGS:
+        raise InvalidInputError(f"coding (--coding) must be one of {', '.join(CODINGS)}, got {coding!r}")
+    if segment_size is not None and (max_error or coding == "predictive"):
+        raise InvalidInputError(f"{'max_error (--max-error)' if max_error else 'coding (--coding) predictive'} "
+                                f"applies to the single container; segmented streams (--segment-size) carry exact "
+                                f"values in scan order (spec section 11.2)")
+    coding = coding or ("scan" if segment_size is not None else "predictive")
+    if coding == "scan" and max_error:
+        raise InvalidInputError("max_error (--max-error) needs coding (--coding) predictive: scan-order coding "
+                                "(spec section 6) stores kept values exactly")
     model_id, sha = _mask_model(model)
     return EncodeOptions(mode=mode, keep=keep, threshold=keep_to_threshold(keep), seed=seed, bits=bits,
                          metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha,
-                         mask=DEFAULT_KIND if mask is None else check_kind(mask))
+                         mask=DEFAULT_KIND if mask is None else check_kind(mask), max_error=max_error,
+                         coding=coding)

@@ -17,7 +17,7 @@ import numpy as np
 import zstandard
 
 import maskcodec
-from maskcodec import manifest
+from maskcodec import manifest, mask_mode, predictive
 from maskcodec.format import container
 from maskcodec.format.header import MODE_LATENT, MODE_MASK
 from maskcodec.codec import coded
@@ -51,6 +51,28 @@ VALID = {
     "rgb8_bluenoise_keep0.1": ("mastcam", slice(0, 150), slice(0, 200), 0.1, 11, None, None, False),
     "gray12_bluenoise_keep0.25": ("navcam12", slice(20, 170), slice(30, 200), 0.25, 12, 12, None, False),
     "seg_rgb8_bluenoise_keep0.25_s512": ("mastcam", slice(0, 150), slice(0, 200), 0.25, 13, None, None, False, 512),
+}
+# Predictive coding (sections 6.5, 4.2). name: (sample, crop rows, crop cols, keep, seed, bits, mask kind,
+# max_error, channels taken from the sample or None for all)
+PREDICTIVE = {
+    "p_rgb8_keep0.1": ("mastcam", slice(0, 150), slice(0, 200), 0.1, 21, None, "bluenoise", 0, None),
+    "p_gray12_hash_keep0.25": ("navcam12", slice(20, 170), slice(30, 200), 0.25, 22, 12, "hash", 0, None),
+    "p_rgb8_maxerr2_keep0.2": ("mastcam", slice(100, 200), slice(50, 180), 0.2, 23, None, "bluenoise", 2, None),
+    "p_gray8_maxerr3_keep1": ("navcam", slice(40, 100), slice(60, 130), 1.0, 24, None, "bluenoise", 3, None),
+    # two bands (Mastcam's R and G): the encoder tries transforms 0 and 2 (band difference)
+    "p_2band8_keep0.3": ("mastcam", slice(0, 90), slice(100, 190), 0.3, 25, None, "bluenoise", 0, [0, 1]),
+    # smaller than a cell: every pixel of level 0 has no candidate
+    "p_gray8_tiny_keep0.5": ("navcam", slice(0, 5), slice(0, 7), 0.5, 26, None, "hash", 0, None),
+}
+# Chains of refinements (section 6.6). name: (sample, rows, cols, bits, seed, mask kind,
+# [(keep, max_error, coding of the first file), ...])
+CHAINS = {
+    "chain_rgb8_lossless": ("mastcam", slice(0, 64), slice(0, 80), None, 31, "bluenoise",
+                            [(0.02, 0, "predictive"), (0.2, 0, None), (1.0, 0, None)]),
+    "chain_gray12_maxerr": ("navcam12", slice(20, 83), slice(30, 111), 12, 32, "bluenoise",
+                            [(0.05, 2, "predictive"), (0.5, 1, None)]),
+    "chain_gray8_scan_base": ("navcam", slice(0, 61), slice(0, 97), None, 33, "hash",
+                              [(0.1, 0, "scan"), (0.3, 0, None)]),
 }
 AS_UINT16 = {"gray16_bits8_keep0.25"}  # valid vectors whose 8-bit crop is stored as uint16
 # the mask kind of each valid vector: kind 0 (hash) unless named here
@@ -105,7 +127,8 @@ def _write_new(path: Path, data: bytes, descriptions: bool = False) -> None:
     """Write a vector file once. With ``descriptions``, the header descriptions ``valid/NAME.json`` may be
     rewritten (what ``info --json`` prints of an unchanged file), never a ``.mcx`` or an array."""
     if path.exists():
-        if path.read_bytes() != data and not (descriptions and path.parent.name == "valid" and path.suffix == ".json"):
+        if path.read_bytes() != data and not (descriptions and path.parent.name in ("valid", "chains")
+                                               and path.suffix == ".json"):
             sys.exit(f"refusing to change existing vector {path}: bytes differ (format change?)")
         if path.read_bytes() == data:
             return
@@ -129,13 +152,63 @@ def valid_vectors() -> dict[str, bytes]:
             img = img[..., None]
         data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
                                 segment_size=segment[0] if segment else None,
-                                mask="bluenoise" if name in BLUENOISE else "hash")
-        header, _, values = maskcodec.survivors(data)
-        out[f"valid/{name}.input.npy"] = _npy_bytes(img)
-        out[f"valid/{name}.mcx"] = data
-        out[f"valid/{name}.json"] = (json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n").encode()
-        out[f"valid/{name}.survivors.npy"] = _npy_bytes(values)
+                                mask="bluenoise" if name in BLUENOISE else "hash",
+                                coding=None if segment else "scan")  # written before predictive coding
+        out |= _valid(name, img, data)
+    for name, (sample, rows, cols, keep, seed, bits, kind, max_error, bands) in PREDICTIVE.items():
+        img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
+        out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind,
+                                                  max_error=max_error))
     return out
+
+
+def _crop(sample: str, rows: slice, cols: slice) -> np.ndarray:
+    return np.ascontiguousarray(maskcodec.sample_image(sample)[rows, cols])
+
+
+def _description(data: bytes) -> bytes:
+    return (json.dumps(maskcodec.inspect(data).to_json(), indent=2, sort_keys=True) + "\n").encode()
+
+
+def _valid(name: str, img: np.ndarray, data: bytes) -> dict[str, bytes]:
+    """A valid vector's four files: input, file, header description, kept values as decoded."""
+    return {f"valid/{name}.input.npy": _npy_bytes(img), f"valid/{name}.mcx": data,
+            f"valid/{name}.json": _description(data), f"valid/{name}.survivors.npy": _npy_bytes(maskcodec.survivors(data)[2])}
+
+
+def chain_vectors() -> tuple[dict[str, bytes], dict[str, list[bytes]]]:
+    """The chains of section 6.6, their files and index (with the failing orders), and each chain's files."""
+    out, chains, index = {}, {}, {"chains": {}, "fail": {}}
+    for name, (sample, rows, cols, bits, seed, kind, steps) in CHAINS.items():
+        img = _crop(sample, rows, cols)
+        (keep, max_error, coding), *rest = steps
+        files = [maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind, max_error=max_error, coding=coding)]
+        for keep, max_error, _ in rest:
+            files.append(maskcodec.refine(img, files, keep, max_error=max_error))
+        _, known, values = mask_mode.read_chain_image(files, maskcodec.Limits())
+        out[f"chains/{name}.input.npy"] = _npy_bytes(img)
+        out[f"chains/{name}.survivors.npy"] = _npy_bytes(values)
+        for k, data in enumerate(files):
+            out[f"chains/{name}.{k}.mcx"] = data
+            out[f"chains/{name}.{k}.json"] = _description(data)
+        index["chains"][name] = {"files": [f"{name}.{k}.mcx" for k in range(len(files))],
+                                 "input": f"{name}.input.npy", "survivors": f"{name}.survivors.npy"}
+        chains[name] = files
+    index["fail"] = {
+        "chain_wrong_order": {"files": ["chain_rgb8_lossless.1.mcx", "chain_rgb8_lossless.0.mcx"],
+                              "error": "ChainError", "fault": "a refinement before the file it refines"},
+        "chain_missing_link": {"files": ["chain_rgb8_lossless.0.mcx", "chain_rgb8_lossless.2.mcx"],
+                               "error": "ChainError", "fault": "the middle file of a chain left out"},
+        "chain_repeated_link": {"files": ["chain_rgb8_lossless.0.mcx", "chain_rgb8_lossless.1.mcx",
+                                          "chain_rgb8_lossless.1.mcx"],
+                                "error": "ChainError", "fault": "a refinement given twice"},
+        "chain_other_image": {"files": ["chain_gray12_maxerr.0.mcx", "chain_gray8_scan_base.1.mcx"],
+                              "error": "ChainError", "fault": "a refinement of another image's chain"},
+        "chain_two_first_files": {"files": ["chain_rgb8_lossless.0.mcx", "chain_gray12_maxerr.0.mcx"],
+                                  "error": "ChainError", "fault": "a first file where a refinement must be"},
+    }
+    out["chains/index.json"] = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
+    return out, chains
 
 
 def reference_models() -> None:
@@ -247,12 +320,13 @@ def rans_error_vectors(base: bytes, zstd_base: bytes) -> dict[str, tuple[bytes, 
     }
 
 
-def _patch(data: bytes, offset: int, new: bytes, fix_crc: bool = True) -> bytes:
-    """Replace bytes in the header and (optionally) recompute the header CRC."""
+def _patch(data: bytes, offset: int, new: bytes, fix_crc: bool = True, header_size: int | None = None) -> bytes:
+    """Replace bytes in the header and (optionally) recompute the header CRC (at ``header_size - 4``: by
+    default where ``data``'s own header says)."""
     b = bytearray(data)
     b[offset:offset + len(new)] = new
     if fix_crc:
-        n = maskcodec.inspect(data).header_size - 4
+        n = (header_size or maskcodec.inspect(data).header_size) - 4
         b[n:n + 4] = zlib.crc32(bytes(b[:n])).to_bytes(4, "little")
     return bytes(b)
 
@@ -314,6 +388,74 @@ def error_vectors(base: bytes, base12: bytes, base16_8: bytes) -> dict[str, tupl
     }
 
 
+def _streams(data: bytes) -> tuple[maskcodec.Header, bytes, bytes, bytes]:
+    """A predictive file's header and the three parts of its payload: Rice parameters, unary and fixed streams."""
+    h, payload = coded(data)
+    head = 9 * h.channels
+    size = int.from_bytes(payload[head:head + 4], "little")
+    return h, payload[:head], payload[head + 4:head + 4 + size], payload[head + 4 + size:]
+
+
+def _predictive_file(h, table: bytes, unary: bytes, fixed: bytes, coding: dict | None = None) -> bytes:
+    """A predictive container like ``h``'s with the payload made of these parts (both CRCs consistent)."""
+    return container.build(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits, mode=MODE_MASK,
+                           transform=h.transform, seed=h.seed, keep_threshold=h.keep_threshold, survivors=h.survivors,
+                           mask_kind=h.mask_kind, payload=table + len(unary).to_bytes(4, "little") + unary + fixed,
+                           payload_raw_size=h.payload_raw_size,
+                           coding=coding or dict(max_error=h.max_error, refines=0, previous_threshold=None,
+                                                 predecessor=None))
+
+
+def predictive_error_vectors(exact: bytes, bounded: bytes, refinement: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Predictive files (sections 4.2 and 6.5) that must be rejected, from valid ones (the header offsets assume
+    no model id and no metadata: the coding block starts at byte 73)."""
+    h, table, unary, fixed = _streams(exact)
+    hb, table_b, unary_b, fixed_b = _streams(bounded)
+    step, rng, _ = predictive._range(hb.bits, hb.max_error)
+    bits = np.unpackbits(np.frombuffer(unary, np.uint8))
+    ones = np.flatnonzero(bits)
+    long_run = np.concatenate([np.zeros(predictive.QMAX + 1, np.uint8), bits[ones[0]:]])  # first code: 17 zeros
+    # a code of RANGE in the first escape of the bounded file: the first code's unary becomes an escape and its
+    # fixed field `bits` wide (the first code of level 0 has context 8, whose Rice parameter is read from the table)
+    k0 = table_b[8]
+    ub = np.unpackbits(np.frombuffer(unary_b, np.uint8))
+    first_one = int(np.flatnonzero(ub)[0])
+    assert first_one < predictive.QMAX, "the bounded vector's first code must not be an escape"
+    escaped_unary = np.concatenate([np.zeros(predictive.QMAX, np.uint8), [1], ub[first_one + 1:]])
+    fb = np.unpackbits(np.frombuffer(fixed_b, np.uint8))
+    overflow_field = np.unpackbits(np.array([rng >> 8, rng & 0xFF], ">u2").view(np.uint8))[-hb.bits:]
+    overflow_fixed = np.concatenate([overflow_field, fb[k0:]])
+    pad = lambda b: np.packbits(b).tobytes()  # noqa: E731
+    rh = maskcodec.inspect(refinement)
+    return {
+        "p_max_error_out_of_range": (_patch(exact, 73, (2048).to_bytes(2, "little")), "FormatError",
+                                     "max_error 2048 in a 12-bit file (at most 2047)"),
+        "p_refines_2": (_patch(exact, 75, bytes([2])), "FormatError", "coding block's refines = 2"),
+        "p_refinement_threshold": (_patch(refinement, 76, rh.keep_threshold.to_bytes(4, "little")), "FormatError",
+                                   "a refinement whose previous threshold equals its own"),
+        "p_refinement_alone": (refinement, "ChainError", "a refinement decoded without the files it refines"),
+        "p_flag_in_latent": (None, "FormatError", "flag bit 1 (PREDICTIVE) in a latent-mode file"),
+        "p_rice_parameter": (_predictive_file(h, bytes([h.bits + 1]) + table[1:], unary, fixed), "FormatError",
+                             "a Rice parameter above bits"),
+        "p_unary_missing_code": (_predictive_file(h, table, unary[:-1], fixed), "FormatError",
+                                 "the unary stream's last byte missing (sizes and CRCs consistent)"),
+        "p_unary_padding": (_predictive_file(h, table, unary + bytes(1), fixed), "FormatError",
+                            "a whole byte of padding after the unary stream's last code"),
+        "p_unary_too_long": (_predictive_file(h, table, pad(long_run), fixed), "FormatError",
+                             "a unary code of 17 zeros"),
+        "p_fixed_short": (_predictive_file(h, table, unary, fixed[:-1]), "FormatError",
+                          "the fixed stream's last byte missing"),
+        "p_fixed_padding": (_predictive_file(h, table, unary, fixed + bytes(1)), "FormatError",
+                            "a byte after the fixed stream's last code"),
+        "p_residual_overflow": (_predictive_file(hb, table_b, pad(escaped_unary), pad(overflow_fixed)), "FormatError",
+                                f"an escaped code of RANGE = {rng} (max_error 2: codes are below RANGE)"),
+        "p_survivor_count": (_patch(exact[:32] + (h.survivors - 1).to_bytes(4, "little") + exact[36:], 76,
+                                    ((h.survivors - 1) * 2).to_bytes(8, "little"), header_size=h.header_size),
+                             "FormatError",
+                             "survivor count (and payload_raw_size) one less than the mask keeps"),
+    }
+
+
 def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str, str]]:
     parts = [seg[i:i + size] for i in range(0, len(seg), size)]
     flipped = bytearray(seg)
@@ -333,6 +475,9 @@ def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str
                                   "UnsupportedVersionError", "segment 0 with mask kind 2, header CRC consistent"),
         "seg_mode_latent": (_segment_crc(parts[0][:8] + bytes([1]) + parts[0][9:]) + b"".join(parts[1:]),
                             "UnsupportedVersionError", "segment 0 in mode 1 (latent), header CRC consistent"),
+        "seg_predictive_flag": (_segment_crc(parts[0][:6] + bytes([parts[0][6] | 2]) + parts[0][7:])
+                                + b"".join(parts[1:]), "FormatError",
+                                "segment 0 with flag bit 1 (PREDICTIVE), header CRC consistent"),
     }
 
 
@@ -370,6 +515,12 @@ def write_all(descriptions: bool) -> int:
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= rans_error_vectors(files["valid/latent_gray8_rans.mcx"], files["valid/latent_gray8_integer.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
+    chain_files, chains = chain_vectors()
+    files |= chain_files
+    errors |= predictive_error_vectors(files["valid/p_gray12_hash_keep0.25.mcx"],
+                                       files["valid/p_rgb8_maxerr2_keep0.2.mcx"], chains["chain_gray12_maxerr"][1])
+    latent = files["valid/latent_gray8_integer.mcx"]
+    errors["p_flag_in_latent"] = (_patch(latent, 6, bytes([latent[6] | 2, latent[7]])),) + errors["p_flag_in_latent"][1:]
     files |= salvage_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     index = {}
     for name, (data, exc, fault) in errors.items():

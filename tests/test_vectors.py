@@ -50,7 +50,8 @@ def test_valid_vector_decodes_exactly(name):
     assert (values == kept).all() and values.dtype == kept.dtype
     out = maskcodec.decode(data, inpainter="nconv")
     assert out.shape == image.shape and out.dtype == image.dtype
-    assert (out[m] == image[m]).all()
+    assert (out[m] == values.reshape(out[m].shape)).all()  # the decoder pastes back what the file holds ...
+    assert np.abs(out[m].astype(np.int64) - image[m]).max(initial=0) <= header.max_error  # ... within its error
 
 
 @pytest.mark.parametrize("name", VALID)
@@ -60,7 +61,8 @@ def test_encoder_reproduces_vector(name):
     image = np.load(VECTORS / "valid" / f"{name}.input.npy")
     segment_size = h.file_size // h.segments if h.segments else None
     again = maskcodec.encode(image, keep=h.keep, seed=h.seed, bits=h.bits, metadata=h.metadata or None,
-                             segment_size=segment_size, mask=MASK_KINDS[h.mask_kind])
+                             segment_size=segment_size, mask=MASK_KINDS[h.mask_kind], max_error=h.max_error,
+                             coding=None if h.segments else h.coding)
     # header fields and survivors are fixed by the spec on any zstd version ...
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
         h.to_json() | {"payload_size": 0, "file_size": 0}
@@ -151,3 +153,40 @@ def test_every_single_bit_flip_is_detected(name):
         b[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises(errors.FormatError):
             maskcodec.decode(bytes(b))
+
+
+CHAINS = json.loads((VECTORS / "chains" / "index.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS["chains"]))
+def test_chain_vector_decodes_and_reencodes(name):
+    entry = CHAINS["chains"][name]
+    files = [(VECTORS / "chains" / f).read_bytes() for f in entry["files"]]
+    image = np.load(VECTORS / "chains" / entry["input"])
+    expected = np.load(VECTORS / "chains" / entry["survivors"])
+    for f, data in zip(entry["files"], files):
+        description = json.loads((VECTORS / "chains" / f).with_suffix(".json").read_text())
+        assert maskcodec.inspect(data).to_json() == description
+    out = maskcodec.decode(files, inpainter="nconv")
+    last = maskcodec.inspect(files[-1])
+    m = maskcodec.mask(image.shape, last.keep, last.seed, MASK_KINDS[last.mask_kind])
+    assert (out[m] == expected.reshape(out[m].shape)).all()
+    worst = max(maskcodec.inspect(d).max_error for d in files)
+    assert np.abs(out[m].astype(np.int64) - image[m]).max() <= worst
+    if last.keep == 1.0 and worst == 0:
+        assert (out == image).all()  # a chain ending at keep 1 with exact files is lossless
+    # the encoder reproduces every refinement from the image and the files before it (no zstd involved)
+    for k in range(1, len(files)):
+        h = maskcodec.inspect(files[k])
+        assert maskcodec.refine(image, files[:k], h.keep, max_error=h.max_error) == files[k]
+    with pytest.raises(errors.ChainError):
+        maskcodec.decode(files[-1]) if len(files) > 1 else None
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS["fail"]))
+def test_broken_chain_vector_fails(name):
+    entry = CHAINS["fail"][name]
+    files = [(VECTORS / "chains" / f).read_bytes() for f in entry["files"]]
+    with pytest.raises(getattr(errors, entry["error"])) as info:
+        maskcodec.decode(files)
+    assert type(info.value) is getattr(errors, entry["error"]) and str(info.value)

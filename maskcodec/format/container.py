@@ -17,10 +17,11 @@ import construct as cs
 import numpy as np
 
 from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError
-from .header import (CRC_SIZE, FIXED_SIZE, MODE_LATENT, MODES, Limits, build_fixed, check_image, crc,
-                     decode_metadata, fail_if, parse_fixed)
+from .header import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODES,
+                     Limits, build_fixed, check_image, crc, decode_metadata, fail_if, parse_fixed)
 
-__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODER_RANS", "Frame", "build", "parse_header", "payload"]
+__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "CODER_RANS", "Frame", "build", "parse_header",
+           "payload"]
 
 MAGIC = b"\x89MCX"
 VERSION = (1, 0)
@@ -38,12 +39,22 @@ LATENT_BLOCK = cs.Struct(
     "offsets" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
     "steps" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
 )
-# Variable part (spec section 4 from offset 36); built and parsed with the fixed part's ``mode``.
+# Coding block of a predictive mask-mode file (flag bit 1; spec section 4.2): the error bound and, for a
+# refinement (section 6.6), the threshold of the chain it extends and the SHA-256 of the file before it.
+CODING_BLOCK = cs.Struct(
+    "max_error" / cs.Int16ul,
+    "refines" / cs.Int8ul,
+    "previous_threshold" / cs.If(cs.this.refines == 1, cs.Int32ul),
+    "predecessor" / cs.If(cs.this.refines == 1, cs.Bytes(32)),
+)
+# Variable part (spec section 4 from offset 36); built and parsed with the fixed part's ``mode`` and
+# whether flag bit 1 is set.
 _VARIABLE = cs.Struct(
     "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
     "model_sha256" / cs.Bytes(32),
     "metadata" / cs.Prefixed(cs.Int32ul, cs.GreedyBytes),
     "block" / cs.If(cs.this._params.mode == MODE_LATENT, LATENT_BLOCK),
+    "coding" / cs.If(cs.this._params.predictive, CODING_BLOCK),
     "payload_raw_size" / cs.Int64ul,
     "payload_size" / cs.Int64ul,
     "end" / cs.Tell,
@@ -55,7 +66,8 @@ class Frame:
     """A parsed and checked single container, its payload not yet interpreted.
 
     ``fixed`` holds the fixed header's fields by name, ``block`` the mode's
-    block (the latent block of mode 1, else None); ``header_size`` counts the
+    block (the latent block of mode 1, else None), ``coding`` the coding block
+    of a predictive mask-mode file (else None); ``header_size`` counts the
     header checksum. :func:`payload` reads the payload it announces.
     """
 
@@ -68,6 +80,7 @@ class Frame:
     model_sha256: bytes
     metadata: dict
     block: object
+    coding: object
     payload_raw_size: int
     payload_size: int
     header_size: int
@@ -76,17 +89,20 @@ class Frame:
 
 def build(*, shape: tuple[int, ...], dtype: np.dtype, mode: int, bits: int, payload: bytes, payload_raw_size: int,
           transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0, mask_kind: int = 0,
-          model_id: str = "", model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None) -> bytes:
+          model_id: str = "", model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None,
+          coding: dict | None = None) -> bytes:
     """A complete file: header, header CRC, ``payload`` as given, payload CRC.
 
     ``metadata`` is the block's bytes (see :func:`maskcodec.format.header.encode_metadata`); ``block``
-    the fields of :data:`LATENT_BLOCK` for mode 1.
+    the fields of :data:`LATENT_BLOCK` for mode 1; ``coding`` those of :data:`CODING_BLOCK` for a
+    predictive mask-mode file (flag bit 1 is set when it is given).
     """
+    predictive = coding is not None
     head = build_fixed(MAGIC, VERSION, shape=shape, dtype=dtype, mode=mode, bits=bits, transform=transform,
                        seed=seed, keep_threshold=keep_threshold, survivors=survivors,
-                       mask_kind=mask_kind) + _VARIABLE.build(dict(
-        model_id=model_id, model_sha256=model_sha256, metadata=metadata, block=block,
-        payload_raw_size=payload_raw_size, payload_size=len(payload)), mode=mode)
+                       mask_kind=mask_kind, predictive=predictive) + _VARIABLE.build(dict(
+        model_id=model_id, model_sha256=model_sha256, metadata=metadata, block=block, coding=coding,
+        payload_raw_size=payload_raw_size, payload_size=len(payload)), mode=mode, predictive=predictive)
     return head + crc(head) + payload + crc(payload)
 
 
@@ -100,7 +116,8 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
         raise FormatError(f"not a maskcodec file: magic number is {head4!r}, expected {MAGIC!r}")
     f = parse_fixed(data, 0, MAGIC, VERSION[0], tuple(MODES), "file")
     try:
-        v = _VARIABLE.parse(data[FIXED_SIZE:], mode=f.mode)
+        v = _VARIABLE.parse(data[FIXED_SIZE:], mode=f.mode,
+                            predictive=f.mode == MODE_MASK and bool(f.flags & FLAG_PREDICTIVE))
     except cs.StreamError:
         raise TruncatedError(f"file of {len(data)} bytes ends inside the header") from None
     except (cs.StringError, UnicodeDecodeError):
@@ -110,7 +127,7 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
             f"file of {len(data)} bytes ends inside the header checksum")
     fail_if(data[header_length:header_length + CRC_SIZE] != crc(data[:header_length]), ChecksumError,
             "header CRC32 does not match: the header is corrupted")
-    dtype, shape = check_image(f, limits)
+    dtype, shape = check_image(f, limits, FLAG_CHANNEL_AXIS | (FLAG_PREDICTIVE if f.mode == MODE_MASK else 0))
     fail_if((len(v.model_id) == 0) != (v.model_sha256 == bytes(32)), FormatError,
             "model id and model hash must be both present or both absent")
     fail_if(len(v.metadata) > limits.max_metadata, LimitExceededError,
@@ -121,7 +138,7 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
             f"{limits.max_payload_raw}")
     start = header_length + CRC_SIZE
     return Frame(version=(f.version_major, f.version_minor), mode=f.mode, fixed=f, dtype=dtype, shape=shape,
-                 model_id=v.model_id, model_sha256=v.model_sha256, metadata=metadata, block=v.block,
+                 model_id=v.model_id, model_sha256=v.model_sha256, metadata=metadata, block=v.block, coding=v.coding,
                  payload_raw_size=v.payload_raw_size, payload_size=v.payload_size, header_size=start,
                  file_size=start + v.payload_size + CRC_SIZE)
 

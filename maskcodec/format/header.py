@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import FormatError, InvalidInputError, LimitExceededError, TruncatedError, UnsupportedVersionError
 
 __all__ = ["Limits", "Header", "LatentFields", "FIXED", "FIXED_SIZE", "CRC_SIZE", "MODE_MASK", "MODE_LATENT",
-           "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "MAX_MODEL_ID", "crc", "fail_if",
+           "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "FLAG_PREDICTIVE", "MAX_MODEL_ID", "crc", "fail_if",
            "build_fixed", "parse_fixed", "check_image", "encode_metadata", "decode_metadata"]
 
 MODE_MASK, MODE_LATENT = 0, 1
@@ -26,6 +26,7 @@ MODES = {MODE_MASK: "mask", MODE_LATENT: "latent"}
 SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
 SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
 FLAG_CHANNEL_AXIS = 0x0001  # the image was (H, W, C), also when C == 1
+FLAG_PREDICTIVE = 0x0002    # mask-mode single container: a coding block follows, the payload is section 6.5's
 MAX_MODEL_ID = 64           # what an encoder writes (the field holds up to 255)
 CRC_SIZE = 4
 
@@ -121,6 +122,10 @@ class Header:
     segments: int = 0  # number of segments of a segmented stream (format 2.0); 0 for a single container
     latent: LatentFields | None = None  # latent mode only
     mask_kind: int = 0  # 0 hash, 1 blue-noise tile (spec section 5); 0 in latent mode
+    coding: str = ""      # mask mode: "scan" (section 6) or "predictive" (6.5); "" in latent mode
+    max_error: int = 0    # predictive coding: every kept value decodes within +-max_error
+    previous_threshold: int | None = None  # a refinement (6.6): the threshold of the chain it extends
+    refines: str = ""     # a refinement: SHA-256 (hex) of the file it extends
 
     def to_json(self) -> dict:
         """The header as a JSON-ready dict (the form ``maskcodec info --json`` prints); the
@@ -147,11 +152,11 @@ def fail_if(cond: bool, exc: type, msg: str) -> None:
 
 def build_fixed(magic: bytes, version: tuple[int, int], *, shape: tuple[int, ...], dtype: np.dtype, mode: int,
                 bits: int, transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0,
-                mask_kind: int = 0) -> bytes:
+                mask_kind: int = 0, predictive: bool = False) -> bytes:
     """The 36 bytes of the fixed header for an image of ``shape`` and ``dtype``."""
     return FIXED.build(dict(
         magic=magic, version_major=version[0], version_minor=version[1],
-        flags=FLAG_CHANNEL_AXIS if len(shape) == 3 else 0, mode=mode,
+        flags=(FLAG_CHANNEL_AXIS if len(shape) == 3 else 0) | (FLAG_PREDICTIVE if predictive else 0), mode=mode,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
         channels=shape[2] if len(shape) == 3 else 1, mask_kind=mask_kind, reserved=0, height=shape[0],
         width=shape[1], seed=seed, keep_threshold=keep_threshold, survivors=survivors))
@@ -173,12 +178,14 @@ def parse_fixed(data: bytes, pos: int, magic: bytes, major: int, modes: tuple[in
     return f
 
 
-def check_image(f, limits: Limits) -> tuple[np.dtype, tuple[int, ...]]:
+def check_image(f, limits: Limits, flags: int = FLAG_CHANNEL_AXIS) -> tuple[np.dtype, tuple[int, ...]]:
     """Check the image fields of a parsed fixed header (spec section 8, check 5) and return the
-    sample dtype and the image shape. Mode fields (transform, seed, threshold, survivors) are the mode's."""
-    fail_if(f.flags & ~FLAG_CHANNEL_AXIS or f.reserved != 0, FormatError,
+    sample dtype and the image shape. ``flags``: the flag bits this framing and mode define. Mode fields
+    (transform, seed, threshold, survivors) are the mode's."""
+    defined = "bits 0 and 1 are" if flags & FLAG_PREDICTIVE else "bit 0 is"
+    fail_if(f.flags & ~flags or f.reserved != 0, FormatError,
             f"reserved header bits are set (flags={f.flags:#06x}, reserved byte 15={f.reserved:#04x}); "
-            f"only flag bit 0 is defined and the rest must be zero")
+            f"only flag {defined} defined here and the rest must be zero")
     fail_if(f.sample_format not in SAMPLE_FORMATS, FormatError,
             f"sample format {f.sample_format} is unknown; expected 1 (uint8) or 2 (uint16)")
     dtype = SAMPLE_FORMATS[f.sample_format]

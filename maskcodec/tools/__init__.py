@@ -3,6 +3,8 @@
 - :mod:`.bench` (``maskcodec bench``): quality per byte and speed against JPEG2000 and JPEG;
 - :mod:`.modelbench` (``maskcodec bench-models``): every inpainter on the same kept pixels;
 - :mod:`.lossbench` (``maskcodec bench-loss``): damaged downlinks, salvage against JPEG2000;
+- :mod:`.autobench` (``maskcodec bench-auto``): ``auto``'s choice and estimated PSNR per camera;
+- :mod:`.codingbench` (``maskcodec bench-coding``): predictive coding, bounded error, refinement chains;
 - :mod:`.reference_codecs`: the JPEG2000 and JPEG anchors (Pillow/OpenJPEG);
 - :mod:`.demo` (``maskcodec demo``): the bundled sample at several keep levels;
 - :mod:`.train` (``maskcodec train``): training and ONNX export (needs the ``train`` extra).

@@ -1,0 +1,324 @@
+"""Predictive survivor coding (``spec/format.md`` section 6.5): coarse to fine, each survivor predicted.
+
+A nested mask gives every pixel a 32-bit key (:func:`maskcodec.mask.keys_at`); the
+survivors are coded level by level, a level being a range of keys
+(:func:`levels`: level 0 below ``2**22``, then one level per power of two), so
+the first levels are a sparse, even sample of the image and each later level
+fills in between. Every survivor of level ``j`` is predicted from the pixels
+already known to the decoder: the survivors of levels below ``j`` and every
+pixel of the files this one refines (:mod:`maskcodec.mask_mode`'s chains). The
+predictor is integer arithmetic with bounded work:
+
+- the known pixels fall into square cells of side ``2**s`` (``s`` from the level);
+  the candidates of a target are the first 2 known pixels, in scan order, of
+  each of the 3 x 3 cells around its own;
+- each candidate weighs ``2**30 // d**4`` (``d**2 = dy**2 + dx**2``), and the
+  prediction is the rounded weighted mean; with no candidate of positive weight
+  it is ``2**(bits-1)``;
+- colour: the error of the reference channel's spatial prediction (G for the
+  green-difference transform, the previous band for the band difference) is
+  added to the other channels' predictions, clamped to the sample range.
+
+The prediction error is quantized with step ``2 * max_error + 1`` inside the
+loop (JPEG-LS near-lossless, with its modular reduction), so every kept value
+decodes within ``max_error`` (exactly at 0) and later predictions use what the
+decoder will have. The codes are Rice codes whose parameter the encoder picks
+per plane and per context (9 contexts: 8 of local activity, the spread of the
+candidates' values, and one for pixels with no prediction), in two bit
+streams: the unary parts, then the fixed-width parts.
+
+Everything is numpy on whole levels; nothing depends on floating point.
+
+Examples
+--------
+>>> img = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) % 251
+>>> idx = np.arange(0, 64 * 64, 7)
+>>> keys = np.arange(idx.size, dtype=np.uint32) * np.uint32(2_000_000)
+>>> values = img.reshape(-1, 1)[idx]
+>>> payload, recon = encode(idx, keys, values, Prior.empty(1), (64, 64), 8, 0, 0)
+>>> bool(np.array_equal(recon, values)), len(payload) < values.size
+(True, True)
+>>> bool(np.array_equal(decode(payload, idx, keys, Prior.empty(1), (64, 64), 8, 0, 0, 1), values))
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import FormatError
+from .format.header import fail_if
+from .layout import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF
+
+__all__ = ["Prior", "levels", "max_error_limit", "encode", "decode", "LEVEL_BASE", "CONTEXTS", "QMAX"]
+
+LEVEL_BASE = 22         # keys below 2**22 are level 0; key k >= 2**22 is level bit_length(k) - 22 (1..10)
+CANDIDATES_PER_CELL = 2
+WEIGHT_ONE = 1 << 30    # candidate weight 2**30 // d**4
+ACTIVITY = (3, 6, 10, 16, 25, 40, 64)  # context thresholds on the candidates' spread, scaled to 8 bits
+CONTEXTS = len(ACTIVITY) + 2           # 8 activity contexts and one for "no prediction"
+NO_PREDICTION = CONTEXTS - 1
+QMAX = 16               # a Rice quotient of 16 or more is an escape: 16 zeros, a one, then the code in `bits` bits
+_ROWS = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])  # the 3 x 3 cells around a target's, in scan order
+_COLS = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Pixels the decoder already has when a file's first survivor is decoded: flat indices (ascending)
+    and their decoded values ``(n, C)``; empty for a chain's first file."""
+
+    idx: np.ndarray
+    values: np.ndarray
+
+    @staticmethod
+    def empty(channels: int) -> Prior:
+        return Prior(np.zeros(0, np.int64), np.zeros((0, channels), np.int64))
+
+
+def levels(keys: np.ndarray) -> np.ndarray:
+    """The coding level (0..10) of each 32-bit key: 0 below ``2**22``, else ``bit_length(key) - 22``.
+
+    >>> levels(np.array([0, 2**22 - 1, 2**22, 2**31, 2**32 - 1], np.uint32)).tolist()
+    [0, 0, 1, 10, 10]
+    """
+    _, exponent = np.frexp(np.asarray(keys, np.uint32).astype(np.float64))  # exact: bit_length of each key
+    return np.maximum(0, exponent - LEVEL_BASE).astype(np.int64)
+
+
+def cell_shift(level: int) -> int:
+    """log2 of the cell side at ``level``: cells hold one or two known pixels of a blue-noise mask."""
+    return max(1, (12 - level) >> 1)
+
+
+def max_error_limit(bits: int) -> int:
+    """The largest ``max_error`` allowed at ``bits`` significant bits: ``2**(bits-1) - 1``.
+
+    >>> max_error_limit(8), max_error_limit(12)
+    (127, 2047)
+    """
+    return (1 << (bits - 1)) - 1
+
+
+def _coding_order(channels: int, transform: int) -> tuple[list[int], list[int | None]]:
+    """Channels in coding order (planes) and, for each, the channel whose error corrects its prediction."""
+    if transform == TRANSFORM_GREEN_DIFF:
+        return [1, 0, 2], [None, 1, 1]
+    if transform == TRANSFORM_BAND_DIFF:
+        return list(range(channels)), [None] + list(range(channels - 1))
+    return list(range(channels)), [None] * channels
+
+
+def _candidates(known_y, known_x, known_idx, target_y, target_x, width: int, shift: int) -> np.ndarray:
+    """``(T, 18)`` positions in the known arrays of each target's candidates (-1: none): the first 2 known
+    pixels in scan order of each of the 3 x 3 cells of side ``2**shift`` around the target's cell."""
+    cells_w = (width >> shift) + 3  # one spare column each side: neighbours of edge cells stay in the grid
+    cell = ((known_y >> shift) + 1) * cells_w + (known_x >> shift) + 1
+    order = np.lexsort((known_idx, cell))
+    sorted_cells = cell[order]
+    rank = np.arange(order.size) - np.searchsorted(sorted_cells, sorted_cells, side="left")
+    first = rank < CANDIDATES_PER_CELL
+    rows = int(max(target_y.max(initial=0), known_y.max(initial=0)) >> shift) + 3
+    table = np.full((rows * cells_w, CANDIDATES_PER_CELL), -1, np.int32)
+    table[sorted_cells[first], rank[first]] = order[first]
+    home = ((target_y >> shift) + 1) * cells_w + (target_x >> shift) + 1
+    return table[home[:, None] + (_ROWS * cells_w + _COLS)[None, :]].reshape(home.size, -1)
+
+
+@lru_cache(maxsize=None)
+def _weights(shift: int) -> np.ndarray:
+    """``2**30 // d2**2`` for every squared distance ``d2`` a candidate can have at cell side ``2**shift``."""
+    d2 = np.arange(2 * (2 << shift) ** 2 + 1, dtype=np.int64)
+    return WEIGHT_ONE // np.maximum(d2 * d2, 1)
+
+
+def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: int, lead: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Spatial predictions ``(T, C)`` of the targets from the known pixels, and each target's context."""
+    n, channels = target_idx.size, known_values.shape[1]
+    mid = 1 << (bits - 1)
+    if known_idx.size == 0:
+        return np.full((n, channels), mid, np.int64), np.full(n, NO_PREDICTION, np.int64)
+    shift = cell_shift(level)
+    ky, kx = (known_idx // width).astype(np.int32), (known_idx % width).astype(np.int32)
+    ty, tx = (target_idx // width).astype(np.int32), (target_idx % width).astype(np.int32)
+    cand = _candidates(ky, kx, known_idx, ty, tx, width, shift)
+    valid = cand >= 0
+    at = np.where(valid, cand, 0)
+    dy, dx = ky[at] - ty[:, None], kx[at] - tx[:, None]
+    d2 = dy * dy + dx * dx
+    d2[~valid] = 0
+    weight = _weights(shift)[d2]
+    weight[~valid] = 0
+    total = weight.sum(axis=1)
+    has = total > 0
+    safe, half = np.maximum(total, 1), total >> 1
+    pred = np.empty((n, channels), np.int64)
+    columns = np.ascontiguousarray(known_values.T)
+    for c in range(channels):
+        pred[:, c] = (np.einsum("ij,ij->i", weight, columns[c][at]) + half) // safe
+    pred[~has] = mid
+    lead_values = columns[lead][at]
+    unused = weight == 0
+    high, low = lead_values.copy(), lead_values
+    high[unused], low[unused] = -1, 1 << 20
+    spread = np.maximum(high.max(axis=1) - low.min(axis=1), 0)
+    ctx = np.searchsorted(np.array(ACTIVITY), (spread << 8) >> bits, side="right")
+    return pred, np.where(has, ctx, NO_PREDICTION)
+
+
+def _quantize(e: np.ndarray, step: int, rng: int) -> np.ndarray:
+    """The quantized, range-reduced error of JPEG-LS near-lossless (T.87 A.4.4 and A.4.5)."""
+    d = step >> 1
+    q = np.where(e >= 0, (e + d) // step, -((d - e) // step))
+    q = np.where(q < 0, q + rng, q)
+    return np.where(q >= (rng + 1) >> 1, q - rng, q)
+
+
+def _reconstruct(pred: np.ndarray, q: np.ndarray, step: int, rng: int, maxval: int) -> np.ndarray:
+    d = step >> 1
+    r = pred + q * step
+    r = np.where(r < -d, r + rng * step, r)
+    r = np.where(r > maxval + d, r - rng * step, r)
+    return np.clip(r, 0, maxval)
+
+
+def _range(bits: int, max_error: int) -> tuple[int, int, int]:
+    """(step, RANGE, MAXVAL): quantization step, number of quantized error values, largest sample."""
+    maxval, step = (1 << bits) - 1, 2 * max_error + 1
+    return step, (maxval + 2 * max_error) // step + 1, maxval
+
+
+def _level_slices(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    lv = levels(keys)
+    return [(int(j), np.flatnonzero(lv == j)) for j in np.unique(lv)]
+
+
+def _walk(prior: Prior, idx: np.ndarray, keys: np.ndarray, recon: np.ndarray, width: int, bits: int, lead: int):
+    """Level by level, lowest first: the level, the positions of its pixels in ``idx``, their spatial
+    predictions ``(T, C)`` and contexts, from what is known when the level starts (``recon`` of the
+    lower levels, filled in by the caller before it asks for the next level)."""
+    done = np.zeros(idx.size, bool)
+    for level, at in _level_slices(keys):
+        known_idx = np.concatenate([prior.idx, idx[done]])
+        known_values = np.concatenate([prior.values, recon[done]])
+        yield level, at, *_predict(known_idx, known_values, idx[at], width, level, bits, lead)
+        done[at] = True
+
+
+def _plane_prediction(pred: np.ndarray, recon: np.ndarray, ch: int, ref: int | None, maxval: int) -> np.ndarray:
+    """A plane's prediction: its channel's spatial prediction, corrected by the reference channel's error."""
+    if ref is None:
+        return pred[:, ch]
+    return np.clip(pred[:, ch] + recon[:, ref] - pred[:, ref], 0, maxval)
+
+
+def encode(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
+           transform: int, max_error: int) -> tuple[bytes, np.ndarray]:
+    """The payload coding ``values`` ``(N, C)`` at the flat indices ``idx`` (ascending) with their mask
+    ``keys``, and the values the decoder will reconstruct (``values`` itself when ``max_error`` is 0)."""
+    width = shape[1]
+    n, channels = values.shape
+    planes, refs = _coding_order(channels, transform)
+    step, rng, maxval = _range(bits, max_error)
+    values = values.astype(np.int64)
+    recon = np.zeros((n, channels), np.int64)
+    codes, contexts = [], []
+    for _, at, pred, ctx in _walk(prior, idx, keys, recon, width, bits, planes[0]):
+        level_recon = recon[at]
+        for p, (ch, ref) in enumerate(zip(planes, refs)):
+            base = _plane_prediction(pred, level_recon, ch, ref, maxval)
+            q = _quantize(values[at, ch] - base, step, rng)
+            level_recon[:, ch] = _reconstruct(base, q, step, rng, maxval)
+            codes.append(np.where(q >= 0, 2 * q, -2 * q - 1))
+            contexts.append(p * CONTEXTS + ctx)
+        recon[at] = level_recon
+    z, group = (np.concatenate(codes), np.concatenate(contexts)) if codes else (np.zeros(0, np.int64),) * 2
+    k = _choose_k(z, group, len(planes), bits, rng)
+    return _rice(z, k[group], bits, k), recon
+
+
+def _choose_k(z: np.ndarray, group: np.ndarray, planes: int, bits: int, rng: int) -> np.ndarray:
+    """The Rice parameter of each (plane, context) that codes its values in the fewest bits (ties: smallest)."""
+    groups = planes * CONTEXTS
+    hist = np.bincount(group * rng + z, minlength=groups * rng).reshape(groups, rng).astype(np.float64)
+    values = np.arange(rng)
+    cost = np.stack([np.where((values >> k) < QMAX, (values >> k) + 1 + k, QMAX + 1 + bits) for k in range(bits + 1)])
+    return np.argmin(hist @ cost.T, axis=1).astype(np.int64)  # exact: integer counts times small integers
+
+
+def _rice(z: np.ndarray, k: np.ndarray, bits: int, table: np.ndarray) -> bytes:
+    """Payload: the Rice parameters, the unary stream's length, the unary stream, the fixed-width stream."""
+    q = z >> k
+    escape = q >= QMAX
+    unary = np.zeros(int(np.minimum(q, QMAX).sum()) + z.size, bool)
+    unary[np.cumsum(np.minimum(q, QMAX) + 1) - 1] = True
+    width = np.where(escape, bits, k)
+    field = np.where(escape, z, z & ((1 << k) - 1))
+    shifts = np.arange(15, -1, -1)
+    matrix = ((field[:, None] >> shifts) & 1).astype(bool)
+    fixed = matrix[shifts[None, :] < width[:, None]]
+    head = table.astype(np.uint8).tobytes()
+    packed = np.packbits(unary).tobytes()
+    return head + len(packed).to_bytes(4, "little") + packed + np.packbits(fixed).tobytes()
+
+
+def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
+           transform: int, max_error: int, channels: int) -> np.ndarray:
+    """The values ``(N, C)`` (int64) a predictive payload codes for the pixels ``idx`` with ``keys``
+    (spec section 6.5), checked: Rice parameters, stream lengths and padding, every code below RANGE."""
+    width, n = shape[1], idx.size
+    planes, refs = _coding_order(channels, transform)
+    step, rng, maxval = _range(bits, max_error)
+    head = len(planes) * CONTEXTS
+    fail_if(len(payload) < head + 4, FormatError,
+            f"predictive payload of {len(payload)} bytes is shorter than its {head}-byte Rice table and length")
+    table = np.frombuffer(payload, np.uint8, head).astype(np.int64)
+    fail_if(bool((table > bits).any()), FormatError,
+            f"Rice parameter {int(table.max())} exceeds bits={bits}")
+    size = int.from_bytes(payload[head:head + 4], "little")
+    fail_if(size > len(payload) - head - 4, FormatError,
+            f"unary stream of {size} bytes runs past the payload's end ({len(payload) - head - 4} bytes left)")
+    ones = np.flatnonzero(np.unpackbits(np.frombuffer(payload, np.uint8, size, head + 4)))
+    symbols = n * channels
+    fail_if(ones.size != symbols, FormatError,
+            f"unary stream holds {ones.size} codes, the file has {symbols} ({n} pixels x {channels} channels)")
+    fail_if(size != 0 and (symbols == 0 or ones[-1] < 8 * (size - 1)), FormatError,
+            "unary stream has a whole byte of padding after its last code")
+    q = np.diff(ones, prepend=-1) - 1
+    fail_if(bool((q > QMAX).any()), FormatError, f"a unary code is longer than {QMAX} zeros (spec section 6.5)")
+    fixed = np.frombuffer(payload, np.uint8, offset=head + 4 + size)
+    stream = np.concatenate([fixed, np.zeros(3, np.uint8)]).astype(np.int64)
+    pos = 0
+    recon = np.zeros((n, channels), np.int64)
+    symbol = 0
+    for level, at, pred, ctx in _walk(prior, idx, keys, recon, width, bits, planes[0]):
+        level_recon = recon[at]
+        for p, (ch, ref) in enumerate(zip(planes, refs)):
+            qs = q[symbol:symbol + at.size]
+            symbol += at.size
+            k = table[p * CONTEXTS + ctx]
+            escape = qs == QMAX
+            w = np.where(escape, bits, k)
+            start = pos + np.cumsum(w) - w
+            pos += int(w.sum())
+            fail_if(pos > 8 * fixed.size, FormatError,
+                    f"fixed-width stream ends after {8 * fixed.size} bits, inside the codes of level {level}")
+            b = start >> 3
+            word = (stream[b] << 16) | (stream[b + 1] << 8) | stream[b + 2]
+            field = (word >> (24 - (start & 7) - w)) & ((1 << w) - 1)
+            z = np.where(escape, field, (qs << k) | field)
+            fail_if(bool((z >= rng).any()), FormatError,
+                    f"residual code {int(z.max())} is out of range: codes must be below RANGE = {rng} "
+                    f"(bits={bits}, max_error={max_error})")
+            qv = np.where(z & 1, -((z + 1) >> 1), z >> 1)
+            level_recon[:, ch] = _reconstruct(_plane_prediction(pred, level_recon, ch, ref, maxval), qv, step, rng,
+                                              maxval)
+        recon[at] = level_recon
+    fail_if(8 * fixed.size - pos >= 8, FormatError,
+            f"fixed-width stream has {8 * fixed.size - pos} bits after its last code; at most 7 bits of padding")
+    fail_if(pos < 8 * fixed.size and int(stream[pos >> 3]) & ((1 << (8 - (pos & 7))) - 1) != 0, FormatError,
+            "padding bits after the last fixed-width code are not zero")
+    return recon
