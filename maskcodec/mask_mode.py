@@ -222,6 +222,10 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
     _check_fields(f)
     if frame.coding is not None:
         _check_coding(f, frame.coding)
+        least = predictive.CONTEXTS * f.channels + 4 + -(-f.survivors * f.channels // 8)
+        fail_if(frame.payload_size < least, FormatError,
+                f"predictive payload of {frame.payload_size} bytes cannot hold {f.survivors} x {f.channels} codes "
+                f"(at least {least} bytes: Rice parameters, unary size, one bit per code)")
     expected = f.survivors * f.channels * value_bytes(f.bits)
     fail_if(frame.payload_raw_size != expected, FormatError,
             f"payload_raw_size is {frame.payload_raw_size}, expected {expected} ({f.survivors} pixels x "

@@ -63,6 +63,7 @@ NO_PREDICTION = CONTEXTS - 1
 QMAX = 16               # a Rice quotient of 16 or more is an escape: 16 zeros, a one, then the code in `bits` bits
 _ROWS = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])  # the 3 x 3 cells around a target's, in scan order
 _COLS = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
+_SLOT = np.arange(2)[None, None, :]
 
 
 @dataclass(frozen=True)
@@ -111,32 +112,40 @@ def _coding_order(channels: int, transform: int) -> tuple[list[int], list[int | 
     return list(range(channels)), [None] * channels
 
 
-def _candidates(known_y, known_x, known_idx, target_y, target_x, width: int, shift: int) -> np.ndarray:
-    """``(T, 18)`` positions in the known arrays of each target's candidates (-1: none): the first 2 known
-    pixels in scan order of each of the 3 x 3 cells of side ``2**shift`` around the target's cell."""
-    cells_w = (width >> shift) + 3  # one spare column each side: neighbours of edge cells stay in the grid
+_FAR = -(1 << 20)  # the row of an empty candidate slot: its distance gives it weight 0
+
+
+def _slots(known_y, known_x, known_idx, known_values, shift: int, cells_w: int, rows: int):
+    """Each cell's 2 candidate slots (the first 2 known pixels of the cell in scan order): the rows, columns and
+    values ``(C, slots)`` of the pixels in them, empty slots at row ``_FAR`` (weight 0)."""
     cell = ((known_y >> shift) + 1) * cells_w + (known_x >> shift) + 1
     order = np.lexsort((known_idx, cell))
     sorted_cells = cell[order]
     rank = np.arange(order.size) - np.searchsorted(sorted_cells, sorted_cells, side="left")
     first = rank < CANDIDATES_PER_CELL
-    rows = int(max(target_y.max(initial=0), known_y.max(initial=0)) >> shift) + 3
-    table = np.full((rows * cells_w, CANDIDATES_PER_CELL), -1, np.int32)
-    table[sorted_cells[first], rank[first]] = order[first]
-    home = ((target_y >> shift) + 1) * cells_w + (target_x >> shift) + 1
-    return table[home[:, None] + (_ROWS * cells_w + _COLS)[None, :]].reshape(home.size, -1)
+    slot = sorted_cells[first] * CANDIDATES_PER_CELL + rank[first]
+    chosen = order[first]
+    size = rows * cells_w * CANDIDATES_PER_CELL
+    slot_y = np.full(size, _FAR, np.int32)
+    slot_x = np.zeros(size, np.int32)
+    slot_v = np.zeros((known_values.shape[1], size), np.int64)
+    slot_y[slot], slot_x[slot] = known_y[chosen], known_x[chosen]
+    slot_v[:, slot] = known_values[chosen].T
+    return slot_y, slot_x, slot_v
 
 
 @lru_cache(maxsize=None)
 def _weights(shift: int) -> np.ndarray:
-    """``2**30 // d2**2`` for every squared distance ``d2`` a candidate can have at cell side ``2**shift``."""
+    """``2**30 // d2**2`` for every squared distance ``d2`` up to what a candidate can have at cell side
+    ``2**shift``, and a last entry 0 that farther (empty) slots are clipped to."""
     d2 = np.arange(2 * (2 << shift) ** 2 + 1, dtype=np.int64)
-    return WEIGHT_ONE // np.maximum(d2 * d2, 1)
+    return np.append(WEIGHT_ONE // np.maximum(d2 * d2, 1), 0)
 
 
 def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: int, lead: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Spatial predictions ``(T, C)`` of the targets from the known pixels, and each target's context."""
+    """Spatial predictions ``(T, C)`` of the targets from the known pixels, and each target's context:
+    the candidates are the 2 slots of each of the 3 x 3 cells of side ``2**shift`` around the target's."""
     n, channels = target_idx.size, known_values.shape[1]
     mid = 1 << (bits - 1)
     if known_idx.size == 0:
@@ -144,27 +153,28 @@ def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: 
     shift = cell_shift(level)
     ky, kx = (known_idx // width).astype(np.int32), (known_idx % width).astype(np.int32)
     ty, tx = (target_idx // width).astype(np.int32), (target_idx % width).astype(np.int32)
-    cand = _candidates(ky, kx, known_idx, ty, tx, width, shift)
-    valid = cand >= 0
-    at = np.where(valid, cand, 0)
-    dy, dx = ky[at] - ty[:, None], kx[at] - tx[:, None]
-    d2 = dy * dy + dx * dx
-    d2[~valid] = 0
-    weight = _weights(shift)[d2]
-    weight[~valid] = 0
+    cells_w = (width >> shift) + 3  # one spare column each side: neighbours of edge cells stay in the grid
+    rows = int(max(ty.max(initial=0), ky.max(initial=0)) >> shift) + 3
+    slot_y, slot_x, slot_v = _slots(ky, kx, known_idx, known_values, shift, cells_w, rows)
+    home = ((ty >> shift) + 1) * cells_w + (tx >> shift) + 1
+    at = ((home[:, None] + (_ROWS * cells_w + _COLS)[None, :]) * CANDIDATES_PER_CELL)[:, :, None] + _SLOT
+    at = at.reshape(n, -1)
+    # |dy| and |dx| of a real candidate are below 2**(shift + 1) <= 128; 256 keeps the far slot's square in int32
+    dy = np.minimum(np.abs(slot_y[at] - ty[:, None]), 256)
+    dx = np.minimum(np.abs(slot_x[at] - tx[:, None]), 256)
+    lut = _weights(shift)
+    weight = lut[np.minimum(dy * dy + dx * dx, lut.size - 1)]
     total = weight.sum(axis=1)
     has = total > 0
     safe, half = np.maximum(total, 1), total >> 1
     pred = np.empty((n, channels), np.int64)
-    columns = np.ascontiguousarray(known_values.T)
     for c in range(channels):
-        pred[:, c] = (np.einsum("ij,ij->i", weight, columns[c][at]) + half) // safe
+        pred[:, c] = (np.einsum("ij,ij->i", weight, slot_v[c][at]) + half) // safe
     pred[~has] = mid
-    lead_values = columns[lead][at]
-    unused = weight == 0
-    high, low = lead_values.copy(), lead_values
-    high[unused], low[unused] = -1, 1 << 20
-    spread = np.maximum(high.max(axis=1) - low.min(axis=1), 0)
+    lead_values = slot_v[lead][at]
+    used = weight > 0
+    spread = np.maximum(np.where(used, lead_values, -1).max(axis=1) - np.where(used, lead_values, 1 << 20).min(axis=1),
+                        0)
     ctx = np.searchsorted(np.array(ACTIVITY), (spread << 8) >> bits, side="right")
     return pred, np.where(has, ctx, NO_PREDICTION)
 
@@ -257,9 +267,11 @@ def _rice(z: np.ndarray, k: np.ndarray, bits: int, table: np.ndarray) -> bytes:
     unary[np.cumsum(np.minimum(q, QMAX) + 1) - 1] = True
     width = np.where(escape, bits, k)
     field = np.where(escape, z, z & ((1 << k) - 1))
-    shifts = np.arange(15, -1, -1)
-    matrix = ((field[:, None] >> shifts) & 1).astype(bool)
-    fixed = matrix[shifts[None, :] < width[:, None]]
+    start = np.cumsum(width) - width
+    fixed = np.zeros(int(width.sum()), bool)
+    for w in np.unique(width[width > 0]):  # one pass per field width: work in proportion to the bits written
+        of = width == w
+        fixed[start[of][:, None] + np.arange(w)] = (field[of][:, None] >> np.arange(w - 1, -1, -1)) & 1
     head = table.astype(np.uint8).tobytes()
     packed = np.packbits(unary).tobytes()
     return head + len(packed).to_bytes(4, "little") + packed + np.packbits(fixed).tobytes()

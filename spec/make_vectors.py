@@ -449,6 +449,8 @@ def predictive_error_vectors(exact: bytes, bounded: bytes, refinement: bytes) ->
                             "a byte after the fixed stream's last code"),
         "p_residual_overflow": (_predictive_file(hb, table_b, pad(escaped_unary), pad(overflow_fixed)), "FormatError",
                                 f"an escaped code of RANGE = {rng} (max_error 2: codes are below RANGE)"),
+        "p_payload_too_short": (_predictive_file(h, table, b"", b""), "FormatError",
+                                "a payload too short for one unary bit per code (refused before the mask)"),
         "p_survivor_count": (_patch(exact[:32] + (h.survivors - 1).to_bytes(4, "little") + exact[36:], 76,
                                     ((h.survivors - 1) * 2).to_bytes(8, "little"), header_size=h.header_size),
                              "FormatError",

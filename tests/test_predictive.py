@@ -290,3 +290,15 @@ def test_cli_writes_and_decodes_a_chain(tmp_path, capsys):
     assert main(["encode", str(src), "--max-error", "300", "-o", str(tmp_path / "z.mcx")]) == 2
     err = capsys.readouterr().err
     assert "--max-error" in err and "0..127" in err and "Traceback" not in err
+
+
+def test_very_wide_and_low_depth_images_round_trip():
+    nav = maskcodec.sample_image("navcam")
+    wide = np.tile(nav[:4], (1, 250))  # 63750 columns: distances to empty candidate slots must not overflow
+    h, m, values = maskcodec.survivors(maskcodec.encode(wide, 0.3, seed=1))
+    assert (values.ravel() == wide[m]).all()
+    binary = (nav > 128).astype(np.uint8)
+    h, m, values = maskcodec.survivors(maskcodec.encode(binary, 0.3, seed=1, bits=1))
+    assert h.bits == 1 and (values.ravel() == binary[m]).all()
+    with pytest.raises(errors.InvalidInputError, match=r"0\.\.0 for 1-bit"):
+        maskcodec.encode(binary, 0.3, bits=1, max_error=1)

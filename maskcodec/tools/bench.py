@@ -303,8 +303,9 @@ def _bench_image(image: np.ndarray, ctx: Context, codecs: Iterable[Codec], repea
 
 
 def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
-    """maskcodec ``encode`` at keep 0.1, OpenJPEG at the same rate and HTJ2K (OpenJPH) at the quantization
-    step that gives the same bytes (found first, untimed), timed interleaved.
+    """maskcodec ``encode`` at keep 0.1 (predictive coding, the default, and scan coding), OpenJPEG at the
+    default's rate and HTJ2K (OpenJPH) at the quantization step that gives the same bytes (found first,
+    untimed), timed interleaved.
 
     Each runs once as a warm-up, then they alternate ``rounds`` times; the
     medians are compared, so a load change on the machine hits all alike.
@@ -314,8 +315,8 @@ def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
     size = len(mc())
     ratio = image.size * image.dtype.itemsize / size
     qstep, _ = htj2k_at_size(image, size)
-    coders = {"maskcodec": mc, "openjpeg": partial(jpeg2000_encode, image, ratio),
-              "htj2k": partial(htj2k_encode, image, qstep)}
+    coders = {"maskcodec": mc, "maskcodec_scan": partial(encode, image, RACE_KEEP, seed=seed, coding="scan"),
+              "openjpeg": partial(jpeg2000_encode, image, ratio), "htj2k": partial(htj2k_encode, image, qstep)}
     ms = _interleaved_ms_per_mp(coders, image, rounds)
     return {**{f"{name}_ms_per_mp": t for name, t in ms.items()},
             "openjpeg_ratio": ratio, "htj2k_qstep": qstep, "rounds": rounds}
@@ -337,17 +338,15 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     """Median ms per megapixel of each stage of the maskcodec encoder at keep 0.1.
 
     The stages are the library's own functions called in the order
-    :func:`maskcodec.encode` calls them, each once per round after a warm-up
-    round (interleaved, so a load change hits all stages alike). ``transform choice`` (packing and
-    compressing each candidate transform) appears only for images with more
-    than one candidate.
+    :func:`maskcodec.encode` calls them (predictive coding, the default), each once per round after a
+    warm-up round (interleaved, so a load change hits all stages alike). ``predictive coding`` codes with
+    every candidate transform, as the encoder does. The scan coding's total is timed beside them.
     """
+    from .. import predictive
     from ..format import container
     from ..format.header import MODE_MASK
-    from ..format.zstd_frame import compress
-    from ..layout import candidate_transforms, pack
-    from ..mask import keep_to_threshold, kept_indices
-    from ..mask_mode import choose_transform
+    from ..layout import candidate_transforms
+    from ..mask import keep_to_threshold, keys_at, kept_indices
     threshold = keep_to_threshold(RACE_KEEP)
     bits = 8 * image.dtype.itemsize
     pixels = image.shape[0] * image.shape[1]
@@ -355,20 +354,22 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     h, w = image.shape[:2]
     kept = kept_indices(h, w, threshold, seed)
     values = np.take(flat, kept, axis=0)
-    transform = choose_transform(values, bits)
-    raw = pack(values, bits, transform)
-    payload = compress(raw)
+    keys = keys_at(kept, w, seed)
+    prior = predictive.Prior.empty(values.shape[1])
+    transforms = candidate_transforms(values.shape[1])
+    payload, _ = predictive.encode(kept, keys, values, prior, (h, w), bits, transforms[0], 0)
     stages = {
         "mask generation": partial(kept_indices, h, w, threshold, seed),
         "gather": partial(np.take, flat, kept, axis=0),
-        **({"transform choice": partial(choose_transform, values, bits)}
-           if len(candidate_transforms(values.shape[1])) > 1 else {}),
-        "pack/layout": partial(pack, values, bits, transform),
-        "zstd": partial(compress, raw),
+        "keys": partial(keys_at, kept, w, seed),
+        "predictive coding": lambda: [predictive.encode(kept, keys, values, prior, (h, w), bits, t, 0)
+                                      for t in transforms],
         "container": partial(container.build, shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits,
-                             transform=transform, seed=seed, keep_threshold=threshold,
-                             survivors=values.shape[0], payload=payload, payload_raw_size=len(raw)),
+                             transform=transforms[0], seed=seed, keep_threshold=threshold,
+                             survivors=values.shape[0], payload=payload, payload_raw_size=values.size,
+                             coding=dict(max_error=0, refines=0, previous_threshold=None, predecessor=None)),
         "encode() total": partial(encode, image, RACE_KEEP, seed=seed),
+        "encode(coding='scan') total": partial(encode, image, RACE_KEEP, seed=seed, coding="scan"),
     }
     return _interleaved_ms_per_mp(stages, image, rounds)
 
@@ -488,9 +489,9 @@ def _timing_summary(images: list[dict]) -> dict:
     if not races:
         return dict(statement="no image could be coded by OpenJPEG; no encoder comparison")
     mps = [im["megapixels"] for im in images if im.get("encoder_race")]
-    mc, j2k, ht = (sum(r[f"{name}_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
-                   for name in ("maskcodec", "openjpeg", "htj2k"))
-    ratio, ht_ratio = j2k / mc, ht / mc
+    mc, scan, j2k, ht = (sum(r[f"{name}_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
+                         for name in ("maskcodec", "maskcodec_scan", "openjpeg", "htj2k"))
+    ratio, ht_ratio, scan_ratio, scan_ht_ratio = j2k / mc, ht / mc, j2k / scan, ht / scan
     per_image = [r["openjpeg_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
     ht_per_image = [r["htj2k_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
     names = dict.fromkeys(k for im in images for k in im["encoder_stages"])
@@ -506,9 +507,11 @@ def _timing_summary(images: list[dict]) -> dict:
         htj2k_speed_ratio_per_image_median=float(np.median(ht_per_image)),
         htj2k_speed_ratio_per_image_min=float(np.min(ht_per_image)),
         htj2k_speed_ratio_per_image_max=float(np.max(ht_per_image)),
-        statement=f"maskcodec encode is {word(ratio)} per megapixel than OpenJPEG and {word(ht_ratio)} than HTJ2K "
-                  f"(OpenJPH) (keep {RACE_KEEP}; OpenJPEG at maskcodec's compression ratio, HTJ2K at the "
-                  f"quantization step that gives maskcodec's bytes; interleaved, medians)",
+        scan_encode_ms_per_mp=scan, scan_speed_ratio=scan_ratio, scan_htj2k_speed_ratio=scan_ht_ratio,
+        statement=f"maskcodec encode (predictive coding, the default) is {word(ratio)} per megapixel than OpenJPEG "
+                  f"and {word(ht_ratio)} than HTJ2K (OpenJPH); with scan coding {word(scan_ratio)} than OpenJPEG "
+                  f"and {word(scan_ht_ratio)} than HTJ2K (keep {RACE_KEEP}; OpenJPEG at the default file's "
+                  f"compression ratio, HTJ2K at the quantization step that gives its bytes; interleaved, medians)",
         goal_20x_met=ratio >= 20, encoder_stages_ms_per_mp=stages)
 
 
@@ -650,8 +653,9 @@ def _write_markdown(path: Path, result: dict) -> None:
                   f"Goal of 20 x over OpenJPEG: {'met' if t['goal_20x_met'] else 'not met'}. The machine was shared "
                   f"with other work (load average {s['load_average_start']} at start, "
                   f"{s['load_average_end']} at end); interleaving keeps the ratio fair, not the absolute times.",
+                  f"Scan coding (`coding=\"scan\"`): {t['scan_encode_ms_per_mp']:.1f} ms/MP.",
                   "", "Where maskcodec's encode time goes (keep 0.1, each stage's library function timed alone, "
-                  "mean over images; `container` is `format.container.build` framing the compressed payload):",
+                  "mean over images; `container` is `format.container.build` framing the payload):",
                   "", "| stage | ms/MP | share of encode() |", "|---|---:|---:|"]
         total = t["encoder_stages_ms_per_mp"]["encode() total"]
         for name, ms in t["encoder_stages_ms_per_mp"].items():
