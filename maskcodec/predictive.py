@@ -31,14 +31,17 @@ Everything is numpy on whole levels; nothing depends on floating point.
 
 Examples
 --------
->>> img = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) % 251
->>> idx = np.arange(0, 64 * 64, 7)
->>> keys = np.arange(idx.size, dtype=np.uint32) * np.uint32(2_000_000)
+>>> import maskcodec
+>>> from maskcodec.mask import keep_to_threshold, keys_at, kept_indices
+>>> img = maskcodec.sample_image("navcam")
+>>> h, w = img.shape
+>>> idx = kept_indices(h, w, keep_to_threshold(0.1), 7)
+>>> keys = keys_at(idx, w, 7)
 >>> values = img.reshape(-1, 1)[idx]
->>> payload, recon = encode(idx, keys, values, Prior.empty(1), (64, 64), 8, 0, 0)
->>> bool(np.array_equal(recon, values)), len(payload) < values.size
+>>> payload, recon = encode(idx, keys, values, Prior.empty(1), (h, w), 8, 0, 0)
+>>> bool(np.array_equal(recon, values)), 8 * len(payload) < 6 * values.size   # under 6 bits a value
 (True, True)
->>> bool(np.array_equal(decode(payload, idx, keys, Prior.empty(1), (64, 64), 8, 0, 0, 1), values))
+>>> bool(np.array_equal(decode(payload, idx, keys, Prior.empty(1), (h, w), 8, 0, 0, 1), values))
 True
 """
 from __future__ import annotations
