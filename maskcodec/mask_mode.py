@@ -146,14 +146,17 @@ def refine(image: np.ndarray, previous: list[bytes], threshold: int, max_error: 
 
 
 def _groups(kept: np.ndarray, width: int, count: int) -> list[np.ndarray]:
-    """Positions in ``kept`` (scan-order pixel indices) of each row group ``y mod count``."""
+    """Positions in ``kept`` (scan-order pixel indices) of each row group ``y mod count``, each ascending
+    (one stable sort: work in proportion to the kept pixels, whatever the count)."""
     group = (kept // width) % count
-    return [np.flatnonzero(group == k) for k in range(count)]
+    order = np.argsort(group, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(group, minlength=count))[:-1])
 
 
 def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: int, transform: int, opts) -> bytes:
-    """The segmented stream (spec section 11.2): the smallest segment count, from a first guess, whose
-    segments all fit in ``opts.segment_size`` bytes."""
+    """The segmented stream (spec section 11.2): from a first guess, segment counts grown in proportion to
+    the largest payload's overflow until every segment fits in ``opts.segment_size`` bytes (a few rounds,
+    each coding every survivor once)."""
     h, w = image.shape[:2]
     size = opts.segment_size
     fixed = build_fixed(segmented.SYNC, segmented.VERSION, shape=image.shape, dtype=image.dtype, mode=MODE_MASK,
@@ -163,18 +166,20 @@ def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: in
     whole = len(compress(pack(values, bits, transform)))
     count = max(1, math.ceil(whole / max(1, space)))
     top = min(h, segmented.MAX_COUNT)
+    room = size - segmented.overhead(opts.model_id)  # the payload bytes a segment has room for
     while True:
         count = min(count, top)
-        parts = [segmented.build(fixed, index=k, count=count, survivors=idx.size,
-                                 payload=compress(pack(values[idx], bits, transform)), size=size,
-                                 model_id=opts.model_id, model_sha256=opts.model_sha256)
-                 for k, idx in enumerate(_groups(kept, w, count))]
-        if all(p is not None for p in parts):
-            return b"".join(parts)
+        groups = _groups(kept, w, count)
+        payloads = [compress(pack(values[idx], bits, transform)) for idx in groups]
+        largest = max(map(len, payloads))
+        if largest <= room:
+            return b"".join(segmented.build(fixed, index=k, count=count, survivors=idx.size, payload=p, size=size,
+                                            model_id=opts.model_id, model_sha256=opts.model_sha256)
+                            for k, (idx, p) in enumerate(zip(groups, payloads)))
         if count == top:
             raise InvalidInputError(f"segment_size (--segment-size) {size} is too small for this {h} x {w} image: "
                                     f"{top} segments (one per row, at most {segmented.MAX_COUNT}) do not fit it")
-        count += 1
+        count = max(count + 1, -(-count * largest // max(1, room)))
 
 
 # ---------------------------------------------------------------- decoding

@@ -110,9 +110,16 @@ def test_loss_bench_cli(tmp_path, capsys):
     src = tmp_path / "pano.png"
     shutil.copy(maskcodec.samples.sample_path("mastcam_pano"), src)
     out = tmp_path / "out"
-    assert main(["bench-loss", str(src), "-o", str(out), "--trials", "1", "--packet", "256", "-q"]) == 0
+    assert main(["bench-loss", str(src), "-o", str(out), "--trials", "1", "--packet", "256", "--sides", "96,200",
+                 "-q"]) == 0
     import json
     result = json.loads((out / "loss.json").read_text())
+    costs = result["segment_costs"]
+    assert costs["overhead_vs_scan"] > 0 and costs["frames"][0]["predictive"] < costs["frames"][0]["scan"]
+    assert [r["side"] for r in costs["scaling"]] == [96, 200]
+    assert all(r[name]["seconds"] > 0 for r in costs["scaling"] for name in ("predictive", "scan", "segmented"))
+    assert "What segmenting costs" in (out / "loss.md").read_text()
+    assert main(["bench-loss", str(src), "-o", str(out), "--trials", "-1"]) == 2
     assert len(result["rows"]) == 15
     for row in result["rows"]:
         assert row["maskcodec_failures"] == 0 and row["decodes"] == 1
@@ -132,3 +139,28 @@ def test_damage_kinds():
     assert sum(bin(a ^ b).count("1") for a, b in zip(flipped, data)) == 4
     with pytest.raises(ValueError, match="unknown damage kind"):
         damage(data, 0.5, "melt", rng)
+
+
+def test_segment_count_follows_the_spec_rule():
+    """Spec 11.2: first guess from the whole payload, then K' = max(K + 1, ceil(K * P_max / (S - O)))."""
+    import math
+    from maskcodec.format import segmented
+    from maskcodec.format.zstd_frame import compress
+    from maskcodec.layout import pack
+    img = maskcodec.sample_image("mastcam")
+    h, w = img.shape[:2]
+    m = maskcodec.mask(img.shape, 0.25, 3)
+    ys = np.nonzero(m)[0]
+    values = img[m]
+    for size in (512, 1024, 2048):
+        data = maskcodec.encode(img, 0.25, seed=3, segment_size=size)
+        room = size - segmented.overhead("")
+        k = max(1, math.ceil(len(compress(pack(values, 8, 1))) / (room - 16)))
+        rounds = 0
+        while True:
+            largest = max(len(compress(pack(values[ys % k == g], 8, 1))) for g in range(k))
+            if largest <= room:
+                break
+            k, rounds = max(k + 1, -(-k * largest // room)), rounds + 1
+        assert maskcodec.inspect(data).segments == k and len(data) == k * size
+        assert rounds <= 6  # a few rounds, not one per segment

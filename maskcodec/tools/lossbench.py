@@ -6,12 +6,18 @@ fixed-size packets; a fraction of the packets is deleted, zero-filled or has
 one bit flipped, with the same random choices for both codecs. maskcodec is
 decoded with ``strict=False`` (salvage); a JPEG2000 decode that raises counts
 as a failure.
+
+What segmenting costs is measured beside the damage: the segmented stream's
+bytes against the single container (predictive, the default, and scan coded)
+on every frame, and the encode times of the three on mosaics of the frames of
+0.25 to 16 megapixels (``SIDES``; each encode timed once, after a warm-up).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -23,10 +29,12 @@ from ..images import read_image
 from ..metrics import psnr
 from .reference_codecs import decode_pil, jpeg2000_at_size
 
-__all__ = ["damage", "run_loss_bench", "KINDS", "RATES", "configure_parser", "run_cli"]
+__all__ = ["damage", "mosaic", "segment_costs", "run_loss_bench", "KINDS", "RATES", "SIDES", "configure_parser",
+           "run_cli"]
 
 KINDS = ("delete", "zero", "flip")
 RATES = (0.01, 0.05, 0.1, 0.2, 0.4)
+SIDES = (512, 1024, 2048, 4096)  # square mosaics of 0.25, 1, 4 and 16 megapixels
 
 
 def damage(data: bytes, fraction: float, kind: str, rng: np.random.Generator, packet: int = 1024) -> bytes:
@@ -64,16 +72,64 @@ def _jpeg2000_decode(data: bytes, like: np.ndarray) -> np.ndarray | None:
         return None
 
 
+def mosaic(images: list[np.ndarray], side: int) -> np.ndarray:
+    """A ``side`` x ``side`` image tiled, row by row, with the top-left squares of ``images`` in turn (as large as
+    the smallest frame allows): real pixels at any size."""
+    tile = min(min(im.shape[:2]) for im in images)
+    out = np.zeros((side, side) + images[0].shape[2:], images[0].dtype)
+    k = 0
+    for y in range(0, side, tile):
+        for x in range(0, side, tile):
+            h, w = min(tile, side - y), min(tile, side - x)
+            out[y:y + h, x:x + w] = images[k % len(images)][:h, :w]
+            k += 1
+    return out
+
+
+def _timed(fn) -> tuple[object, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def segment_costs(images: list[np.ndarray], keep: float, packet: int, sides=SIDES) -> dict:
+    """Bytes of the segmented stream against the single container on every frame, and encode times of the
+    three on mosaics of ``sides`` (a size the segments cannot hold is recorded with the encoder's refusal)."""
+    frames = []
+    for n, image in enumerate(images):
+        sizes = {name: len(encode(image, keep, seed=n, **kw)) for name, kw in
+                 (("predictive", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet}))}
+        frames.append(sizes)
+    encode(images[0][:64, :64], keep, seed=0, segment_size=packet)  # warm-up
+    scaling = []
+    same = [im for im in images if im.shape[2:] == images[0].shape[2:] and im.dtype == images[0].dtype]
+    for side in sides:
+        big = mosaic(same, side)
+        row = {"side": side, "megapixels": side * side / 1e6}
+        for name, kw in (("predictive", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet})):
+            try:
+                data, seconds = _timed(lambda: encode(big, keep, seed=1, **kw))
+                row[name] = {"seconds": seconds, "bytes": len(data)}
+            except InvalidInputError as e:
+                row[name] = {"refused": str(e)}
+        scaling.append(row)
+    return {"frames": frames, "scaling": scaling,
+            "overhead_vs_predictive": _mean([f["segmented"] / f["predictive"] - 1 for f in frames]),
+            "overhead_vs_scan": _mean([f["segmented"] / f["scan"] - 1 for f in frames])}
+
+
 def run_loss_bench(paths: list[Path], out_dir: Path, *, keep: float = 0.1, packet: int = 1024,
-                   rates=RATES, kinds=KINDS, trials: int = 3, inpainter: str = "nconv",
+                   rates=RATES, kinds=KINDS, trials: int = 3, inpainter: str = "nconv", sides=SIDES,
                    progress: bool = True) -> dict:
-    """Measure PSNR loss under packet damage for maskcodec (salvage) and JPEG2000; write JSON and Markdown."""
+    """Measure PSNR loss under packet damage for maskcodec (salvage) and JPEG2000 (``trials`` damage draws per
+    image and cell; 0 measures only what segmenting costs); write JSON and Markdown."""
     from tqdm import tqdm
     rows: dict[tuple, dict] = {}
     images = [read_image(p) for p in paths]
+    costs = segment_costs(images, keep, packet, sides)
     bar = tqdm(total=len(images) * len(rates) * len(kinds) * trials, desc="loss bench", unit="decode",
                file=sys.stderr, disable=not progress)
-    for n, image in enumerate(images):
+    for n, image in enumerate(images if trials else []):
         stream = encode(image, keep, seed=n, segment_size=packet)
         clean = psnr(image, decode(stream, inpainter=inpainter))
         j2k = jpeg2000_at_size(image, len(stream))
@@ -110,7 +166,7 @@ def run_loss_bench(paths: list[Path], out_dir: Path, *, keep: float = 0.1, packe
                     jpeg2000_failures=r["j2k_fail"], jpeg2000_mean_drop_db=_mean(r["j2k_drop"]))
                for r in rows.values()]
     result = dict(images=[str(p) for p in paths], keep=keep, packet_bytes=packet, trials=trials,
-                  inpainter=inpainter, rows=summary)
+                  inpainter=inpainter, rows=summary, segment_costs=costs)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "loss.json").write_text(json.dumps(result, indent=2))
     (out_dir / "loss.md").write_text(_markdown(result))
@@ -138,6 +194,20 @@ def _markdown(result: dict) -> str:
                      f"{_fmt(r['maskcodec_mean_drop_db'])} / {_fmt(r['maskcodec_max_drop_db'])} | "
                      f"{_fmt(None if r['maskcodec_recovered'] is None else 100 * r['maskcodec_recovered'])}% | "
                      f"{r['jpeg2000_failures']}/{r['decodes']} | {_fmt(r['jpeg2000_mean_drop_db'])} |")
+    c = result["segment_costs"]
+    lines += ["", f"What segmenting costs: the segmented stream ({result['packet_bytes']}-byte segments, scan coded) is "
+              f"{100 * c['overhead_vs_predictive']:+.1f}% over the default single container (predictive) and "
+              f"{100 * c['overhead_vs_scan']:+.1f}% over the scan-coded one (mean over frames). Encode times on "
+              f"mosaics of the frames (each timed once):", "",
+              "| side | megapixels | predictive container | scan container | segmented | segmented / predictive time | "
+              "segmented / scan bytes |", "|---|---|---|---|---|---|---|"]
+    for r in c["scaling"]:
+        seg, pred, scan = r["segmented"], r["predictive"], r["scan"]
+        cell = (lambda e: f"{e['seconds']:.3f} s" if "seconds" in e else "refused")  # noqa: E731
+        ratio = f"{seg['seconds'] / pred['seconds']:.2f}" if "seconds" in seg and "seconds" in pred else "-"
+        grow = f"{seg['bytes'] / scan['bytes']:.2f}" if "bytes" in seg and "bytes" in scan else "-"
+        lines.append(f"| {r['side']} | {r['megapixels']:.2f} | {cell(pred)} | {cell(scan)} | {cell(seg)} | {ratio} | "
+                     f"{grow} |")
     return "\n".join(lines) + "\n"
 
 
@@ -152,16 +222,33 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
     p.add_argument("--keep", type=argument(parse_keep), default=0.1, help="fraction of pixels kept (default 0.1)")
     p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
-    p.add_argument("--trials", type=int, default=3, help="random damage draws per image and cell (default 3)")
+    p.add_argument("--trials", type=int, default=3,
+                   help="random damage draws per image and cell (default 3; 0: only what segmenting costs)")
     p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
+    p.add_argument("--sides", type=_sides, default=SIDES, metavar="N,N,...",
+                   help=f"side lengths of the square mosaics the encoders are timed on (default "
+                        f"{','.join(map(str, SIDES))}: 0.25 to 16 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _sides(text: str) -> tuple[int, ...]:
+    try:
+        sides = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sides must be side lengths separated by commas, got {text!r}") from None
+    if any(not 16 <= n <= 16384 for n in sides):
+        raise argparse.ArgumentTypeError(f"--sides must be from 16 to 16384 pixels, got {text!r}")
+    return sides
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-loss`` from parsed arguments."""
     from ..images import find_images
+    if args.trials < 0:
+        raise InvalidInputError(f"--trials must be 0 or more, got {args.trials}")
     result = run_loss_bench(find_images(args.inputs), Path(args.output), keep=args.keep, packet=args.packet,
-                            trials=args.trials, inpainter=args.inpainter, progress=not args.quiet)
+                            trials=args.trials, inpainter=args.inpainter, sides=args.sides,
+                            progress=not args.quiet)
     print((Path(args.output) / "loss.md").read_text())
     print(f"results in {args.output}/loss.json and loss.md ({len(result['images'])} images)")
     return 0
