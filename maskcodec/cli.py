@@ -264,8 +264,8 @@ def _add_core(sub) -> None:
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")
     p.add_argument("--max-error", type=int, default=0, metavar="D",
-                   help="mask mode: every kept value decodes within +-D (default 0: exact); 2 halves the bytes, "
-                        "which buys about twice the kept pixels")
+                   help="mask mode: every kept value decodes within +-D (default 0: exact); at the bytes of an "
+                        "exact file, D=2 keeps about 1.9 times the pixels")
     p.add_argument("--coding", choices=["predictive", "scan"], default=None,
                    help="mask mode: predictive (default for one file: kept values coded coarse to fine, each "
                         "predicted from those before it) or scan (scan-order deltas and zstd: the cheapest "
