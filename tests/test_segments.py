@@ -124,7 +124,9 @@ def test_loss_bench_cli(tmp_path, capsys):
     for row in result["rows"]:
         assert row["maskcodec_failures"] == 0 and row["decodes"] == 1
         assert 0 <= row["maskcodec_mean_drop_db"] < 3
-        assert row["jpeg2000_failures"] + (row["jpeg2000_mean_drop_db"] is not None) == 1
+        for anchor in ("jpeg2000", "htj2k_resilient"):  # each decode either failed or has a drop
+            assert row[f"{anchor}_failures"] + (row[f"{anchor}_mean_drop_db"] is not None) == 1
+    assert "HTJ2K, resilient decoding failed" in (out / "loss.md").read_text()
     assert "| 20% | delete |" in capsys.readouterr().out
 
 

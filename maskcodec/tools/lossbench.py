@@ -1,11 +1,15 @@
-"""Damaged-downlink benchmark: maskcodec segmented streams and JPEG2000 under the same packet damage.
+"""Damaged-downlink benchmark: maskcodec segmented streams, JPEG2000 and HTJ2K under the same packet damage.
 
 Each image is coded at keep 0.1 as a segmented stream of 1 KiB segments, and as
-a JPEG2000 codestream of the same size. Both byte streams are cut into
-fixed-size packets; a fraction of the packets is deleted, zero-filled or has
-one bit flipped, with the same random choices for both codecs. maskcodec is
-decoded with ``strict=False`` (salvage); a JPEG2000 decode that raises counts
-as a failure.
+codestreams of the same size of each anchor (``LOSSY_LINK_ANCHORS``): JPEG2000
+(OpenJPEG through Pillow, its default configuration: the bindings here offer
+neither SOP/EPH markers nor partial-stream decoding) and HTJ2K (OpenJPH through
+imagecodecs) decoded with its resilient option, as a user on a lossy link
+would. The byte streams are cut into fixed-size packets; a fraction of the
+packets is deleted, zero-filled or has one bit flipped, with the same random
+choices for every codec. maskcodec is decoded with ``strict=False`` (salvage);
+an anchor's decode that raises counts as a failure, and the PSNR drops are
+those of the decodes that worked.
 
 What segmenting costs is measured beside the damage: the segmented stream's
 bytes against the single container (predictive, the default, and scan coded)
@@ -27,10 +31,10 @@ from ..codec import SalvageWarning, decode, encode
 from ..errors import InvalidInputError, MaskcodecError
 from ..images import read_image
 from ..metrics import psnr
-from .reference_codecs import decode_pil, jpeg2000_at_size
+from .reference_codecs import decode_pil, htj2k_at_size, jpeg2000_at_size
 
-__all__ = ["damage", "mosaic", "segment_costs", "run_loss_bench", "KINDS", "RATES", "SIDES", "configure_parser",
-           "run_cli"]
+__all__ = ["damage", "mosaic", "segment_costs", "run_loss_bench", "KINDS", "RATES", "SIDES", "LOSSY_LINK_ANCHORS",
+           "configure_parser", "run_cli"]
 
 KINDS = ("delete", "zero", "flip")
 RATES = (0.01, 0.05, 0.1, 0.2, 0.4)
@@ -65,10 +69,27 @@ def damage(data: bytes, fraction: float, kind: str, rng: np.random.Generator, pa
     return b"".join(out)
 
 
-def _jpeg2000_decode(data: bytes, like: np.ndarray) -> np.ndarray | None:
+def _htj2k_resilient(data: bytes, like: np.ndarray) -> np.ndarray:
+    from ..optional import require
+    codecs = require("imagecodecs", "bench-loss's HTJ2K anchor")
+    hook, sys.unraisablehook = sys.unraisablehook, lambda _: None  # OpenJPH reports damage it recovers from
     try:
-        return decode_pil(data, like)
-    except Exception:  # any failure of the reference decoder on damaged input counts as a failed decode
+        return codecs.htj2k_decode(data, resilient=True).reshape(like.shape)
+    finally:
+        sys.unraisablehook = hook
+
+
+#: The anchors on a lossy link: key -> (name, ``at_size(image, target_bytes) -> bytes``, ``decode(data, like)``).
+LOSSY_LINK_ANCHORS = {
+    "jpeg2000": ("JPEG2000", jpeg2000_at_size, decode_pil),
+    "htj2k_resilient": ("HTJ2K, resilient decoding", lambda image, n: htj2k_at_size(image, n)[1], _htj2k_resilient),
+}
+
+
+def _anchor_decode(decoder, data: bytes, like: np.ndarray) -> np.ndarray | None:
+    try:
+        return decoder(data, like)
+    except Exception:  # any failure of a reference decoder on damaged input counts as a failed decode
         return None
 
 
@@ -132,15 +153,18 @@ def run_loss_bench(paths: list[Path], out_dir: Path, *, keep: float = 0.1, packe
     for n, image in enumerate(images if trials else []):
         stream = encode(image, keep, seed=n, segment_size=packet)
         clean = psnr(image, decode(stream, inpainter=inpainter))
-        j2k = jpeg2000_at_size(image, len(stream))
-        j2k_clean = psnr(image, decode_pil(j2k, image))
+        anchors = {}
+        for a, (_, at_size, decoder) in LOSSY_LINK_ANCHORS.items():
+            data = at_size(image, len(stream))
+            anchors[a] = (data, decoder, psnr(image, decoder(data, image)))
         for rate in rates:
             for kind in kinds:
-                r = rows.setdefault((rate, kind), dict(rate=rate, kind=kind, mc_drop=[], mc_fail=0,
-                                                       j2k_drop=[], j2k_fail=0, recovered=[]))
+                r = rows.setdefault((rate, kind), dict(rate=rate, kind=kind, mc_drop=[], mc_fail=0, recovered=[],
+                                                       **{f"{a}_drop": [] for a in anchors},
+                                                       **{f"{a}_fail": 0 for a in anchors}))
                 for t in range(trials):
-                    key = [n, round(rate * 1e6), kinds.index(kind), t]  # same damage for both codecs
-                    rng_mc, rng_j2k = np.random.default_rng(key), np.random.default_rng(key)
+                    key = [n, round(rate * 1e6), kinds.index(kind), t]  # same damage for every codec
+                    rng_mc = np.random.default_rng(key)
                     try:
                         with warnings.catch_warnings(record=True) as caught:
                             warnings.simplefilter("always", SalvageWarning)
@@ -151,11 +175,13 @@ def run_loss_bench(paths: list[Path], out_dir: Path, *, keep: float = 0.1, packe
                         r["recovered"].append(reports[0].fraction_recovered if reports else 1.0)
                     except MaskcodecError:
                         r["mc_fail"] += 1
-                    got = _jpeg2000_decode(damage(j2k, rate, kind, rng_j2k, packet), image)
-                    if got is None:
-                        r["j2k_fail"] += 1
-                    else:
-                        r["j2k_drop"].append(j2k_clean - psnr(image, got))
+                    for a, (data, decoder, anchor_clean) in anchors.items():
+                        got = _anchor_decode(decoder, damage(data, rate, kind, np.random.default_rng(key), packet),
+                                             image)
+                        if got is None:
+                            r[f"{a}_fail"] += 1
+                        else:
+                            r[f"{a}_drop"].append(anchor_clean - psnr(image, got))
                     bar.update()
     bar.close()
     total = len(images) * trials
@@ -163,7 +189,8 @@ def run_loss_bench(paths: list[Path], out_dir: Path, *, keep: float = 0.1, packe
                     maskcodec_failures=r["mc_fail"], maskcodec_mean_drop_db=_mean(r["mc_drop"]),
                     maskcodec_max_drop_db=max(r["mc_drop"], default=None),
                     maskcodec_recovered=_mean(r["recovered"]),
-                    jpeg2000_failures=r["j2k_fail"], jpeg2000_mean_drop_db=_mean(r["j2k_drop"]))
+                    **{f"{a}_failures": r[f"{a}_fail"] for a in LOSSY_LINK_ANCHORS},
+                    **{f"{a}_mean_drop_db": _mean(r[f"{a}_drop"]) for a in LOSSY_LINK_ANCHORS})
                for r in rows.values()]
     result = dict(images=[str(p) for p in paths], keep=keep, packet_bytes=packet, trials=trials,
                   inpainter=inpainter, rows=summary, segment_costs=costs)
@@ -183,17 +210,21 @@ def _fmt(v: float | None) -> str:
 
 
 def _markdown(result: dict) -> str:
+    names = [name for name, _, _ in LOSSY_LINK_ANCHORS.values()]
     lines = [f"Damaged downlink: keep {result['keep']}, {result['packet_bytes']}-byte packets, "
              f"{len(result['images'])} images x {result['trials']} trials per cell; PSNR drop against the "
-             f"undamaged decode of the same codec (dB); JPEG2000 at the same bytes (mct=1).", "",
-             "| damaged packets | damage | maskcodec failed | maskcodec mean / max drop | kept pixels recovered "
-             "| JPEG2000 failed | JPEG2000 mean drop (decodes that worked) |",
-             "|---|---|---|---|---|---|---|"]
+             f"undamaged decode of the same codec (dB); the anchors at the same bytes: JPEG2000 (OpenJPEG via "
+             f"Pillow, mct=1, no SOP/EPH markers or partial decoding in these bindings) and HTJ2K (OpenJPH via "
+             f"imagecodecs) with resilient decoding. Anchor drops are over the decodes that worked.", "",
+             "| damaged packets | damage | maskcodec failed | maskcodec mean / max drop | kept pixels recovered | "
+             + " | ".join(f"{n} failed | {n} mean drop" for n in names) + " |",
+             "|---|---|---|---|---|" + "---|---|" * len(names)]
     for r in result["rows"]:
         lines.append(f"| {r['rate']:.0%} | {r['kind']} | {r['maskcodec_failures']}/{r['decodes']} | "
                      f"{_fmt(r['maskcodec_mean_drop_db'])} / {_fmt(r['maskcodec_max_drop_db'])} | "
                      f"{_fmt(None if r['maskcodec_recovered'] is None else 100 * r['maskcodec_recovered'])}% | "
-                     f"{r['jpeg2000_failures']}/{r['decodes']} | {_fmt(r['jpeg2000_mean_drop_db'])} |")
+                     + " | ".join(f"{r[f'{a}_failures']}/{r['decodes']} | {_fmt(r[f'{a}_mean_drop_db'])}"
+                                  for a in LOSSY_LINK_ANCHORS) + " |")
     c = result["segment_costs"]
     lines += ["", f"What segmenting costs: the segmented stream ({result['packet_bytes']}-byte segments, scan coded) is "
               f"{100 * c['overhead_vs_predictive']:+.1f}% over the default single container (predictive) and "
