@@ -66,7 +66,7 @@ NO_PREDICTION = CONTEXTS - 1
 QMAX = 16               # a Rice quotient of 16 or more is an escape: 16 zeros, a one, then the code in `bits` bits
 _ROWS = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])  # the 3 x 3 cells around a target's, in scan order
 _COLS = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
-_SLOT = np.arange(2)[None, None, :]
+_SLOT = np.arange(2)[None, :]
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,9 @@ def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: 
     cells_w = (width >> shift) + 3  # one spare column each side: neighbours of edge cells stay in the grid
     rows = int(max(ty.max(initial=0), ky.max(initial=0)) >> shift) + 3
     slot_y, slot_x, slot_v = _slots(ky, kx, known_idx, known_values, shift, cells_w, rows)
-    home = ((ty >> shift) + 1) * cells_w + (tx >> shift) + 1
-    at = ((home[:, None] + (_ROWS * cells_w + _COLS)[None, :]) * CANDIDATES_PER_CELL)[:, :, None] + _SLOT
-    at = at.reshape(n, -1)
+    home = (((ty >> shift) + 1) * cells_w + (tx >> shift) + 1) * CANDIDATES_PER_CELL
+    offsets = (((_ROWS * cells_w + _COLS) * CANDIDATES_PER_CELL)[:, None] + _SLOT).ravel()
+    at = home.astype(np.intp)[:, None] + offsets[None, :]  # (T, 18) slot numbers
     # |dy| and |dx| of a real candidate are below 2**(shift + 1) <= 128; 256 keeps the far slot's square in int32
     dy = np.minimum(np.abs(slot_y[at] - ty[:, None]), 256)
     dx = np.minimum(np.abs(slot_x[at] - tx[:, None]), 256)
@@ -171,7 +171,7 @@ def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: 
     has = total > 0
     safe, half = np.maximum(total, 1), total >> 1
     pred = np.empty((n, channels), np.int64)
-    for c in range(channels):
+    for c in range(channels):  # a gather per channel from contiguous columns (whole-pixel gathers are slower)
         pred[:, c] = (np.einsum("ij,ij->i", weight, slot_v[c][at]) + half) // safe
     pred[~has] = mid
     lead_values = slot_v[lead][at]
