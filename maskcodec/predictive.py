@@ -12,9 +12,9 @@ predictor is integer arithmetic with bounded work:
 - the known pixels fall into square cells of side ``2**s`` (``s`` from the level);
   the candidates of a target are the first 2 known pixels, in scan order, of
   each of the 3 x 3 cells around its own;
-- each candidate weighs ``2**30 // d**4`` (``d**2 = dy**2 + dx**2``), and the
-  prediction is the rounded weighted mean; with no candidate of positive weight
-  it is ``2**(bits-1)``;
+- each candidate weighs ``2**30 // d**4`` (``d**2 = dy**2 + dx**2``; at least 1
+  within the 3 x 3 cells), and the prediction is the rounded weighted mean; with
+  no candidate it is ``2**(bits-1)``;
 - colour: the error of the reference channel's spatial prediction (G for the
   green-difference transform, the previous band for the band difference) is
   added to the other channels' predictions, clamped to the sample range.

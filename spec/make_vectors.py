@@ -61,6 +61,9 @@ PREDICTIVE = {
     "p_gray8_maxerr3_keep1": ("navcam", slice(40, 100), slice(60, 130), 1.0, 24, None, "bluenoise", 3, None),
     # two bands (Mastcam's R and G): the encoder tries transforms 0 and 2 (band difference)
     "p_2band8_keep0.3": ("mastcam", slice(0, 90), slice(100, 190), 0.3, 25, None, "bluenoise", 0, [0, 1]),
+    # four bands (Mastcam's R, G, B and G again): band 3's prediction is corrected by band 2's error, whose
+    # own prediction was corrected by band 1's (section 6.5, planes: S_ref, not the corrected prediction)
+    "p_4band8_keep0.3": ("mastcam", slice(90, 160), slice(0, 110), 0.3, 27, None, "bluenoise", 0, [0, 1, 2, 1]),
     # smaller than a cell: every pixel of level 0 has no candidate
     "p_gray8_tiny_keep0.5": ("navcam", slice(0, 5), slice(0, 7), 0.5, 26, None, "hash", 0, None),
 }

@@ -103,7 +103,7 @@ def _spec_values(data: bytes, prior: dict) -> dict:
 
 
 @pytest.mark.parametrize("name", ["p_gray8_tiny_keep0.5", "p_rgb8_maxerr2_keep0.2", "p_2band8_keep0.3",
-                                  "p_gray12_hash_keep0.25"])
+                                  "p_4band8_keep0.3", "p_gray12_hash_keep0.25"])
 def test_spec_text_alone_decodes_the_vectors(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     expected = np.load(VECTORS / "valid" / f"{name}.survivors.npy")
