@@ -139,7 +139,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
     from .batch import decode_file, decode_many, output_path_suffix, peek_header
     from .images import check_output
-    chain = len(inputs) > 1 and any(h is not None and h.refines for h in map(peek_header, inputs[1:]))
+    second = peek_header(inputs[1]) if len(inputs) > 1 else None
+    chain = second is not None and bool(second.refines)  # a first file and its refinements: one image
     if chain or len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
         header = peek_header(inputs[-1])
         fmt = output_suffix(args.format)

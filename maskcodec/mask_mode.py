@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import inpaint, predictive
+from .options import check_max_error
 from .errors import ChainError, FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
 from .format import container, segmented
 from .format.header import MODE_MASK, Header, Limits, build_fixed, fail_if
@@ -33,7 +34,7 @@ from .layout import candidate_transforms, check_transform, pack, unpack, value_b
 from .mask import MASK_KIND_IDS, MASK_KINDS, keys_at, kept_indices, mask_from_threshold, threshold_to_keep
 from .predictive import Prior, max_error_limit
 
-__all__ = ["SalvageReport", "encode", "refine", "check_max_error", "choose_transform", "describe", "contents", "read",
+__all__ = ["SalvageReport", "encode", "refine", "choose_transform", "describe", "contents", "read",
            "read_chain", "read_chain_image",
            "decode", "describe_stream", "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
 
@@ -72,14 +73,6 @@ def choose_transform(values: np.ndarray, bits: int) -> int:
     return min(candidates, key=lambda t: len(compress(pack(values, bits, t))))
 
 
-def check_max_error(max_error: int, bits: int) -> int:
-    """``max_error`` if ``bits``-bit samples allow it (0 .. 2**(bits-1) - 1); else an InvalidInputError."""
-    if not 0 <= max_error <= max_error_limit(bits):
-        raise InvalidInputError(f"max_error (--max-error) must be in 0..{max_error_limit(bits)} for {bits}-bit "
-                                f"samples, got {max_error}")
-    return max_error
-
-
 def _predictive(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, ...],
                 bits: int, transforms: tuple[int, ...], max_error: int) -> tuple[int, bytes]:
     """The transform among ``transforms`` whose predictive payload is smallest, and that payload."""
@@ -103,20 +96,17 @@ def encode(image: np.ndarray, opts) -> bytes:
         return _segmented(image, kept, values, bits, choose_transform(values, bits), opts)
     if opts.coding == "scan":
         transform = choose_transform(values, bits)
-        raw = pack(values, bits, transform)
-        return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
-                               seed=opts.seed, keep_threshold=opts.threshold, survivors=values.shape[0],
-                               mask_kind=MASK_KIND_IDS[opts.mask], payload=compress(raw), payload_raw_size=len(raw),
-                               model_id=opts.model_id, model_sha256=opts.model_sha256, metadata=opts.metadata)
-    max_error = check_max_error(opts.max_error, bits)
-    transform, payload = _predictive(kept, keys_at(kept, w, opts.seed, opts.mask), values,
-                                     Prior.empty(values.shape[1]), image.shape, bits,
-                                     candidate_transforms(values.shape[1]), max_error)
+        payload, coding = compress(pack(values, bits, transform)), None
+    else:
+        coding = _coding(check_max_error(opts.max_error, bits))
+        transform, payload = _predictive(kept, keys_at(kept, w, opts.seed, opts.mask), values,
+                                         Prior.empty(values.shape[1]), image.shape, bits,
+                                         candidate_transforms(values.shape[1]), coding["max_error"])
     return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
                            seed=opts.seed, keep_threshold=opts.threshold, survivors=values.shape[0],
                            mask_kind=MASK_KIND_IDS[opts.mask], payload=payload,
                            payload_raw_size=values.size * value_bytes(bits), model_id=opts.model_id,
-                           model_sha256=opts.model_sha256, metadata=opts.metadata, coding=_coding(max_error))
+                           model_sha256=opts.model_sha256, metadata=opts.metadata, coding=coding)
 
 
 def refine(image: np.ndarray, previous: list[bytes], threshold: int, max_error: int, limits: Limits) -> bytes:
@@ -162,11 +152,10 @@ def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: in
     fixed = build_fixed(segmented.SYNC, segmented.VERSION, shape=image.shape, dtype=image.dtype, mode=MODE_MASK,
                         bits=bits, transform=transform, seed=opts.seed, keep_threshold=opts.threshold,
                         survivors=values.shape[0], mask_kind=MASK_KIND_IDS[opts.mask])
-    space = size - segmented.overhead(opts.model_id) - ZSTD_ALLOWANCE
-    whole = len(compress(pack(values, bits, transform)))
-    count = max(1, math.ceil(whole / max(1, space)))
-    top = min(h, segmented.MAX_COUNT)
     room = size - segmented.overhead(opts.model_id)  # the payload bytes a segment has room for
+    whole = len(compress(pack(values, bits, transform)))
+    count = max(1, math.ceil(whole / max(1, room - ZSTD_ALLOWANCE)))
+    top = min(h, segmented.MAX_COUNT)
     while True:
         count = min(count, top)
         groups = _groups(kept, w, count)
@@ -227,7 +216,7 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> Header:
     _check_fields(f)
     if frame.coding is not None:
         _check_coding(f, frame.coding)
-        least = predictive.CONTEXTS * f.channels + 4 + -(-f.survivors * f.channels // 8)
+        least = predictive.least_payload_size(f.survivors, f.channels)
         fail_if(frame.payload_size < least, FormatError,
                 f"predictive payload of {frame.payload_size} bytes cannot hold {f.survivors} x {f.channels} codes "
                 f"(at least {least} bytes: Rice parameters, unary size, one bit per code)")
@@ -284,21 +273,30 @@ def _predicted(header: Header, payload: bytes, prior: Prior) -> tuple[np.ndarray
                                   header.max_error, header.channels)
 
 
-def read(header: Header, payload: bytes) -> tuple[Header, np.ndarray, np.ndarray]:
-    """Header, mask ``(H, W)`` and kept values ``(N, C)`` of a mask-mode container (checks 10-12)."""
+def _first_file(header: Header, payload: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The kept pixels (flat indices, ascending) and values ``(N, C)`` of a file that is not a refinement
+    (checks 10-12); a refinement alone is a ChainError."""
     if header.refines:
         raise ChainError(f"this file is a refinement: it holds only the pixels added to the file with SHA-256 "
                          f"{header.refines[:16]}...; decode it after the files it refines, in order: "
                          f"maskcodec.decode([base, ..., this]) or maskcodec decode base.mcx ... this.mcx")
     if header.coding == "predictive":
-        idx, values = _predicted(header, payload, Prior.empty(header.channels))
-        m = np.zeros(header.shape[0] * header.shape[1], bool)
-        m[idx] = True
-        return header, m.reshape(header.shape[:2]), values.astype(header.dtype)
+        return _predicted(header, payload, Prior.empty(header.channels))
     raw = contents(header, payload)
-    m = header_mask(header)
-    values = unpack(raw, header.survivors, header.channels, header.bits, header.transform)
-    return header, m, values.astype(header.dtype, copy=False)
+    idx = np.flatnonzero(header_mask(header))
+    return idx, unpack(raw, header.survivors, header.channels, header.bits, header.transform)
+
+
+def _known_mask(header: Header, idx: np.ndarray) -> np.ndarray:
+    known = np.zeros(header.shape[0] * header.shape[1], bool)
+    known[idx] = True
+    return known.reshape(header.shape[:2])
+
+
+def read(header: Header, payload: bytes) -> tuple[Header, np.ndarray, np.ndarray]:
+    """Header, mask ``(H, W)`` and kept values ``(N, C)`` of a mask-mode container (checks 10-12)."""
+    idx, values = _first_file(header, payload)
+    return header, _known_mask(header, idx), values.astype(header.dtype, copy=False)
 
 
 _SAME_IMAGE = ("shape", "dtype", "bits", "channels", "transform", "seed", "mask_kind")
@@ -343,10 +341,8 @@ def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InvalidInputError(f"file {position} of the chain is a {type(data).__name__}, not bytes")
         data = bytes(data)
-        fail_if(data[:4] != container.MAGIC, ChainError if data[:4] == segmented.SYNC else FormatError,
-                f"file {position} of the chain is not a single container (format 1.0): segmented streams "
-                f"are not refined" if data[:4] == segmented.SYNC else
-                f"file {position} of the chain is not a maskcodec container (magic {data[:4]!r})")
+        fail_if(data[:4] == segmented.SYNC, ChainError, f"file {position} of the chain is a segmented stream; "
+                                                        f"only single containers (format 1.0) are refined")
         frame = container.parse_header(data, limits)
         fail_if(frame.mode != MODE_MASK, ChainError, f"file {position} of the chain is a latent-mode file; "
                                                      f"only mask-mode files form chains")
@@ -354,13 +350,13 @@ def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
         _check_link(position, header, before, digest)
         payload = container.payload(data, frame)
         if prior is None:
-            _, m, values = read(header, payload)
-            prior = Prior(np.flatnonzero(m), values.astype(np.int64))
+            idx, values = _first_file(header, payload)
+            prior = Prior(idx, values.astype(np.int64))
         else:
-            fail_if(header.coding != "predictive", FormatError, "a refinement must use predictive coding")
             idx, values = _predicted(header, payload, prior)
-            order = np.argsort(np.concatenate([prior.idx, idx]), kind="stable")
-            prior = Prior(np.concatenate([prior.idx, idx])[order], np.concatenate([prior.values, values])[order])
+            merged = np.concatenate([prior.idx, idx])
+            order = np.argsort(merged, kind="stable")
+            prior = Prior(merged[order], np.concatenate([prior.values, values])[order])
         before, digest = header, hashlib.sha256(data).hexdigest()
     return before, prior, digest
 
@@ -368,9 +364,7 @@ def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
 def read_chain_image(files, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header of the last file, known-pixel mask ``(H, W)`` and values ``(N, C)`` of a whole chain."""
     header, prior, _ = read_chain(files, limits)
-    known = np.zeros(header.shape[0] * header.shape[1], bool)
-    known[prior.idx] = True
-    return header, known.reshape(header.shape[:2]), prior.values.astype(header.dtype)
+    return header, _known_mask(header, prior.idx), prior.values.astype(header.dtype)
 
 
 def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = False) -> tuple[np.ndarray, DecodeReport]:

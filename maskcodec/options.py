@@ -29,6 +29,7 @@ from .format.header import MAX_MODEL_ID, Limits, encode_metadata
 from .format.segmented import MAX_SEGMENT, MIN_SEGMENT
 from .manifest import InpainterEntry, LatentEntry, load
 from .mask import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
+from .predictive import max_error_limit
 
 __all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
@@ -194,15 +195,19 @@ def _check_segment_size(segment_size) -> int | None:
     return int(segment_size)
 
 
-def check_max_error(max_error) -> int:
-    """``max_error`` as a non-negative int (its upper bound depends on the bits, checked on encoding).
+def check_max_error(max_error, bits: int | None = None) -> int:
+    """``max_error`` as a non-negative int, and with ``bits`` at most what ``bits``-bit samples allow
+    (``2**(bits-1) - 1``; the bits are known once the image is).
 
-    >>> check_max_error(2)
-    2
+    >>> check_max_error(2), check_max_error(127, bits=8)
+    (2, 127)
     """
     if not _is_int(max_error) or max_error < 0:
         raise InvalidInputError(f"max_error (--max-error) must be a non-negative integer (0: exact), "
                                 f"got {max_error!r}")
+    if bits is not None and max_error > max_error_limit(bits):
+        raise InvalidInputError(f"max_error (--max-error) must be in 0..{max_error_limit(bits)} for {bits}-bit "
+                                f"samples, got {max_error}")
     return int(max_error)
 
 

@@ -55,7 +55,7 @@ from .errors import FormatError
 from .format.header import fail_if
 from .layout import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF
 
-__all__ = ["Prior", "levels", "max_error_limit", "encode", "decode", "LEVEL_BASE", "CONTEXTS", "QMAX"]
+__all__ = ["Prior", "levels", "least_payload_size", "max_error_limit", "encode", "decode", "LEVEL_BASE", "CONTEXTS", "QMAX"]
 
 LEVEL_BASE = 22         # keys below 2**22 are level 0; key k >= 2**22 is level bit_length(k) - 22 (1..10)
 CANDIDATES_PER_CELL = 2
@@ -95,6 +95,16 @@ def levels(keys: np.ndarray) -> np.ndarray:
 def cell_shift(level: int) -> int:
     """log2 of the cell side at ``level``: cells hold one or two known pixels of a blue-noise mask."""
     return max(1, (12 - level) >> 1)
+
+
+def least_payload_size(pixels: int, channels: int) -> int:
+    """The fewest bytes a payload coding ``pixels`` x ``channels`` codes can have: the Rice parameters, the
+    unary stream's size and one unary bit per code (a header can be checked against it before any decoding).
+
+    >>> least_payload_size(100, 3)
+    69
+    """
+    return CONTEXTS * channels + 4 + -(-pixels * channels // 8)
 
 
 def max_error_limit(bits: int) -> int:

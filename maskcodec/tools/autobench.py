@@ -36,7 +36,7 @@ from ..images import read_image
 from ..mask import DEFAULT_KIND, MASK_KIND_IDS
 from ..metrics import psnr
 
-__all__ = ["SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto_bench", "configure_parser", "run_cli"]
+__all__ = ["folder_group", "SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto_bench", "configure_parser", "run_cli"]
 
 SEED = 2000
 TOLERANCE_DB = 0.05  # auto may trail linear by this much on a frame (the goal's tolerance)
@@ -66,7 +66,8 @@ def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND)
     return row
 
 
-def _group(path: Path) -> str:
+def folder_group(path: Path) -> str:
+    """The table row an image belongs to: its camera folder (``mars_rgb/val``), or its folder's name."""
     return "/".join(path.parent.parts[-2:]) if path.parent.name in ("train", "val") else path.parent.name
 
 
@@ -80,7 +81,7 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
     from tqdm import tqdm
     groups: dict[str, list[Path]] = {}
     for f in files:
-        groups.setdefault(_group(f), []).append(f)
+        groups.setdefault(folder_group(f), []).append(f)
     if per_folder:
         groups = {g: [fs[round(i * (len(fs) - 1) / max(per_folder - 1, 1))] for i in range(min(per_folder, len(fs)))]
                   for g, fs in groups.items()}

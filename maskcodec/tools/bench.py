@@ -60,7 +60,7 @@ from ..metrics import bits_per_pixel, diff_variance, mad, psnr, ssim
 from ..optional import require
 from ..options import QUALITY_ID, check_keep, parse_keeps
 
-__all__ = ["run_bench", "bd_rate", "bd_psnr", "configure_parser", "run_cli", "CODECS", "Codec", "Encoding"]
+__all__ = ["run_bench", "run_timed", "bd_rate", "bd_psnr", "configure_parser", "run_cli", "CODECS", "Codec", "Encoding"]
 
 DEFAULT_KEEPS = (0.5, 0.25, 0.1, 0.05, 0.02, 0.01)
 DEFAULT_OUT = "bench-out"
@@ -215,7 +215,7 @@ def _traced(fn: Callable[[], object]) -> tuple[object, int]:
     return out, peak
 
 
-def _run_timed(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple[object, float, int]:
+def run_timed(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple[object, float, int]:
     """``fn()``'s result, the median seconds of up to ``repeats`` calls, and the number of calls.
 
     The first call's result is kept; calls stop early once ``budget_s``
@@ -223,7 +223,7 @@ def _run_timed(fn: Callable[[], object], repeats: int, budget_s: float) -> tuple
 
     Examples
     --------
-    >>> out, t, n = _run_timed(lambda: sum(range(100)), repeats=3, budget_s=10.0)
+    >>> out, t, n = run_timed(lambda: sum(range(100)), repeats=3, budget_s=10.0)
     >>> out, n, t > 0
     (4950, 3, True)
     """
@@ -285,12 +285,12 @@ def _bench_image(image: np.ndarray, ctx: Context, codecs: Iterable[Codec], repea
             continue
         for e in codec.run(image, ctx):
             if e.timed:
-                data, enc_t, enc_n = _run_timed(e.encode, repeats, budget_s)
+                data, enc_t, enc_n = run_timed(e.encode, repeats, budget_s)
             else:
                 data, enc_t, enc_n = e.encode(), None, 0
             enc_peak = peak_mib(e.encode)
             for curve, dec in e.decoders.items():
-                out, dec_t, dec_n = _run_timed(partial(dec, data), repeats, budget_s)
+                out, dec_t, dec_n = run_timed(partial(dec, data), repeats, budget_s)
                 ctx.points.append(dict(
                     curve=curve, codec=e.codec, param=e.param, value=e.value, bytes=len(data),
                     bpp=bits_per_pixel(len(data), image.shape), **_quality(image, out),

@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,8 @@ from ..codec import decode, encode, inspect, refine
 from ..images import read_image
 from ..metrics import psnr
 from ..optional import require
+from .autobench import folder_group
+from .bench import run_timed
 
 __all__ = ["SEED", "KEEPS", "MAX_ERRORS", "CHAIN", "measure", "run_coding_bench", "configure_parser", "run_cli"]
 
@@ -46,12 +47,6 @@ MATCH_KEEP = 0.1
 
 def _bits(image: np.ndarray) -> int:
     return 12 if image.dtype == np.uint16 and int(image.max()) < 4096 else 8 * image.dtype.itemsize
-
-
-def _timed(f):
-    t = time.perf_counter()
-    out = f()
-    return out, time.perf_counter() - t
 
 
 def lossless_anchors(image: np.ndarray) -> dict[str, int]:
@@ -86,8 +81,8 @@ def measure(image: np.ndarray, seed: int, keeps=KEEPS, max_errors=MAX_ERRORS, ch
     pixels = image.shape[0] * image.shape[1]
     row: dict = {"pixels": pixels, "bits": bits, "keeps": {}, "bounded": {}, "chain": {}}
     for keep in keeps:
-        scan, t_scan = _timed(lambda: encode(image, keep, seed=seed, bits=bits, coding="scan"))
-        pred, t_pred = _timed(lambda: encode(image, keep, seed=seed, bits=bits))
+        scan, t_scan, _ = run_timed(lambda: encode(image, keep, seed=seed, bits=bits, coding="scan"), 1, 0.0)
+        pred, t_pred, _ = run_timed(lambda: encode(image, keep, seed=seed, bits=bits), 1, 0.0)
         n = inspect(pred).survivors
         row["keeps"][str(keep)] = {"kept": n, "scan_bits_per_kept": 8 * len(scan) / n,
                                    "predictive_bits_per_kept": 8 * len(pred) / n, "ratio": len(pred) / len(scan),
@@ -110,17 +105,13 @@ def measure(image: np.ndarray, seed: int, keeps=KEEPS, max_errors=MAX_ERRORS, ch
     return row
 
 
-def _group(path: Path) -> str:
-    return "/".join(path.parent.parts[-2:]) if path.parent.name in ("train", "val") else path.parent.name
-
-
 def run_coding_bench(files: list[Path], out_dir: Path, *, keeps=KEEPS, max_errors=MAX_ERRORS, chain=CHAIN,
                      match_keep: float = MATCH_KEEP, progress: bool = True, command: str = "") -> dict:
     """Measure every image of ``files``; write ``coding.json`` and ``coding.md``; return the result."""
     from tqdm import tqdm
     rows = []
     for i, f in enumerate(tqdm(files, desc="bench-coding", unit="image", file=sys.stderr, disable=not progress)):
-        rows.append({"group": _group(f), "file": f.name,
+        rows.append({"group": folder_group(f), "file": f.name,
                      **measure(read_image(f), SEED + i, keeps, max_errors, chain, match_keep)})
     result = {"command": command, "seed": f"{SEED} + image index", "match_keep": match_keep,
               "summary": summarize(rows), "frames": rows}
@@ -198,11 +189,6 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fractions(text: str) -> tuple[float, ...]:
-    from ..options import parse_keeps
-    return parse_keeps(text)
-
-
 def _errors(text: str) -> tuple[int, ...]:
     from ..errors import InvalidInputError
     try:
@@ -217,19 +203,20 @@ def _errors(text: str) -> tuple[int, ...]:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-coding`` arguments to ``p``."""
     from ..cli import argument
+    from ..options import parse_keeps
     p.description = ("Per folder of images: bits per kept pixel of scan-coded and predictive files, the PSNR a "
                      "bounded error buys at the bytes of an exact file, and a refinement chain against a one-shot "
                      "file and lossless PNG, JPEG-XL and JPEG2000.")
     p.epilog = "example: maskcodec bench-coding ../shared/data/mars_rgb/val -o benchmarks/results/coding_mars_rgb_val"
     p.add_argument("inputs", nargs="+", help="images or folders of images (one table row per folder)")
     p.add_argument("-o", "--output", default="bench-out", help="folder for coding.json and coding.md (default bench-out)")
-    p.add_argument("--keep", type=argument(_fractions), default=KEEPS,
+    p.add_argument("--keep", type=argument(parse_keeps), default=KEEPS,
                    help=f"keeps of the bits-per-kept-pixel table (default {','.join(f'{k:g}' for k in KEEPS)})")
     p.add_argument("--max-error", type=argument(_errors), default=MAX_ERRORS,
                    help=f"error bounds of the curve (default {','.join(map(str, MAX_ERRORS))})")
-    p.add_argument("--match-keep", type=argument(_fractions), default=(MATCH_KEEP,),
+    p.add_argument("--match-keep", type=argument(parse_keeps), default=(MATCH_KEEP,),
                    help=f"the keep of the exact scan-coded file whose bytes the curve matches (default {MATCH_KEEP})")
-    p.add_argument("--chain", type=argument(_fractions), default=CHAIN,
+    p.add_argument("--chain", type=argument(parse_keeps), default=CHAIN,
                    help=f"keeps of the refinement chain, increasing (default {','.join(f'{k:g}' for k in CHAIN)})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

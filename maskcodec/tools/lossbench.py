@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from ..codec import SalvageWarning, decode, encode
 from ..errors import InvalidInputError, MaskcodecError
 from ..images import read_image
 from ..metrics import psnr
+from .bench import run_timed
 from .reference_codecs import decode_pil, htj2k_at_size, jpeg2000_at_size
 
 __all__ = ["damage", "mosaic", "segment_costs", "run_loss_bench", "KINDS", "RATES", "SIDES", "LOSSY_LINK_ANCHORS",
@@ -107,12 +107,6 @@ def mosaic(images: list[np.ndarray], side: int) -> np.ndarray:
     return out
 
 
-def _timed(fn) -> tuple[object, float]:
-    t = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t
-
-
 def segment_costs(images: list[np.ndarray], keep: float, packet: int, sides=SIDES) -> dict:
     """Bytes of the segmented stream against the single container on every frame, and encode times of the
     three on mosaics of ``sides`` (a size the segments cannot hold is recorded with the encoder's refusal)."""
@@ -129,7 +123,7 @@ def segment_costs(images: list[np.ndarray], keep: float, packet: int, sides=SIDE
         row = {"side": side, "megapixels": side * side / 1e6}
         for name, kw in (("predictive", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet})):
             try:
-                data, seconds = _timed(lambda: encode(big, keep, seed=1, **kw))
+                data, seconds, _ = run_timed(lambda: encode(big, keep, seed=1, **kw), 1, 0.0)
                 row[name] = {"seconds": seconds, "bytes": len(data)}
             except InvalidInputError as e:
                 row[name] = {"refused": str(e)}
