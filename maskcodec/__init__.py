@@ -30,12 +30,13 @@ from .holdout import DecodeReport
 from .mask import mask
 from .mask_mode import SalvageReport
 from .samples import sample_image
+from .segments import StreamEncoder
 
 __version__ = "0.1.0"
 
 __all__ = [
     "encode", "decode", "decode_report", "refine", "DecodeReport", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask",
-    "sample_image", "metrics", "Header", "Limits", "SalvageReport",
+    "sample_image", "StreamEncoder", "metrics", "Header", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError", "ChainError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "MissingDependencyError", "__version__",
 ]

@@ -177,7 +177,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     try:
         h = inspect(data)
     except MaskcodecError:
-        if data[:4] not in (b"\x89MCX", b"\x89MCS"):
+        if data[:4] not in (b"\x89MCX", b"\x89MCS", b"\x89MCL"):
             raise  # not a maskcodec file at all: an input error, not a damaged file
         h = peek_header(args.input)  # a segmented stream described by its first intact segment
         if h is None:
@@ -197,7 +197,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
                  f"{threshold_to_keep(h.previous_threshold):.6g}" if h.refines else f"{h.survivors} of {pixels} pixels kept")
         print(f"  mask       {MASK_KINDS[h.mask_kind]}, seed {h.seed}, keep {h.keep:.6g} (threshold "
               f"{h.keep_threshold}), {added}")
-        print(f"  coding     {'predictive (spec 6.5)' if h.coding == 'predictive' else 'scan order, zstd (spec 6)'}, "
+        print(f"  coding     {CODING_NAMES[h.coding]}, "
               f"{'kept values exact' if not h.max_error else f'kept values within +-{h.max_error}'}"
               + (f"; refines the file with SHA-256 {h.refines[:16]}..." if h.refines else ""))
     else:
@@ -207,12 +207,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}")
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
     if h.segments:
-        from .format import Limits, segmented
-        first = segmented.scan(data, Limits(), lambda seg: None)[0][0][0]  # the first intact segment
-        size = first.end - first.start
+        from .mask_mode import segment_size
+        size = segment_size(data)
         print(f"  segments   {h.segments} of {size} bytes each, {h.segments * size} in all (stream of "
               f"{len(data)} bytes = {8 * len(data) / pixels:.3f} bits/pixel; first segment: header "
-              f"{h.header_size}, payload {h.payload_size}); survivors {h.payload_raw_size} bytes raw")
+              f"{h.header_size}" + (f", payload {h.payload_size}" if h.version[0] == 2 else "")
+              + f"); survivors {h.payload_raw_size} bytes raw")
     else:
         print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
               f"(header {h.header_size}, payload {h.payload_size}, raw "
@@ -226,6 +226,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
                "sizes, checksums and payload checked")
     print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
     return 1 if problem else 0
+
+
+CODING_NAMES = {"predictive": "predictive (spec 6.5)", "scan": "scan order, zstd (spec 6)",
+                "segment": "nearest neighbour in each segment, Rice codes (spec 11.3)"}
 
 
 def _installed_inpainters() -> list[str]:
@@ -263,14 +267,15 @@ def _add_core(sub) -> None:
                    help="latent mode: quality level, 1 (fewest bytes) or 2 (best) for 8-bit RGB: the latent "
                         "model latent-q<QUALITY> of the manifest")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
-                   help="mask mode: write self-contained segments of this size (e.g. 1024) that survive lost packets")
+                   help="mask mode: write a stream of self-contained segments of this size (e.g. 1024, a transfer "
+                        "frame) that survives lost packets (decode --salvage); metadata and --max-error travel in it")
     p.add_argument("--max-error", type=int, default=0, metavar="D",
                    help="mask mode: every kept value decodes within +-D (default 0: exact); at the bytes of an "
                         "exact file, D=2 keeps about 1.9 times the pixels")
     p.add_argument("--coding", choices=["predictive", "scan"], default=None,
                    help="mask mode: predictive (default for one file: kept values coded coarse to fine, each "
                         "predicted from those before it) or scan (scan-order deltas and zstd: the cheapest "
-                        "encoder, exact values; what --segment-size streams hold)")
+                        "encoder, exact values); not with --segment-size, whose segments have their own coding)")
     p.add_argument("--refines", nargs="+", default=None, metavar="FILE",
                    help="write a refinement instead: only the pixels that --keep adds to the chain FILE ... (the "
                         "first file, then its refinements in order), from the same INPUT image; decode the chain "

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import inpaint, latent_mode, mask_mode, options
 from .errors import ChainError, FormatError, InvalidInputError
-from .format import container, framing, segmented
+from .format import container, framing, lean_segments, segmented
 from .format.header import MODES as MODE_NAMES
 from .format.header import Header, Limits
 from .holdout import DecodeReport
@@ -74,12 +74,15 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         Significant bits per sample (e.g. 12 for 12-bit data in uint16);
         default the dtype's width. Every value must fit.
     metadata : dict, optional
-        JSON-serializable description stored in the header (product id, ...).
-        Not carried by segmented streams.
+        JSON-serializable description stored in the header (product id, ...);
+        a segmented stream repeats it in segments 0, 1 and every 8th.
     segment_size : int, optional
-        Mask mode: write a segmented stream (format 2.0) of self-contained
+        Mask mode: write a segmented stream (format 3.0) of self-contained
         segments of exactly this many bytes (e.g. 1024, a transfer frame),
-        which survives lost and corrupted packets (see :func:`salvage`).
+        which survives lost and corrupted packets (see :func:`salvage`);
+        the same bytes as :class:`maskcodec.StreamEncoder` writes as the
+        rows arrive. About 14% more bytes than the single container at keep
+        0.1 on Mastcam (README, "Damaged downlinks").
         Default: one container (format 1.0), the smallest file, whose
         kept values are coded coarse to fine, each predicted from those
         before it (spec section 6.5).
@@ -87,8 +90,8 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         Mask mode: every kept value decodes within +-``max_error`` (default
         0: exactly), in 0 .. 2**(bits-1) - 1. At the bytes of an exact
         file, 2 keeps about 1.9 times the pixels (keep 0.229 against 0.121
-        on Mastcam, +1.3 dB; README, "How the samples travel"). Not with
-        ``segment_size``.
+        on Mastcam, +1.3 dB; README, "How the samples travel"). With
+        ``segment_size`` the values are quantized to steps of 2 max_error + 1.
     coding : {"predictive", "scan"}, optional
         Mask mode: how the kept values are coded. ``"predictive"`` (the
         single container's default): coarse to fine, each predicted from
@@ -96,7 +99,8 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         on Mastcam, Perseverance and 12-bit frames (README, "How the samples
         travel").
         ``"scan"``: scan-order deltas and zstd (spec section 6), the
-        cheapest encoder, exact values only, what segmented streams hold.
+        cheapest encoder, exact values only. Not with ``segment_size``:
+        segments have their own coding (spec section 11.3).
     model : str, optional
         Id of a model in ``models/manifest.json``, recorded in the file with
         the SHA-256 of its file (a decoder refuses a model file with another
@@ -411,7 +415,7 @@ def _decode(data: bytes, inpainter: str, strict: bool, limits: Limits, estimate:
             return MODES[header.mode].decode(header, payload, inpainter, estimate)
     except FormatError as e:
         if isinstance(e, ChainError) or not isinstance(data, (bytes, bytearray, memoryview)) or \
-                bytes(data[:4]) not in (container.MAGIC, segmented.SYNC):
+                bytes(data[:4]) not in (container.MAGIC, segmented.SYNC, lean_segments.SYNC):
             raise  # a refinement without its chain, or not maskcodec bytes at all: nothing to salvage
         raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing(data)]}") from None
     return inpaint.fill(header, m, values, inpainter, estimate)

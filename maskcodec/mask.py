@@ -181,8 +181,10 @@ def _shift(seed: int) -> tuple[int, int]:
     return (s >> 7) & (TILE - 1), s & (TILE - 1)
 
 
+@lru_cache(maxsize=2)
 def _band(width: int, threshold: int, seed: int) -> np.ndarray:
-    """Sorted offsets ``y * width + x`` of the kept pixels of a 128-row band of the image (kind 1).
+    """Sorted offsets ``y * width + x`` of the kept pixels of a 128-row band of the image (kind 1), read-only
+    (cached: a streaming encoder asks for it at every write).
 
     Work in proportion to the band's kept pixels: the positions of ranks 0..K are the
     first K + 1 entries of the rank order, repeated along the row of tiles."""
@@ -192,7 +194,9 @@ def _band(width: int, threshold: int, seed: int) -> np.ndarray:
     x = (np.arange(0, width, TILE, dtype=np.int64)[:, None] + xi[None, :]).ravel()
     y = np.broadcast_to(yi, (-(-width // TILE), yi.size)).ravel()
     inside = x < width
-    return np.sort(y[inside] * width + x[inside])
+    band = np.sort(y[inside] * width + x[inside]).astype(np.int32)  # offsets below 128 * width < 2**31
+    band.flags.writeable = False
+    return band
 
 
 def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
@@ -217,6 +221,33 @@ def kept_indices(height: int, width: int, threshold: int, seed: int, kind: str =
     bands = np.arange(-(-height // TILE), dtype=np.int64)[:, None] * (TILE * width)
     idx = (bands + band[None, :]).ravel()
     return idx[idx < height * width]  # rows past the image's last in its last band
+
+
+def kept_rows(start: int, stop: int, width: int, threshold: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:
+    """The kept pixels of rows ``start .. stop-1`` only, as :func:`kept_indices` numbers them: what a
+    streaming encoder gathers as the rows arrive, in memory that follows those rows.
+
+    Examples
+    --------
+    >>> t = keep_to_threshold(0.1)
+    >>> parts = [kept_rows(y, min(y + 70, 300), 400, t, 7, k) for k in ("hash", "bluenoise") for y in (0, 70, 140, 210, 280)]
+    >>> all(np.array_equal(np.concatenate(parts[5 * i:5 * i + 5]), kept_indices(300, 400, t, 7, k))
+    ...     for i, k in enumerate(("hash", "bluenoise")))
+    True
+    """
+    if check_kind(kind) == "hash":
+        seed_mix, t = fmix32(np.array([check_seed(seed)], dtype=_U32))[0], _U32(threshold)
+        parts = [np.flatnonzero(_hash_range(a, min(stop * width, a + _BLOCK), seed_mix) <= t) + a
+                 for a in range(start * width, stop * width, _BLOCK)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    first, last = start // TILE, -(-stop // TILE)  # the 128-row bands these rows lie in
+    band = _band(width, threshold, seed)
+    lo, hi = np.searchsorted(band, [(start - first * TILE) * width, (stop - (last - 1) * TILE) * width])
+    if last - first == 1:
+        return band[lo:hi].astype(np.int64) + first * TILE * width
+    return np.concatenate([band[lo:].astype(np.int64) + first * TILE * width,
+                           (np.arange(first + 1, last - 1, dtype=np.int64)[:, None] * (TILE * width) + band).ravel(),
+                           band[:hi].astype(np.int64) + (last - 1) * TILE * width])
 
 
 def keys_at(idx: np.ndarray, width: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:

@@ -3,31 +3,31 @@
 Encoding: image -> mask (:mod:`maskcodec.mask`) -> the kept pixels -> a single
 container (format 1.0) whose payload codes them coarse to fine, each predicted
 from those already coded (:mod:`maskcodec.predictive`), or, with a segment size,
-a segmented stream (format 2.0) of scan-order layouts (:mod:`maskcodec.layout`)
-and zstd. A *refinement* holds only the pixels a larger keep adds to the files
+a segmented stream (format 3.0, :mod:`maskcodec.segments`, written as the rows
+arrive); format 2.0 streams of scan-order layouts (:mod:`maskcodec.layout`) and
+zstd are still read. A *refinement* holds only the pixels a larger keep adds to the files
 before it (a chain), predicted from all of them. Decoding goes back to the
 header, the mask and the kept values; the inpainting stage
 (:mod:`maskcodec.inpaint`) fills the rest.
 
 This module owns what the mode's header fields mean (``spec/format.md``
-sections 4-8 and 11.2): the transform, seed, threshold and survivor count, the
+sections 4-8 and 11): the transform, seed, threshold and survivor count, the
 coding block (error bound, the chain a refinement extends), the payload's raw
 size, and which survivors each segment holds.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import inpaint, predictive
+from . import inpaint, predictive, segments
 from .options import check_max_error
 from .errors import ChainError, FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
-from .format import container, segmented
-from .format.header import MODE_MASK, Header, Limits, build_fixed, fail_if
+from .format import container, lean_segments, segmented
+from .format.header import MODE_MASK, Header, Limits, decode_metadata, fail_if
 from .format.zstd_frame import compress, decompress
 from .holdout import DecodeReport
 from .layout import candidate_transforms, check_transform, pack, unpack, value_bytes
@@ -36,10 +36,7 @@ from .predictive import Prior, max_error_limit
 
 __all__ = ["SalvageReport", "encode", "refine", "choose_transform", "describe", "contents", "read",
            "read_chain", "read_chain_image",
-           "decode", "describe_stream", "read_stream", "salvage_stream", "ZSTD_ALLOWANCE"]
-
-ZSTD_ALLOWANCE = 16  # bytes a segment's first-guess count allows for a zstd frame's own header (spec 11.2)
-
+           "decode", "segment_size", "describe_stream", "read_stream", "salvage_stream"]
 
 @dataclass
 class SalvageReport:
@@ -89,11 +86,12 @@ def _coding(max_error: int, previous_threshold: int | None = None, predecessor: 
 def encode(image: np.ndarray, opts) -> bytes:
     """The mask-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
     bits = opts.bits_for(image)
+    if opts.segment_size is not None:
+        encoder = segments.StreamEncoder.from_options(image.shape, image.dtype, opts)
+        return encoder.write(image) + encoder.close()
     h, w = image.shape[:2]
     kept = kept_indices(h, w, opts.threshold, opts.seed, opts.mask)
     values = np.take(image.reshape(h * w, -1), kept, axis=0)
-    if opts.segment_size is not None:
-        return _segmented(image, kept, values, bits, choose_transform(values, bits), opts)
     if opts.coding == "scan":
         transform = choose_transform(values, bits)
         payload, coding = compress(pack(values, bits, transform)), None
@@ -141,34 +139,6 @@ def _groups(kept: np.ndarray, width: int, count: int) -> list[np.ndarray]:
     group = (kept // width) % count
     order = np.argsort(group, kind="stable")
     return np.split(order, np.cumsum(np.bincount(group, minlength=count))[:-1])
-
-
-def _segmented(image: np.ndarray, kept: np.ndarray, values: np.ndarray, bits: int, transform: int, opts) -> bytes:
-    """The segmented stream (spec section 11.2): from a first guess, segment counts grown in proportion to
-    the largest payload's overflow until every segment fits in ``opts.segment_size`` bytes (a few rounds,
-    each coding every survivor once)."""
-    h, w = image.shape[:2]
-    size = opts.segment_size
-    fixed = build_fixed(segmented.SYNC, segmented.VERSION, shape=image.shape, dtype=image.dtype, mode=MODE_MASK,
-                        bits=bits, transform=transform, seed=opts.seed, keep_threshold=opts.threshold,
-                        survivors=values.shape[0], mask_kind=MASK_KIND_IDS[opts.mask])
-    room = size - segmented.overhead(opts.model_id)  # the payload bytes a segment has room for
-    whole = len(compress(pack(values, bits, transform)))
-    count = max(1, math.ceil(whole / max(1, room - ZSTD_ALLOWANCE)))
-    top = min(h, segmented.MAX_COUNT)
-    while True:
-        count = min(count, top)
-        groups = _groups(kept, w, count)
-        payloads = [compress(pack(values[idx], bits, transform)) for idx in groups]
-        largest = max(map(len, payloads))
-        if largest <= room:
-            return b"".join(segmented.build(fixed, index=k, count=count, survivors=idx.size, payload=p, size=size,
-                                            model_id=opts.model_id, model_sha256=opts.model_sha256)
-                            for k, (idx, p) in enumerate(zip(groups, payloads)))
-        if count == top:
-            raise InvalidInputError(f"segment_size (--segment-size) {size} is too small for this {h} x {w} image: "
-                                    f"{top} segments (one per row, at most {segmented.MAX_COUNT}) do not fit it")
-        count = max(count + 1, -(-count * largest // max(1, room)))
 
 
 # ---------------------------------------------------------------- decoding
@@ -341,7 +311,7 @@ def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InvalidInputError(f"file {position} of the chain is a {type(data).__name__}, not bytes")
         data = bytes(data)
-        fail_if(data[:4] == segmented.SYNC, ChainError, f"file {position} of the chain is a segmented stream; "
+        fail_if(data[:4] in (segmented.SYNC, lean_segments.SYNC), ChainError, f"file {position} of the chain is a segmented stream; "
                                                         f"only single containers (format 1.0) are refined")
         frame = container.parse_header(data, limits)
         fail_if(frame.mode != MODE_MASK, ChainError, f"file {position} of the chain is a latent-mode file; "
@@ -391,15 +361,46 @@ def _stream_header(s: segmented.Segment, file_size: int) -> Header:
                    payload_size=len(s.payload), file_size=file_size, segments=s.count)
 
 
+def _lean_header(desc, file_size: int, count: int) -> Header:
+    """The header of a lean stream (format 3.0) from its description (mode fields and error bound checked)."""
+    f = desc.fixed
+    _check_fields(f)
+    fail_if(desc.max_error > max_error_limit(f.bits), FormatError,
+            f"max_error {desc.max_error} is out of range for {f.bits}-bit samples (at most {max_error_limit(f.bits)})")
+    header = _header(f, desc.dtype, desc.shape, version=(f.version_major, f.version_minor), model_id=desc.model_id,
+                     model_sha256=desc.model_sha256, metadata=decode_metadata(desc.metadata),
+                     header_size=lean_segments.HEAD_SIZE + len(desc.raw), payload_size=0, file_size=file_size,
+                     segments=count)
+    return replace(header, coding="segment", max_error=desc.max_error)
+
+
+def _lean(data) -> bool:
+    """Whether a stream is a lean one (format 3.0): it starts with, or (damaged) holds, the 3.0 sync marker."""
+    return lean_segments.is_lean(data) or bytes(data).find(lean_segments.SYNC) >= 0
+
+
+def segment_size(data: bytes) -> int:
+    """The size of a stream's first intact segment (0 when none is)."""
+    if _lean(data):
+        found = segments.scan(data, Limits())[1]
+        return found[0].size if found else 0
+    found = segmented.scan(data, Limits(), lambda s: None)[0]
+    return found[0][0].end - found[0][0].start if found else 0
+
+
 def describe_stream(data: bytes, limits: Limits) -> Header:
     """The header of a segmented stream, from its first segment (framing and mode fields checked)."""
+    if _lean(data):
+        s = lean_segments.parse(bytes(data), 0, limits)
+        fail_if(s.description is None, FormatError, "segment 0 does not carry the image description")
+        return _lean_header(s.description, len(data), len(data) // s.size)
     s = segmented.parse(bytes(data), 0, limits)
     _check_fields(s.fixed)
     return _stream_header(s, len(data))
 
 
 def _place(header: Header, m: np.ndarray, parts: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Known-pixel mask and flat values ``(H*W, C)`` from the segments received, by index."""
+    """Known-pixel mask and flat values ``(H*W, C)`` from the segments received, by index (format 2.0)."""
     h, w = m.shape
     kept = np.flatnonzero(m)
     groups = _groups(kept, w, header.segments)
@@ -416,6 +417,14 @@ def _place(header: Header, m: np.ndarray, parts: dict) -> tuple[np.ndarray, np.n
 
 def read_stream(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
     """Strict read of a segmented stream: header, mask ``(H, W)`` and kept values ``(N, C)``."""
+    if _lean(data):
+        desc, segs = segments.read_all(data, limits)
+        header = _lean_header(desc, len(data), len(segs))
+        m = header_mask(header)
+        at, values = segments.values_of(desc, [(s, segments.codes(desc, s)) for s in segs], np.flatnonzero(m))
+        out = np.empty_like(values)
+        out[at] = values
+        return header, m, out.astype(desc.dtype)
     parts = segmented.read_all(data, limits, lambda s: _segment_values(s, limits))
     header = _stream_header(parts[0][0], len(data))
     m = header_mask(header)
@@ -423,8 +432,38 @@ def read_stream(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.nda
     return header, m, values[m.ravel()]
 
 
+def _salvage_lean(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray, SalvageReport]:
+    desc, found, skipped = segments.scan(data, limits)
+    fail_if(desc is None, FormatError, "no intact segment carries the image description: nothing of the image "
+                                       "can be recovered")
+    header = _lean_header(desc, len(data), 0)
+    kept = np.flatnonzero(header_mask(header))
+    good, end = [], 0
+    for s in found:  # in order of their runs: drop a run that overlaps the one before or whose codes fail
+        try:
+            fail_if(s.first < end, FormatError, "overlapping runs")
+            good.append((s, segments.codes(desc, s)))
+            end = s.first + s.count
+        except FormatError:
+            continue
+    at, values = segments.values_of(desc, good, kept)
+    known = np.zeros(header.shape[0] * header.shape[1], bool)
+    known[kept[at]] = True
+    indices = {s.index for s, _ in good}
+    last = max(indices, default=-1)
+    tail = not good or good[-1][0].first + good[-1][0].count < header.survivors
+    expected = last + 1 + int(tail)  # at least: segments after the last received are not counted
+    report = SalvageReport(segments_expected=expected, segments_received=len(good),
+                           lost_segments=sorted(set(range(expected)) - indices), survivors_expected=header.survivors,
+                           survivors_recovered=int(at.size), bytes_skipped=skipped)
+    return (replace(header, segments=expected), known.reshape(header.shape[:2]),
+            values[np.argsort(at)].astype(desc.dtype), report)
+
+
 def salvage_stream(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray, SalvageReport]:
     """Every intact segment of a damaged stream: header, known-pixel mask, values ``(N_known, C)``, report."""
+    if _lean(data):
+        return _salvage_lean(bytes(data), limits)
     found, skipped = segmented.scan(data, limits, lambda s: _segment_values(s, limits))
     if not found:
         raise FormatError("no intact segment found: nothing of the image can be recovered")

@@ -33,15 +33,13 @@ from .predictive import max_error_limit
 
 __all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
-           "check_image", "inpainting_model",
+           "check_image", "check_frame", "inpainting_model",
            "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID"]
 
 DEFAULT_KEEP = 0.1
 ENCODE_MODES = ("mask", "latent")
 CODINGS = ("predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.5 and 6)
 QUALITY_ID = "latent-q{}"  # manifest id of the latent model that ``quality=q`` picks
-_SEGMENTS_DROP_METADATA = ("metadata is not carried by segmented streams; drop segment_size (--segment-size) "
-                           "or the metadata")
 
 
 @dataclass(frozen=True)
@@ -95,17 +93,22 @@ class EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
         product's significant bits)."""
         raw = _check_metadata(metadata)
-        if self.segment_size is not None and raw:
-            raise InvalidInputError(_SEGMENTS_DROP_METADATA)
         return replace(self, metadata=raw, bits=self.bits if self.bits is not None else check_bits(bits))
 
-    def bits_for(self, image: np.ndarray) -> int:
-        """The significant bits of ``image``: as asked (every value must fit) or its dtype's width."""
-        full = 8 * image.dtype.itemsize
+    def bits_for_dtype(self, dtype: np.dtype) -> int:
+        """The significant bits of samples of ``dtype``: as asked (at most the dtype's width) or that width."""
+        full = 8 * np.dtype(dtype).itemsize
         if self.bits is None:
             return full
         if self.bits > full:
-            raise InvalidInputError(f"bits (--bits) must be in 1..{full} for {image.dtype} images, got {self.bits}")
+            raise InvalidInputError(f"bits (--bits) must be in 1..{full} for {np.dtype(dtype)} images, got {self.bits}")
+        return self.bits
+
+    def bits_for(self, image: np.ndarray) -> int:
+        """The significant bits of ``image``: as asked (every value must fit) or its dtype's width."""
+        if self.bits is None:
+            return self.bits_for_dtype(image.dtype)
+        self.bits_for_dtype(image.dtype)
         top = int(image.max())
         if top >> self.bits:
             raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={self.bits} "
@@ -166,24 +169,38 @@ def check_bits(bits) -> int | None:
 
 def check_image(image) -> np.ndarray:
     """``image`` if it is one maskcodec codes: uint8 or uint16, ``(H, W)`` or ``(H, W, C)``."""
-    limits = Limits()
     if not isinstance(image, np.ndarray):
         raise InvalidInputError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise InvalidInputError(f"image dtype must be uint8 or uint16, got {image.dtype}")
-    if image.ndim not in (2, 3):
-        raise InvalidInputError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
-    if image.ndim == 3 and not 1 <= image.shape[2] <= limits.max_channels:
-        raise InvalidInputError(f"image must have 1 to {limits.max_channels} channels, got {image.shape[2]}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise InvalidInputError(f"image has no pixels: shape {image.shape}")
-    if image.shape[0] > limits.max_side or image.shape[1] > limits.max_side:
-        raise InvalidInputError(f"image sides must be at most {limits.max_side}, got {image.shape[:2]}")
-    samples = image.size
+    check_frame(image.shape, image.dtype)
+    return image
+
+
+def check_frame(shape, dtype) -> tuple[tuple[int, ...], np.dtype]:
+    """``(shape, dtype)`` of a frame maskcodec codes (uint8 or uint16, ``(H, W)`` or ``(H, W, C)``), checked.
+
+    >>> check_frame((4, 5, 3), "uint8")
+    ((4, 5, 3), dtype('uint8'))
+    """
+    limits = Limits()
+    try:
+        dtype, shape = np.dtype(dtype), tuple(int(n) for n in shape)
+    except TypeError:
+        raise InvalidInputError(f"shape must be a tuple of ints and dtype a numpy dtype, got {shape!r}, {dtype!r}") from None
+    if dtype not in (np.uint8, np.uint16):
+        raise InvalidInputError(f"image dtype must be uint8 or uint16, got {dtype}")
+    if len(shape) not in (2, 3):
+        raise InvalidInputError(f"image must be (H, W) or (H, W, C), got shape {shape}")
+    if len(shape) == 3 and not 1 <= shape[2] <= limits.max_channels:
+        raise InvalidInputError(f"image must have 1 to {limits.max_channels} channels, got {shape[2]}")
+    if shape[0] <= 0 or shape[1] <= 0:
+        raise InvalidInputError(f"image has no pixels: shape {shape}")
+    if shape[0] > limits.max_side or shape[1] > limits.max_side:
+        raise InvalidInputError(f"image sides must be at most {limits.max_side}, got {shape[:2]}")
+    samples = int(np.prod(shape))
     if samples > limits.max_samples:
         raise InvalidInputError(f"image of {samples} samples is over the {limits.max_samples} that a decoder "
                                 f"accepts by default (spec section 9); split it into tiles")
-    return image
+    return shape, dtype
 
 
 def _check_segment_size(segment_size) -> int | None:
@@ -292,15 +309,12 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     keep = DEFAULT_KEEP if keep is None else check_keep(keep)
     seed = secrets.randbits(32) if seed is None else check_seed(seed)
     segment_size = _check_segment_size(segment_size)
-    if segment_size is not None and raw_metadata:
-        raise InvalidInputError(_SEGMENTS_DROP_METADATA)
     if coding is not None and coding not in CODINGS:
         raise InvalidInputError(f"coding (--coding) must be one of {', '.join(CODINGS)}, got {coding!r}")
-    if segment_size is not None and (max_error or coding == "predictive"):
-        raise InvalidInputError(f"{'max_error (--max-error)' if max_error else 'coding (--coding) predictive'} "
-                                f"applies to the single container; segmented streams (--segment-size) carry exact "
-                                f"values in scan order (spec section 11.2)")
-    coding = coding or ("scan" if segment_size is not None else "predictive")
+    if segment_size is not None and coding is not None:
+        raise InvalidInputError("coding (--coding) applies to the single container; segmented streams "
+                                "(--segment-size) have their own coding (spec section 11.3)")
+    coding = coding or (None if segment_size is not None else "predictive")
     if coding == "scan" and max_error:
         raise InvalidInputError("max_error (--max-error) needs coding (--coding) predictive: scan-order coding "
                                 "(spec section 6) stores kept values exactly")

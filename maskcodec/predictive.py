@@ -51,7 +51,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import rice
 from .errors import FormatError
+from .rice import QMAX
 from .format.header import fail_if
 from .layout import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF
 
@@ -63,7 +65,6 @@ WEIGHT_ONE = 1 << 30    # candidate weight 2**30 // d**4
 ACTIVITY = (3, 6, 10, 16, 25, 40, 64)  # context thresholds on the candidates' spread, scaled to 8 bits
 CONTEXTS = len(ACTIVITY) + 2           # 8 activity contexts and one for "no prediction"
 NO_PREDICTION = CONTEXTS - 1
-QMAX = 16               # a Rice quotient of 16 or more is an escape: 16 zeros, a one, then the code in `bits` bits
 _ROWS = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])  # the 3 x 3 cells around a target's, in scan order
 _COLS = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
 _SLOT = np.arange(2)[None, :]
@@ -267,27 +268,14 @@ def _choose_k(z: np.ndarray, group: np.ndarray, planes: int, bits: int, rng: int
     """The Rice parameter of each (plane, context) that codes its values in the fewest bits (ties: smallest)."""
     groups = planes * CONTEXTS
     hist = np.bincount(group * rng + z, minlength=groups * rng).reshape(groups, rng).astype(np.float64)
-    values = np.arange(rng)
-    cost = np.stack([np.where((values >> k) < QMAX, (values >> k) + 1 + k, QMAX + 1 + bits) for k in range(bits + 1)])
+    cost = np.stack([sum(rice.code_costs(np.arange(rng), k, bits)) for k in range(bits + 1)])
     return np.argmin(hist @ cost.T, axis=1).astype(np.int64)  # exact: integer counts times small integers
 
 
 def _rice(z: np.ndarray, k: np.ndarray, bits: int, table: np.ndarray) -> bytes:
     """Payload: the Rice parameters, the unary stream's length, the unary stream, the fixed-width stream."""
-    q = z >> k
-    escape = q >= QMAX
-    unary = np.zeros(int(np.minimum(q, QMAX).sum()) + z.size, bool)
-    unary[np.cumsum(np.minimum(q, QMAX) + 1) - 1] = True
-    width = np.where(escape, bits, k)
-    field = np.where(escape, z, z & ((1 << k) - 1))
-    start = np.cumsum(width) - width
-    fixed = np.zeros(int(width.sum()), bool)
-    for w in np.unique(width[width > 0]):  # one pass per field width: work in proportion to the bits written
-        of = width == w
-        fixed[start[of][:, None] + np.arange(w)] = (field[of][:, None] >> np.arange(w - 1, -1, -1)) & 1
-    head = table.astype(np.uint8).tobytes()
-    packed = np.packbits(unary).tobytes()
-    return head + len(packed).to_bytes(4, "little") + packed + np.packbits(fixed).tobytes()
+    unary, fixed = rice.streams(z, k, bits)
+    return table.astype(np.uint8).tobytes() + len(unary).to_bytes(4, "little") + unary + fixed
 
 
 def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
@@ -306,14 +294,7 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
     size = int.from_bytes(payload[head:head + 4], "little")
     fail_if(size > len(payload) - head - 4, FormatError,
             f"unary stream of {size} bytes runs past the payload's end ({len(payload) - head - 4} bytes left)")
-    ones = np.flatnonzero(np.unpackbits(np.frombuffer(payload, np.uint8, size, head + 4)))
-    symbols = n * channels
-    fail_if(ones.size != symbols, FormatError,
-            f"unary stream holds {ones.size} codes, the file has {symbols} ({n} pixels x {channels} channels)")
-    fail_if(size != 0 and (symbols == 0 or ones[-1] < 8 * (size - 1)), FormatError,
-            "unary stream has a whole byte of padding after its last code")
-    q = np.diff(ones, prepend=-1) - 1
-    fail_if(bool((q > QMAX).any()), FormatError, f"a unary code is longer than {QMAX} zeros (spec section 6.5)")
+    q = rice.quotients(np.frombuffer(payload, np.uint8, size, head + 4), n * channels)
     fixed = np.frombuffer(payload, np.uint8, offset=head + 4 + size)
     stream = np.concatenate([fixed, np.zeros(3, np.uint8)]).astype(np.int64)
     pos = 0
@@ -326,14 +307,7 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
             symbol += at.size
             k = table[p * CONTEXTS + ctx]
             escape = qs == QMAX
-            w = np.where(escape, bits, k)
-            start = pos + np.cumsum(w) - w
-            pos += int(w.sum())
-            fail_if(pos > 8 * fixed.size, FormatError,
-                    f"fixed-width stream ends after {8 * fixed.size} bits, inside the codes of level {level}")
-            b = start >> 3
-            word = (stream[b] << 16) | (stream[b + 1] << 8) | stream[b + 2]
-            field = (word >> (24 - (start & 7) - w)) & ((1 << w) - 1)
+            field, pos = rice.fields(stream, fixed.size, pos, np.where(escape, bits, k), f"the codes of level {level}")
             z = np.where(escape, field, (qs << k) | field)
             fail_if(bool((z >= rng).any()), FormatError,
                     f"residual code {int(z.max())} is out of range: codes must be below RANGE = {rng} "
@@ -342,8 +316,5 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
             level_recon[:, ch] = _reconstruct(_plane_prediction(pred, level_recon, ch, ref, maxval), qv, step, rng,
                                               maxval)
         recon[at] = level_recon
-    fail_if(8 * fixed.size - pos >= 8, FormatError,
-            f"fixed-width stream has {8 * fixed.size - pos} bits after its last code; at most 7 bits of padding")
-    fail_if(pos < 8 * fixed.size and int(stream[pos >> 3]) & ((1 << (8 - (pos & 7))) - 1) != 0, FormatError,
-            "padding bits after the last fixed-width code are not zero")
+    rice.check_fixed_end(stream, fixed.size, pos)
     return recon

@@ -77,6 +77,18 @@ CHAINS = {
     "chain_gray8_scan_base": ("navcam", slice(0, 61), slice(0, 97), None, 33, "hash",
                               [(0.1, 0, "scan"), (0.3, 0, None)]),
 }
+# Lean segmented streams (format 3.0, section 11). name: (sample, rows, cols, keep, seed, bits, mask kind,
+# max_error, metadata, channels taken or None, segment size)
+LEAN = {
+    "s3_rgb8_meta_keep0.1_s256": ("mastcam", slice(0, 120), slice(0, 160), 0.1, 41, None, "bluenoise", 0,
+                                  {"instrument": "MAST_RIGHT", "sol": 1044}, None, 256),
+    "s3_gray12_hash_maxerr2_s200": ("navcam12", slice(20, 120), slice(30, 150), 0.2, 42, 12, "hash", 2, None,
+                                    None, 200),
+    "s3_4band8_keep0.3_s300": ("mastcam", slice(90, 160), slice(0, 110), 0.3, 43, None, "bluenoise", 0, None,
+                               [0, 1, 2, 1], 300),
+    # no kept pixel: one segment with n = 0
+    "s3_gray8_empty_s128": ("navcam", slice(0, 4), slice(0, 5), 0.01, 44, None, "hash", 0, None, None, 128),
+}
 AS_UINT16 = {"gray16_bits8_keep0.25"}  # valid vectors whose 8-bit crop is stored as uint16
 # the mask kind of each valid vector: kind 0 (hash) unless named here
 BLUENOISE = {"rgb8_bluenoise_keep0.1", "gray12_bluenoise_keep0.25", "seg_rgb8_bluenoise_keep0.25_s512"}
@@ -153,15 +165,21 @@ def valid_vectors() -> dict[str, bytes]:
             img = img.astype(np.uint16)
         if hwc1:
             img = img[..., None]
-        data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
-                                segment_size=segment[0] if segment else None,
-                                mask="bluenoise" if name in BLUENOISE else "hash",
-                                coding=None if segment else "scan")  # written before predictive coding
+        if segment:  # format 2.0 is read, no longer written: its vectors are what the 2.0 encoder wrote
+            data = (ROOT / "valid" / f"{name}.mcx").read_bytes()
+        else:
+            data = maskcodec.encode(img, keep=keep, seed=seed, bits=bits, metadata=meta,
+                                    mask="bluenoise" if name in BLUENOISE else "hash",
+                                    coding="scan")  # written before predictive coding
         out |= _valid(name, img, data)
     for name, (sample, rows, cols, keep, seed, bits, kind, max_error, bands) in PREDICTIVE.items():
         img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
         out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind,
                                                   max_error=max_error))
+    for name, (sample, rows, cols, keep, seed, bits, kind, max_error, meta, bands, size) in LEAN.items():
+        img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
+        out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind, metadata=meta,
+                                                  max_error=max_error, segment_size=size))
     return out
 
 
@@ -486,6 +504,89 @@ def segmented_error_vectors(seg: bytes, size: int) -> dict[str, tuple[bytes, str
     }
 
 
+def _lean_parts(stream: bytes) -> list[bytes]:
+    size = int.from_bytes(stream[7:9], "little")
+    return [stream[i:i + size] for i in range(0, len(stream), size)]
+
+
+def _lean_crc(segment: bytes) -> bytes:
+    """A lean segment with its CRC32 (its last four bytes) recomputed."""
+    return segment[:-4] + zlib.crc32(segment[:-4]).to_bytes(4, "little")
+
+
+def _lean_patch(segment: bytes, offset: int, new: bytes) -> bytes:
+    return _lean_crc(segment[:offset] + new + segment[offset + len(new):])
+
+
+def lean_error_vectors(stream: bytes, bounded: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Must-fail lean streams (section 11.4), from the valid vector ``stream`` (a description in segments 0, 1,
+    8, ...; metadata) and ``bounded`` (max_error 2, 12 bits)."""
+    parts = _lean_parts(stream)
+    rest = lambda k: b"".join(parts[k:])  # noqa: E731
+    d_size = 46 + int.from_bytes(parts[0][23 + 44:23 + 46], "little")  # D = 46 + M (no model id)
+    body1 = parts[1][23 + d_size:-4]
+    without = _lean_rebuilt(parts[1], description=False, body=body1)
+    last = parts[-1]
+    b = _lean_parts(bounded)
+    bd = 46 + int.from_bytes(b[0][23 + 44:23 + 46], "little")
+    k_at = 23 + bd  # segment 0's first Rice parameter
+    return {
+        "s3_missing_segment": (parts[0] + rest(2), "FormatError", "segment 1 lost: segment 2 follows segment 0"),
+        "s3_truncated_last": (b"".join(parts[:-1]), "TruncatedError", "last segment lost: survivors missing"),
+        "s3_cut_inside": (stream[:len(parts[0]) + 100], "TruncatedError", "stream ends inside segment 1"),
+        "s3_bad_crc": (parts[0] + parts[1][:40] + bytes([parts[1][40] ^ 0x10]) + parts[1][41:] + rest(2),
+                       "ChecksumError", "one bit flipped in segment 1"),
+        "s3_reserved_flag": (parts[0] + _lean_patch(parts[1], 6, bytes([parts[1][6] | 2])) + rest(2),
+                             "FormatError", "segment 1 with reserved flag bit 1 set, CRC32 consistent"),
+        "s3_unknown_version": (_lean_patch(parts[0], 4, bytes([4])) + rest(1), "UnsupportedVersionError",
+                               "segment 0 with major version 4, CRC32 consistent"),
+        "s3_description_missing": (parts[0] + without + rest(2), "FormatError",
+                                   "segment 1 without the description that segments 0 and 1 must carry"),
+        "s3_stream_id": (parts[0] + parts[1] + _lean_patch(parts[2], 9, bytes(4)) + rest(3), "FormatError",
+                         "segment 2 names another stream id, CRC32 consistent"),
+        "s3_first_gap": (parts[0] + parts[1] + _lean_patch(parts[2], 17, (int.from_bytes(parts[2][17:21], "little")
+                                                                          + 1).to_bytes(4, "little")) + rest(3),
+                         "FormatError", "segment 2 starts one survivor after segment 1 ends"),
+        "s3_nonzero_padding": (b"".join(parts[:-1]) + _lean_patch(last, len(last) - 5, b"\x01"), "FormatError",
+                               "last byte before the last segment's CRC32 is not zero, CRC32 consistent"),
+        "s3_rice_parameter": (_lean_patch(b[0], k_at, bytes([13])) + b"".join(b[1:]), "FormatError",
+                              "Rice parameter 13 above bits = 12, CRC32 consistent"),
+        "s3_count_mismatch": (_lean_patch(parts[0], 21, (int.from_bytes(parts[0][21:23], "little") - 1)
+                                          .to_bytes(2, "little")) + rest(1), "FormatError",
+                              "segment 0's count one less than its unary stream holds (and than segment 1 expects)"),
+        "s3_mode_latent": (_lean_patch(parts[0], 23 + 8, b"\x01") + rest(1), "UnsupportedVersionError",
+                           "description in mode 1 (latent), stream id and CRC32 not updated: the mode is checked first"),
+    }
+
+
+def _lean_rebuilt(segment: bytes, *, description: bool, body: bytes) -> bytes:
+    """A lean segment like ``segment`` (same head fields) with or without its description, holding ``body``."""
+    from maskcodec.format import lean_segments
+    h = lean_segments.HEAD.parse(segment[:lean_segments.HEAD_SIZE])
+    d_size = 46 + int.from_bytes(segment[23 + 44:23 + 46], "little")
+    return lean_segments.build(size=h.segment_size, stream_id=h.stream_id, index=h.segment_index, first=h.first,
+                               count=h.count, description=segment[23:23 + d_size] if description else None,
+                               body=body)
+
+
+def lean_salvage_vectors(stream: bytes) -> dict[str, bytes]:
+    """Damaged lean streams that salvage must recover, with the expected report: losing the first segment
+    keeps the metadata (segment 1 carries the description)."""
+    parts = _lean_parts(stream)
+    size = len(parts[0])
+    flipped = bytearray(stream)
+    flipped[3 * size + 50] ^= 0x08
+    cases = {"s3_lost_first": b"".join(parts[1:]), "s3_zeroed_packet": parts[0] + bytes(size) + b"".join(parts[2:]),
+             "s3_flipped_bit": bytes(flipped), "s3_garbage_between": parts[0] + b"\x89MCL garbage" + b"".join(parts[1:])}
+    out = {}
+    for name, data in cases.items():
+        header, _, _, report = mask_mode.salvage_stream(data, maskcodec.Limits())
+        out[f"salvage/{name}.mcx"] = data
+        out[f"salvage/{name}.json"] = (json.dumps(dict(vars(report)) | {"metadata": header.metadata}, indent=2,
+                                                  sort_keys=True) + "\n").encode()
+    return out
+
+
 def _segment_crc(segment: bytes) -> bytes:
     """A segment without model id with its header CRC (offset 49) recomputed."""
     return segment[:49] + zlib.crc32(segment[:49]).to_bytes(4, "little") + segment[53:]
@@ -520,6 +621,7 @@ def write_all(descriptions: bool) -> int:
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= rans_error_vectors(files["valid/latent_gray8_rans.mcx"], files["valid/latent_gray8_integer.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
+    errors |= lean_error_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"], files["valid/s3_gray12_hash_maxerr2_s200.mcx"])
     chain_files, chains = chain_vectors()
     files |= chain_files
     errors |= predictive_error_vectors(files["valid/p_gray12_hash_keep0.25.mcx"],
@@ -527,6 +629,7 @@ def write_all(descriptions: bool) -> int:
     latent = files["valid/latent_gray8_integer.mcx"]
     errors["p_flag_in_latent"] = (_patch(latent, 6, bytes([latent[6] | 2, latent[7]])),) + errors["p_flag_in_latent"][1:]
     files |= salvage_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
+    files |= lean_salvage_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"])
     index = {}
     for name, (data, exc, fault) in errors.items():
         files[f"errors/{name}.mcx"] = data

@@ -142,8 +142,8 @@ def test_damaged_and_misused_files(reference):
     stream = bytearray(maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1, segment_size=512))
     with pytest.raises(InvalidInputError, match="segmented stream"):
         maskcodec.latents(bytes(stream))
-    stream[8] = 1  # a segment claiming latent mode, with a valid header CRC (no model id: header ends at 49)
-    stream[49:53] = zlib.crc32(bytes(stream[:49])).to_bytes(4, "little")
+    stream[23 + 8] = 1  # a description claiming latent mode, with a valid segment CRC32 (the last 4 of 512 bytes)
+    stream[508:512] = zlib.crc32(bytes(stream[:508])).to_bytes(4, "little")
     with pytest.raises(UnsupportedVersionError, match="mode 1 is unknown here"):
         maskcodec.decode(bytes(stream))
 

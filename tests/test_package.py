@@ -170,7 +170,7 @@ def test_options_are_checked_before_any_pixel_work(monkeypatch):
 
     monkeypatch.setattr(maskcodec.mask_mode, "kept_indices", no_pixel_work)
     image = maskcodec.sample_image("mastcam")
-    bad = [dict(segment_size=10), dict(segment_size=1024, metadata={"a": 1}), dict(model="x" * 65),
+    bad = [dict(segment_size=10), dict(segment_size=1024, coding="scan"), dict(model="x" * 65),
            dict(metadata={"big": "x" * (1 << 20)}), dict(metadata={"nan": float("nan")}), dict(keep=0),
            dict(seed=-1), dict(bits=17), dict(bits=True), dict(model="no-such-model"), dict(quality=1)]
     for kwargs in bad:

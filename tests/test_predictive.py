@@ -183,8 +183,8 @@ def test_max_error_is_checked_against_the_sample_depth():
         maskcodec.encode(img, 0.1, max_error=128)
     with pytest.raises(errors.InvalidInputError, match="non-negative"):
         maskcodec.encode(img, 0.1, max_error=-1)
-    with pytest.raises(errors.InvalidInputError, match="single container"):
-        maskcodec.encode(img, 0.1, max_error=2, segment_size=1024)
+    with pytest.raises(errors.InvalidInputError, match=r"must be in 0\.\.127"):
+        maskcodec.encode(img, 0.1, max_error=128, segment_size=1024)
     with pytest.raises(errors.InvalidInputError, match="needs coding"):
         maskcodec.encode(img, 0.1, max_error=2, coding="scan")
     with pytest.raises(errors.InvalidInputError, match="coding"):

@@ -54,7 +54,15 @@ def test_valid_vector_decodes_exactly(name):
     assert np.abs(out[m].astype(np.int64) - image[m]).max(initial=0) <= header.max_error  # ... within its error
 
 
-@pytest.mark.parametrize("name", VALID)
+def test_version_2_vectors_are_read_not_written():
+    """Format 2.0 streams are still decoded (test_valid_vector); the encoder writes 3.0 for segment_size."""
+    legacy = [n for n in VALID if maskcodec.inspect((VECTORS / "valid" / f"{n}.mcx").read_bytes()).version == (2, 0)]
+    assert len(legacy) == 3
+    image = np.load(VECTORS / "valid" / f"{legacy[0]}.input.npy")
+    assert maskcodec.inspect(maskcodec.encode(image, 0.25, seed=7, segment_size=256)).version == (3, 0)
+
+
+@pytest.mark.parametrize("name", [n for n in VALID if not n.startswith("seg_")])
 def test_encoder_reproduces_vector(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     h = maskcodec.inspect(data)
@@ -125,18 +133,23 @@ SALVAGE = sorted(p.stem for p in (VECTORS / "salvage").glob("*.mcx"))
 def test_salvage_vectors(name):
     data = (VECTORS / "salvage" / f"{name}.mcx").read_bytes()
     expected = json.loads((VECTORS / "salvage" / f"{name}.json").read_text())
+    metadata = expected.pop("metadata", None)  # 3.0 streams: the metadata salvage keeps
     with pytest.raises(errors.FormatError):
         maskcodec.decode(data)  # strict mode names the damage
     with pytest.warns(maskcodec.SalvageWarning) as caught:
         out = maskcodec.decode(data, inpainter="nconv", strict=False)
     assert vars(caught[0].message.report) == expected
-    image = np.load(VECTORS / "valid" / "seg_rgb8_keep0.25_s256.input.npy")
-    full = maskcodec.survivors((VECTORS / "valid" / "seg_rgb8_keep0.25_s256.mcx").read_bytes())[1]
+    source = "s3_rgb8_meta_keep0.1_s256" if name.startswith("s3_") else "seg_rgb8_keep0.25_s256"
+    if metadata is not None:
+        assert maskcodec.mask_mode.salvage_stream(data, maskcodec.Limits())[0].metadata == metadata != {}
+    image = np.load(VECTORS / "valid" / f"{source}.input.npy")
+    full = maskcodec.survivors((VECTORS / "valid" / f"{source}.mcx").read_bytes())[1]
     assert out.shape == image.shape
     assert (out[full] == image[full]).mean() >= expected["survivors_recovered"] / expected["survivors_expected"]
 
 
-@pytest.mark.parametrize("name", ["rgb8_keep0.1", "seg_rgb8_keep0.25_s256", "latent_rgb8_minmax", "latent_gray8_rans"])
+@pytest.mark.parametrize("name", ["rgb8_keep0.1", "seg_rgb8_keep0.25_s256", "s3_gray12_hash_maxerr2_s200",
+                                  "latent_rgb8_minmax", "latent_gray8_rans"])
 def test_every_truncation_of_a_file_is_a_clear_error(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for n in range(len(data)):
@@ -144,8 +157,8 @@ def test_every_truncation_of_a_file_is_a_clear_error(name):
             maskcodec.decode(data[:n])
 
 
-@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "seg_gray12_keep0.1_s200", "latent_gray8_integer",
-                                  "latent_gray8_rans"])
+@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "seg_gray12_keep0.1_s200", "s3_gray12_hash_maxerr2_s200",
+                                  "latent_gray8_integer", "latent_gray8_rans"])
 def test_every_single_bit_flip_is_detected(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     for bit in range(8 * len(data)):

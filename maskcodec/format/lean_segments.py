@@ -1,0 +1,173 @@
+"""Format 3.0, the lean segmented stream (sync ``\\x89MCL``): segments written as the rows arrive.
+
+``spec/format.md`` section 11. Every segment has exactly ``segment_size`` bytes
+and one CRC32 over all of them; it names its stream (the CRC32 of the image
+description), its index and the run of survivors it holds. The image
+description (the fixed fields of section 4 under the magic ``\\x89MCD``, the
+error bound, the survivor order, the model and the product metadata) travels in segments 0 and 1
+and in every R-th segment, so that a stream that lost any one segment keeps it.
+
+This module builds and parses those bytes; what the survivors are and how
+their codes are laid out is mask mode's (:mod:`maskcodec.segments`).
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import construct as cs
+
+from ..errors import ChecksumError, FormatError, TruncatedError, UnsupportedVersionError
+from .header import CRC_SIZE, FIXED_SIZE, MODE_MASK, Limits, check_image, crc, fail_if, parse_fixed
+
+__all__ = ["SYNC", "VERSION", "DESCRIPTION_MAGIC", "HEAD_SIZE", "FLAG_DESCRIPTION", "MAX_RUN", "Description", "Segment",
+           "carries_description", "description_bytes", "parse_description", "build", "parse", "is_lean"]
+
+SYNC = b"\x89MCL"
+VERSION = (3, 0)
+DESCRIPTION_MAGIC = b"\x89MCD"
+FLAG_DESCRIPTION = 0x01
+MAX_RUN = 65535  # count is a u16
+
+HEAD = cs.Struct(
+    "sync" / cs.Bytes(4),
+    "version_major" / cs.Int8ul,
+    "version_minor" / cs.Int8ul,
+    "flags" / cs.Int8ul,
+    "segment_size" / cs.Int16ul,
+    "stream_id" / cs.Int32ul,
+    "segment_index" / cs.Int32ul,
+    "first" / cs.Int32ul,
+    "count" / cs.Int16ul,
+)
+HEAD_SIZE = HEAD.sizeof()  # 23
+
+_DESCRIPTION_TAIL = cs.Struct(
+    "max_error" / cs.Int16ul,
+    "repeat" / cs.Int16ul,
+    "lanes" / cs.Int8ul,
+    "window" / cs.Int16ul,
+    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
+    "model_sha256" / cs.If(cs.this.model_id != "", cs.Bytes(32)),
+    "metadata" / cs.Prefixed(cs.Int16ul, cs.GreedyBytes),
+)
+
+
+@dataclass(frozen=True)
+class Description:
+    """The image description a stream's segments share (spec section 11.2), as parsed and checked."""
+
+    raw: bytes
+    fixed: object
+    dtype: object
+    shape: tuple[int, ...]
+    max_error: int
+    repeat: int
+    lanes: int
+    window: int
+    model_id: str
+    model_sha256: bytes
+    metadata: bytes
+
+    @property
+    def stream_id(self) -> int:
+        return zlib.crc32(self.raw)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment whose CRC32 matched: where it lies, its fields, its description (if it carries one)
+    and the bytes after its head and description (the survivor codes and zero padding)."""
+
+    start: int
+    size: int
+    stream_id: int
+    index: int
+    first: int
+    count: int
+    description: Description | None
+    body: bytes
+
+
+def carries_description(index: int, repeat: int) -> bool:
+    """Whether segment ``index`` carries the description: segments 0 and 1 and every ``repeat``-th."""
+    return index <= 1 or index % repeat == 0
+
+
+def description_bytes(fixed: bytes, *, max_error: int, repeat: int, lanes: int, window: int, model_id: str,
+                      model_sha256: bytes, metadata: bytes) -> bytes:
+    """The description block: the 36 fixed bytes (magic ``\\x89MCD``) and the tail of spec section 11.2."""
+    return fixed + _DESCRIPTION_TAIL.build(dict(max_error=max_error, repeat=repeat, lanes=lanes, window=window,
+                                                model_id=model_id,
+                                                model_sha256=model_sha256 if model_id else None, metadata=metadata))
+
+
+def parse_description(data: bytes, pos: int, end: int, limits: Limits, where: str) -> Description:
+    """Parse and check the description block at ``pos`` (its bytes end before ``end``)."""
+    f = parse_fixed(data[:end], pos, DESCRIPTION_MAGIC, VERSION[0], (MODE_MASK,), f"{where}: description")
+    dtype, shape = check_image(f, limits)
+    try:
+        t = _DESCRIPTION_TAIL.parse(data[pos + FIXED_SIZE:end])
+    except cs.StreamError:
+        raise FormatError(f"{where}: description runs past the segment's end") from None
+    except (cs.StringError, UnicodeDecodeError):
+        raise FormatError(f"{where}: model id is not ASCII") from None
+    fail_if(t.repeat == 0, FormatError, f"{where}: description repeat 0; it must be at least 1")
+    fail_if(t.lanes == 0 or t.window < t.lanes, FormatError,
+            f"{where}: {t.lanes} lanes in windows of {t.window} rows; lanes must be at least 1 and at most the window")
+    fail_if(len(t.metadata) > limits.max_metadata, FormatError,
+            f"{where}: metadata of {len(t.metadata)} bytes exceeds the limit of {limits.max_metadata}")
+    size = FIXED_SIZE + 10 + len(t.model_id) + (32 if t.model_id else 0) + len(t.metadata)
+    return Description(raw=bytes(data[pos:pos + size]), fixed=f, dtype=dtype, shape=shape, max_error=t.max_error,
+                       repeat=t.repeat, lanes=t.lanes, window=t.window, model_id=t.model_id, model_sha256=t.model_sha256 or bytes(32),
+                       metadata=bytes(t.metadata))
+
+
+def build(*, size: int, stream_id: int, index: int, first: int, count: int, description: bytes | None,
+          body: bytes) -> bytes:
+    """One segment of exactly ``size`` bytes: head, description, ``body``, zero padding, CRC32."""
+    head = HEAD.build(dict(sync=SYNC, version_major=VERSION[0], version_minor=VERSION[1],
+                           flags=FLAG_DESCRIPTION if description is not None else 0, segment_size=size,
+                           stream_id=stream_id, segment_index=index, first=first, count=count))
+    out = head + (description or b"") + body
+    if len(out) + CRC_SIZE > size:
+        raise ValueError(f"segment of {len(out) + CRC_SIZE} bytes does not fit in {size}")  # the encoder's bug
+    out += bytes(size - CRC_SIZE - len(out))
+    return out + crc(out)
+
+
+def is_lean(data) -> bool:
+    """Whether ``data`` starts like a lean stream (or is a prefix of its sync marker)."""
+    head = bytes(data[:4]) if isinstance(data, (bytes, bytearray, memoryview)) else b""
+    return len(head) > 0 and head == SYNC[:len(head)]
+
+
+def parse(data: bytes, pos: int, limits: Limits) -> Segment:
+    """Parse and check the framing of the segment at ``pos`` (spec section 11.1): head, size, CRC32,
+    reserved flags, and the description it carries."""
+    where = f"segment at byte {pos}"
+    fail_if(len(data) - pos < HEAD_SIZE, TruncatedError, f"stream ends inside the {HEAD_SIZE}-byte head of the {where}")
+    h = HEAD.parse(data[pos:pos + HEAD_SIZE])
+    fail_if(h.sync != SYNC, FormatError, f"{where}: found {h.sync!r} where the sync marker {SYNC!r} was expected")
+    fail_if(h.version_major != VERSION[0], UnsupportedVersionError,
+            f"{where}: format version {h.version_major}.{h.version_minor} is not supported; this decoder reads "
+            f"major version {VERSION[0]} here")
+    fail_if(h.segment_size < HEAD_SIZE + CRC_SIZE, FormatError,
+            f"{where}: segment_size {h.segment_size} is below the {HEAD_SIZE + CRC_SIZE} bytes of its head and CRC")
+    end = pos + h.segment_size
+    fail_if(len(data) < end, TruncatedError,
+            f"stream ends inside segment {h.segment_index} ({where} needs {h.segment_size} bytes, "
+            f"{len(data) - pos} remain)")
+    fail_if(data[end - CRC_SIZE:end] != crc(data[pos:end - CRC_SIZE]), ChecksumError, f"{where}: CRC32 does not match")
+    fail_if(h.flags & ~FLAG_DESCRIPTION, FormatError,
+            f"{where}: reserved flag bits are set (flags={h.flags:#04x}); only bit 0 is defined")
+    body_start = pos + HEAD_SIZE
+    description = None
+    if h.flags & FLAG_DESCRIPTION:
+        description = parse_description(data, body_start, end - CRC_SIZE, limits, where)
+        fail_if(description.stream_id != h.stream_id, FormatError,
+                f"{where}: stream id {h.stream_id:#010x} is not the CRC32 of its description "
+                f"({description.stream_id:#010x})")
+        body_start += len(description.raw)
+    return Segment(start=pos, size=h.segment_size, stream_id=h.stream_id, index=h.segment_index, first=h.first,
+                   count=h.count, description=description, body=bytes(data[body_start:end - CRC_SIZE]))
