@@ -1,17 +1,21 @@
 """The lean segmented stream (format 3.0) of mask mode: written as the rows arrive, decodable segment by segment.
 
-``spec/format.md`` section 11. The survivors are numbered in scan order and
-cut into consecutive runs, one per segment, each run as long as fits in the
-segment (so segments come out in readout order and an encoder holds at most
-one segment's survivors). Within a segment every survivor is predicted from
-one survivor already in the segment: the nearest (squared distance) of its
-left neighbour in the row and the two survivors bracketing its column in each
-of the three rows above; its residual is coded with a Rice parameter per plane
-(:mod:`maskcodec.rice`). With ``max_error`` d the values are first quantized to
-steps of 2d + 1, so every kept value comes back within d.
+``spec/format.md`` section 11. The survivors are put in *stream order* (by
+window of 64 rows, then lane: rows 0, 4, 8, ... of the window, then 1, 5, 9,
+...) and cut into consecutive runs, one per segment, each run as long as fits
+in the segment: an encoder holds at most a window's and a segment's survivors,
+and a lost segment thins rows instead of blanking a band. Within a segment
+every survivor is predicted from one survivor before it in the segment: the
+nearest (squared distance) of its left neighbour in the row and the two
+survivors bracketing its column in the rows 1, 2, 3 and 1, 2, 3 lanes above;
+its residual is coded with a Rice parameter per plane (:mod:`maskcodec.rice`).
+With ``max_error`` d the values are first quantized to steps of 2d + 1, so
+every kept value comes back within d.
 
 :class:`StreamEncoder` is the encoder (``encode(..., segment_size=S)`` feeds it
-the whole frame); :func:`read` and :func:`salvage` decode.
+the whole frame); :func:`read_all` and :func:`scan` read a stream strictly or
+for salvage, :func:`codes` and :func:`values_of` decode the segments
+(:mod:`maskcodec.mask_mode` puts them together).
 """
 from __future__ import annotations
 
@@ -29,13 +33,23 @@ from .layout import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORM_NONE
 from .mask import MASK_KIND_IDS, kept_rows
 from .options import check_frame, check_max_error, resolve
 
-__all__ = ["StreamEncoder", "REPEAT", "LANES", "WINDOW", "transform_for", "stream_order", "predictors", "least_segment", "codes", "values_of", "read_all", "scan"]
+__all__ = ["StreamEncoder", "REPEAT", "LANES", "WINDOW", "transform_for", "stream_order", "rows_above", "predictors",
+           "least_segment", "codes", "values_of", "read_all", "scan"]
 
 REPEAT = 8         # the reference encoder's description repeat: segments 0, 1, 8, 16, ...
-LANES, WINDOW = 2, 32  # the reference encoder's survivor order: in windows of 32 rows, even rows, then odd rows
-ROWS_ABOVE = 3     # rows above a survivor whose survivors may predict it
+LANES, WINDOW = 4, 64  # the reference encoder's survivor order: in windows of 64 rows, rows 0, 4, 8, ..., then 1, 5, 9, ...
+ROWS_ABOVE = 3     # rows above a survivor whose survivors may predict it: dy = 1..3 and 1..3 lanes up
 _FAR = 1 << 62     # the distance of a missing candidate
 _UNARY_SIZE = 2    # the u16 unary stream length
+
+
+def rows_above(lanes: int) -> tuple[int, ...]:
+    """The row offsets dy whose survivors may predict a survivor: 1, 2, 3 and G, 2G, 3G (a lane's own rows).
+
+    >>> rows_above(1), rows_above(4)
+    ((1, 2, 3), (1, 2, 3, 4, 8, 12))
+    """
+    return tuple(sorted({d * m for d in (1, lanes) for m in range(1, ROWS_ABOVE + 1)}))
 
 
 def transform_for(channels: int) -> int:
@@ -82,10 +96,10 @@ def stream_order(idx: np.ndarray, width: int, lanes: int, window: int) -> np.nda
     return np.lexsort((idx, (y % window) % lanes, y // window))
 
 
-def predictors(idx: np.ndarray, width: int) -> np.ndarray:
+def predictors(idx: np.ndarray, width: int, lanes: int) -> np.ndarray:
     """For each survivor of one segment, ``idx[i]`` (pixel indices in stream order), the position in ``idx`` of
     the survivor that predicts it, or -1 (predicted by 0). Candidates come before it in the segment: the
-    survivor just before it if in its row, and in each of the ``ROWS_ABOVE`` rows above the last survivor
+    survivor just before it if in its row, and in each of the rows :func:`rows_above` it the last survivor
     left of its column and the first at or right of it; the nearest (squared distance) wins, ties in that
     order. Without a candidate: the survivor just before it (-1 for the segment's first)."""
     n = idx.size
@@ -105,7 +119,7 @@ def predictors(idx: np.ndarray, width: int) -> np.ndarray:
         dists.append(np.where(ok, (x - x[c]) ** 2 + dy * dy, _FAR))
 
     offer(at - 1, 0, False)
-    for dy in range(1, ROWS_ABOVE + 1):
+    for dy in rows_above(lanes):
         right = np.searchsorted(by_pixel, (y - dy) * width + x)
         offer(right - 1, dy, True)
         offer(right, dy, True)
@@ -124,9 +138,9 @@ def _unzigzag(z: np.ndarray, rng: int) -> np.ndarray:
     return np.where(z & 1, -((z + 1) >> 1), z >> 1) % rng
 
 
-def _codes(planes: np.ndarray, idx: np.ndarray, width: int, rng: int) -> np.ndarray:
+def _codes(planes: np.ndarray, idx: np.ndarray, width: int, rng: int, lanes: int) -> np.ndarray:
     """The codes ``(C, n)`` of one segment's planes."""
-    j = predictors(idx, width)
+    j = predictors(idx, width, lanes)
     pred = np.where(j >= 0, planes[:, np.maximum(j, 0)], 0)
     return _zigzag((planes - pred) % rng, rng)
 
@@ -149,7 +163,7 @@ def _fit(z: np.ndarray, bits: int, room: int) -> tuple[int, np.ndarray]:
     planes, m = z.shape
     size = planes + _UNARY_SIZE + (unary.sum(axis=0) + 7) // 8 + (fixed.sum(axis=0) + 7) // 8
     n = int(np.argmin(size <= room)) if not (size <= room).all() else m
-    return n, choice[:, n - 1] if n else np.zeros(planes, np.int64)
+    return n, choice[:, n - 1]  # n >= 1: least_segment leaves room for one survivor's longest codes
 
 
 def _body(z: np.ndarray, k: np.ndarray, bits: int) -> bytes:
@@ -170,7 +184,7 @@ class StreamEncoder:
     """Encode a frame into a lean segmented stream (format 3.0) as its rows arrive.
 
     Memory stays bounded by the rows handed to :meth:`write`, the survivors of
-    one 32-row window and one segment's, whatever the frame's height; the bytes are identical to
+    one 64-row window and one segment's, whatever the frame's height; the bytes are identical to
     ``maskcodec.encode(frame, ..., segment_size=...)`` with the same arguments.
 
     Parameters
@@ -223,6 +237,7 @@ class StreamEncoder:
         fixed = build_fixed(lean.DESCRIPTION_MAGIC, lean.VERSION, shape=self._shape, dtype=self._dtype,
                             mode=MODE_MASK, bits=self._bits, transform=self._transform, seed=opts.seed,
                             keep_threshold=opts.threshold, survivors=survivors, mask_kind=MASK_KIND_IDS[opts.mask])
+        self._lanes, self._window_rows = LANES, WINDOW
         self._description = lean.description_bytes(fixed, max_error=self._max_error, repeat=REPEAT, lanes=LANES,
                                                    window=WINDOW,
                                                    model_id=opts.model_id, model_sha256=opts.model_sha256,
@@ -260,8 +275,8 @@ class StreamEncoder:
         b = self._window
         b = _Pending(np.concatenate([b.idx, idx]),
                      np.concatenate([b.planes, _planes(values, self._bits, self._transform, self._max_error)], axis=1))
-        done = int(np.searchsorted(b.idx, (h if stop == h else stop - stop % WINDOW) * w))  # whole windows
-        order = stream_order(b.idx[:done], w, LANES, WINDOW)
+        done = int(np.searchsorted(b.idx, (h if stop == h else stop - stop % self._window_rows) * w))  # whole windows
+        order = stream_order(b.idx[:done], w, self._lanes, self._window_rows)
         p = self._pending
         self._pending = _Pending(np.concatenate([p.idx, b.idx[:done][order]]),
                                  np.concatenate([p.planes, b.planes[:, :done][:, order]], axis=1))
@@ -311,7 +326,7 @@ class StreamEncoder:
                 break  # too few new survivors since the last look to decide anything
             m = min(limit, 2 * self._last)
             while True:  # look at twice the last segment's survivors, and further only when they all fit
-                z = _codes(p.planes[:, :m], p.idx[:m], width, rng)
+                z = _codes(p.planes[:, :m], p.idx[:m], width, rng, self._lanes)
                 n, k = _fit(z, self._bits, room)
                 if n < m or m == limit:
                     break
@@ -382,7 +397,7 @@ def values_of(desc: lean.Description, segs: list[tuple[lean.Segment, np.ndarray]
     at = order[np.concatenate([np.arange(s.first, s.first + s.count) for s, _ in segs])]
     parent, offset = [], 0
     for s, _ in segs:  # each segment's predictors from its own survivors
-        j = predictors(kept[at[offset:offset + s.count]], f.width)
+        j = predictors(kept[at[offset:offset + s.count]], f.width, desc.lanes)
         parent.append(np.where(j >= 0, j + offset, -1))
         offset += s.count
     parent = np.concatenate(parent)

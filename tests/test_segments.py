@@ -228,7 +228,7 @@ def test_segment_runs_follow_the_spec_rule():
         first, n = int.from_bytes(s[17:21], "little"), int.from_bytes(s[21:23], "little")
         room = 300 - 27 - (len(lean_segments.parse(s, 0, maskcodec.Limits()).description.raw) if s[6] & 1 else 0)
         run = idx[first:first + n + 1]
-        z = _spec_codes(planes(img.reshape(-1, 3)[run]), [(int(i) // 317, int(i) % 317) for i in run], 256)
+        z = _spec_codes(planes(img.reshape(-1, 3)[run]), [(int(i) // 317, int(i) % 317) for i in run], 256, data[23 + 40])
         assert _spec_size(z[:n], 8) <= room < _spec_size(z, 8)
 
 
@@ -238,13 +238,13 @@ def _spec_stream(idx, width, seg0):
     return np.array(sorted(idx, key=lambda i: ((i // width) // window, ((i // width) % window) % lanes, i)))
 
 
-def _spec_candidates(pos, i):
+def _spec_candidates(pos, i, lanes):
     """Spec 11.3: the predictor of survivor i among the segment's survivors at pos = [(y, x), ...]."""
     y, x = pos[i]
     cands = []
     if i > 0 and pos[i - 1][0] == y:
         cands.append(i - 1)
-    for dy in (1, 2, 3):
+    for dy in sorted({1, 2, 3, lanes, 2 * lanes, 3 * lanes}):
         row = [j for j in range(i) if pos[j][0] == y - dy]
         left = [j for j in row if pos[j][1] < x]
         right = [j for j in row if pos[j][1] >= x]
@@ -255,10 +255,10 @@ def _spec_candidates(pos, i):
     return cands[dist.index(min(dist))]
 
 
-def _spec_codes(p, pos, rng):
+def _spec_codes(p, pos, rng, lanes):
     out = []
     for i in range(len(p)):
-        j = _spec_candidates(pos, i)
+        j = _spec_candidates(pos, i, lanes)
         row = []
         for c in range(len(p[i])):
             e = (p[i][c] - (p[j][c] if j >= 0 else 0)) % rng
@@ -293,7 +293,7 @@ def spec_decode(data: bytes) -> np.ndarray:
     seg0 = data[:size]
     fixed = seg0[23:59]
     bits, transform, channels = fixed[10], fixed[11], int.from_bytes(fixed[12:14], "little")
-    height, width = int.from_bytes(fixed[16:20], "little"), int.from_bytes(fixed[20:24], "little")
+    width = int.from_bytes(fixed[20:24], "little")
     d = int.from_bytes(seg0[59:61], "little")
     step, rng = 2 * d + 1, ((1 << bits) - 1 + d) // (2 * d + 1) + 1
     m = maskcodec.survivors(data)[1]  # the mask (section 5 is tested elsewhere)
@@ -325,7 +325,7 @@ def spec_decode(data: bytes) -> np.ndarray:
         pos = [(int(i) // width, int(i) % width) for i in idx[first:first + n]]
         p = []
         for i in range(n):
-            j = _spec_candidates(pos, i)
+            j = _spec_candidates(pos, i, seg0[23 + 40])
             row = []
             for c in range(channels):
                 e = z[i][c] >> 1 if z[i][c] % 2 == 0 else -((z[i][c] + 1) >> 1)

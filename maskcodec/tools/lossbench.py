@@ -2,10 +2,11 @@
 
 Each image is coded at keep 0.1 as a segmented stream of 1 KiB segments, and as
 codestreams of the same size of each anchor (``LOSSY_LINK_ANCHORS``): JPEG2000
-(OpenJPEG through Pillow, its default configuration: the bindings here offer
-neither SOP/EPH markers nor partial-stream decoding) and HTJ2K (OpenJPH through
-imagecodecs) decoded with its resilient option, as a user on a lossy link
-would. The byte streams are cut into fixed-size packets; a fraction of the
+(OpenJPEG through Pillow) in its default configuration, and configured as far as
+the bindings allow for a lossy link (they offer neither SOP/EPH markers nor
+OpenJPEG's partial-stream option): 128-pixel tiles, decoded with Pillow's
+truncated-image loading; and HTJ2K (OpenJPH through imagecodecs) decoded with
+its resilient option, as a user on a lossy link would. The byte streams are cut into fixed-size packets; a fraction of the
 packets is deleted, zero-filled or has one bit flipped, with the same random
 choices for every codec. maskcodec is decoded with ``strict=False`` (salvage);
 an anchor's decode that raises counts as a failure, and the PSNR drops are
@@ -22,6 +23,7 @@ import argparse
 import json
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,7 @@ __all__ = ["damage", "mosaic", "segment_costs", "run_loss_bench", "KINDS", "RATE
 KINDS = ("delete", "zero", "flip")
 RATES = (0.01, 0.05, 0.1, 0.2, 0.4)
 SIDES = (512, 1024, 2048, 4096)  # square mosaics of 0.25, 1, 4 and 16 megapixels
+TILE = 128  # JPEG2000 tiles of the resilient configuration: damage stays in the tiles it hits
 
 
 def damage(data: bytes, fraction: float, kind: str, rng: np.random.Generator, packet: int = 1024) -> bytes:
@@ -82,6 +85,8 @@ def _htj2k_resilient(data: bytes, like: np.ndarray) -> np.ndarray:
 #: The anchors on a lossy link: key -> (name, ``at_size(image, target_bytes) -> bytes``, ``decode(data, like)``).
 LOSSY_LINK_ANCHORS = {
     "jpeg2000": ("JPEG2000", jpeg2000_at_size, decode_pil),
+    "jpeg2000_tiled": ("JPEG2000, 128 px tiles, truncated decoding", partial(jpeg2000_at_size, tile=TILE),
+                       partial(decode_pil, truncated=True)),
     "htj2k_resilient": ("HTJ2K, resilient decoding", lambda image, n: htj2k_at_size(image, n)[1], _htj2k_resilient),
 }
 
@@ -228,7 +233,8 @@ def _markdown(result: dict) -> str:
     lines = [f"Damaged downlink: keep {result['keep']}, {result['packet_bytes']}-byte packets, "
              f"{len(result['images'])} images x {result['trials']} trials per cell; PSNR drop against the "
              f"undamaged decode of the same codec (dB); the anchors at the same bytes: JPEG2000 (OpenJPEG via "
-             f"Pillow, mct=1, no SOP/EPH markers or partial decoding in these bindings) and HTJ2K (OpenJPH via "
+             f"Pillow, mct=1; no SOP/EPH markers or partial-stream option in these bindings), as is and in "
+             f"{TILE}-pixel tiles decoded with Pillow's truncated-image loading, and HTJ2K (OpenJPH via "
              f"imagecodecs) with resilient decoding. Anchor drops are over the decodes that worked.", "",
              "| damaged packets | damage | maskcodec failed | maskcodec mean / max drop | kept pixels recovered | "
              + " | ".join(f"{n} failed | {n} mean drop" for n in names) + " |",

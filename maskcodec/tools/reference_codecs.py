@@ -95,24 +95,31 @@ def _pil(image: np.ndarray):
     return Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image)
 
 
-def jpeg2000_encode(image: np.ndarray, ratio: float) -> bytes:
-    """Lossy JPEG2000 codestream at compression ``ratio`` (raw bytes / coded bytes)."""
+def jpeg2000_encode(image: np.ndarray, ratio: float, tile: int | None = None) -> bytes:
+    """Lossy JPEG2000 codestream at compression ``ratio`` (raw bytes / coded bytes), in ``tile`` x ``tile`` tiles
+    if asked (what confines damage when the bindings offer no SOP/EPH markers)."""
     buf = io.BytesIO()
     pil = _pil(image)
     pil.save(buf, "JPEG2000", no_jp2=True, irreversible=True, quality_mode="rates",
-             quality_layers=[float(ratio)], mct=1 if pil.mode == "RGB" else 0)
+             quality_layers=[float(ratio)], mct=1 if pil.mode == "RGB" else 0,
+             **({"tile_size": (tile, tile)} if tile else {}))
     return buf.getvalue()
 
 
-def decode_pil(data: bytes, like: np.ndarray) -> np.ndarray:
-    """Decode JPEG/JPEG2000 bytes to an array shaped like ``like``."""
-    from PIL import Image
-    with Image.open(io.BytesIO(data)) as im:
-        out = np.asarray(im)
+def decode_pil(data: bytes, like: np.ndarray, truncated: bool = False) -> np.ndarray:
+    """Decode JPEG/JPEG2000 bytes to an array shaped like ``like``; with ``truncated``, as Pillow's
+    ``LOAD_TRUNCATED_IMAGES`` does (what is decodable of a damaged stream, the rest left blank)."""
+    from PIL import Image, ImageFile
+    before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, truncated
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            out = np.asarray(im)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
     return out.reshape(like.shape)
 
 
-def jpeg2000_at_size(image: np.ndarray, target_bytes: int, *, tries: int = 12) -> bytes:
+def jpeg2000_at_size(image: np.ndarray, target_bytes: int, *, tries: int = 12, tile: int | None = None) -> bytes:
     """The JPEG2000 codestream closest to ``target_bytes`` without exceeding it.
 
     OpenJPEG's rate control usually lands within 1% below the size asked
@@ -121,10 +128,11 @@ def jpeg2000_at_size(image: np.ndarray, target_bytes: int, *, tries: int = 12) -
     below the target or ``tries`` runs out.
     """
     raw = image.size * image.dtype.itemsize
-    first = jpeg2000_encode(image, max(1.0, raw / target_bytes))
+    first = jpeg2000_encode(image, max(1.0, raw / target_bytes), tile)
     if 0.99 * target_bytes <= len(first) <= target_bytes:
         return first
-    return largest_within(partial(jpeg2000_encode, image), 1.0, max(2.0, raw / 16.0), target_bytes, tries=tries)[1]
+    return largest_within(partial(jpeg2000_encode, image, tile=tile), 1.0, max(2.0, raw / 16.0), target_bytes,
+                          tries=tries)[1]
 
 
 #: The anchors at a byte budget: family -> (name, ``at_size(image, target_bytes) -> bytes``,
