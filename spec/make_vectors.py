@@ -554,17 +554,21 @@ def lean_error_vectors(stream: bytes, bounded: bytes) -> dict[str, tuple[bytes, 
         "s3_count_mismatch": (_lean_patch(parts[0], 21, (int.from_bytes(parts[0][21:23], "little") - 1)
                                           .to_bytes(2, "little")) + rest(1), "FormatError",
                               "segment 0's count one less than its unary stream holds (and than segment 1 expects)"),
+        "s3_size_mismatch": (parts[0] + _lean_rebuilt(parts[1], description=True, body=parts[1][23 + d_size:-4],
+                                                     size=len(parts[1]) + 1) + rest(2), "FormatError",
+                             "segment 1 one byte longer than segment 0 (its own CRC32 consistent)"),
+        "s3_trailing_bytes": (stream + bytes(30), "FormatError", "30 zero bytes after the last segment"),
         "s3_mode_latent": (_lean_patch(parts[0], 23 + 8, b"\x01") + rest(1), "UnsupportedVersionError",
                            "description in mode 1 (latent), stream id and CRC32 not updated: the mode is checked first"),
     }
 
 
-def _lean_rebuilt(segment: bytes, *, description: bool, body: bytes) -> bytes:
+def _lean_rebuilt(segment: bytes, *, description: bool, body: bytes, size: int | None = None) -> bytes:
     """A lean segment like ``segment`` (same head fields) with or without its description, holding ``body``."""
     from maskcodec.format import lean_segments
     h = lean_segments.HEAD.parse(segment[:lean_segments.HEAD_SIZE])
     d_size = 46 + int.from_bytes(segment[23 + 44:23 + 46], "little")
-    return lean_segments.build(size=h.segment_size, stream_id=h.stream_id, index=h.segment_index, first=h.first,
+    return lean_segments.build(size=size or h.segment_size, stream_id=h.stream_id, index=h.segment_index, first=h.first,
                                count=h.count, description=segment[23:23 + d_size] if description else None,
                                body=body)
 
