@@ -346,3 +346,19 @@ def spec_decode(data: bytes) -> np.ndarray:
 def test_spec_decoder_reads_the_lean_vectors(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     assert (spec_decode(data) == np.load(VECTORS / "valid" / f"{name}.survivors.npy")).all()
+
+
+def test_hostile_segment_fields_are_refused_before_allocation():
+    import zlib
+    from maskcodec import segments
+    from maskcodec.format import lean_segments
+    img = maskcodec.sample_image("mastcam")
+    data = maskcodec.encode(img, 0.1, seed=2, segment_size=512, metadata={"sol": 1})
+    with pytest.raises(maskcodec.LimitExceededError, match="metadata of 9 bytes exceeds the limit of 4"):
+        maskcodec.decode(data, limits=maskcodec.Limits(max_metadata=4))
+    seg = bytearray(data[:512])
+    seg[21:23] = (65535).to_bytes(2, "little")  # a count far beyond what 512 bytes can code
+    seg[508:512] = zlib.crc32(bytes(seg[:508])).to_bytes(4, "little")
+    s = lean_segments.parse(bytes(seg), 0, maskcodec.Limits())
+    with pytest.raises(maskcodec.FormatError, match="holds survivors 0..65534, the image has"):
+        segments.codes(s.description, s)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import construct as cs
 
-from ..errors import ChecksumError, FormatError, TruncatedError, UnsupportedVersionError
+from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError, UnsupportedVersionError
 from .header import CRC_SIZE, FIXED_SIZE, MODE_MASK, Limits, check_image, crc, fail_if, parse_fixed
 
 __all__ = ["SYNC", "VERSION", "DESCRIPTION_MAGIC", "HEAD_SIZE", "FLAG_DESCRIPTION", "MAX_RUN", "Description", "Segment",
@@ -115,7 +115,7 @@ def parse_description(data: bytes, pos: int, end: int, limits: Limits, where: st
     fail_if(t.repeat == 0, FormatError, f"{where}: description repeat 0; it must be at least 1")
     fail_if(t.lanes == 0 or t.window < t.lanes, FormatError,
             f"{where}: {t.lanes} lanes in windows of {t.window} rows; lanes must be at least 1 and at most the window")
-    fail_if(len(t.metadata) > limits.max_metadata, FormatError,
+    fail_if(len(t.metadata) > limits.max_metadata, LimitExceededError,
             f"{where}: metadata of {len(t.metadata)} bytes exceeds the limit of {limits.max_metadata}")
     size = FIXED_SIZE + 10 + len(t.model_id) + (32 if t.model_id else 0) + len(t.metadata)
     return Description(raw=bytes(data[pos:pos + size]), fixed=f, dtype=dtype, shape=shape, max_error=t.max_error,
