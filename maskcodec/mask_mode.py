@@ -375,14 +375,17 @@ def _lean_header(desc, file_size: int, count: int) -> Header:
 
 
 def _lean(data) -> bool:
-    """Whether a stream is a lean one (format 3.0): it starts with, or (damaged) holds, the 3.0 sync marker."""
-    return lean_segments.is_lean(data) or bytes(data).find(lean_segments.SYNC) >= 0
+    """Whether a stream is a lean one (format 3.0): it starts with the 3.0 sync marker, or, starting with
+    neither marker (damaged), holds it somewhere."""
+    if lean_segments.is_lean(data) or segmented.is_segmented(data):
+        return lean_segments.is_lean(data)
+    return bytes(data).find(lean_segments.SYNC) >= 0
 
 
 def segment_size(data: bytes) -> int:
     """The size of a stream's first intact segment (0 when none is)."""
     if _lean(data):
-        found = segments.scan(data, Limits())[1]
+        found = segments.scan(data, Limits(), lambda d: None)[1]
         return found[0].size if found else 0
     found = segmented.scan(data, Limits(), lambda s: None)[0]
     return found[0][0].end - found[0][0].start if found else 0
@@ -418,7 +421,7 @@ def _place(header: Header, m: np.ndarray, parts: dict) -> tuple[np.ndarray, np.n
 def read_stream(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray]:
     """Strict read of a segmented stream: header, mask ``(H, W)`` and kept values ``(N, C)``."""
     if _lean(data):
-        desc, segs = segments.read_all(data, limits)
+        desc, segs = segments.read_all(data, limits, lambda d: _lean_header(d, 0, 0))
         header = _lean_header(desc, len(data), len(segs))
         m = header_mask(header)
         at, values = segments.values_of(desc, [(s, segments.codes(desc, s)) for s in segs], np.flatnonzero(m))
@@ -433,7 +436,7 @@ def read_stream(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.nda
 
 
 def _salvage_lean(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.ndarray, SalvageReport]:
-    desc, found, skipped = segments.scan(data, limits)
+    desc, found, skipped = segments.scan(data, limits, lambda d: _lean_header(d, 0, 0))
     fail_if(desc is None, FormatError, "no intact segment carries the image description: nothing of the image "
                                        "can be recovered")
     header = _lean_header(desc, len(data), 0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -409,49 +410,58 @@ def values_of(desc: lean.Description, segs: list[tuple[lean.Segment, np.ndarray]
     return at, _values(acc, f.bits, f.transform, desc.max_error)
 
 
-def read_all(data: bytes, limits: Limits) -> tuple[lean.Description, list[lean.Segment]]:
+def read_all(data: bytes, limits: Limits, check: Callable[[lean.Description], object]
+             ) -> tuple[lean.Description, list[lean.Segment]]:
     """Strict reading of a lean stream's framing (spec section 11.4): segments 0, 1, ... back to back from
     byte 0, of one size and one stream, their runs consecutive from survivor 0 to the last, the description
-    where the repeat puts it and nowhere else."""
+    where the repeat puts it and nowhere else, nothing after the last run. ``check(description)`` (the
+    mode's checks, raising a FormatError) runs on segment 0's description before the next segment is read."""
     data = bytes(data)
+    s = lean.parse(data, 0, limits)
+    fail_if(s.description is None, FormatError, "segment 0 does not carry the image description")
+    desc = s.description
+    check(desc)
     segs: list[lean.Segment] = []
-    pos = 0
-    while pos < len(data) or not segs:
-        s = lean.parse(data, pos, limits)
-        if not segs:
-            fail_if(s.description is None, FormatError, "segment 0 does not carry the image description")
-            desc = s.description
+    held, total, size = 0, desc.fixed.survivors, s.size
+    while True:
         where = f"segment {s.index} at byte {s.start}"
         fail_if(s.index != len(segs), FormatError, f"{where} where segment {len(segs)} was expected")
-        fail_if(s.stream_id != desc.stream_id or s.size != (segs[0].size if segs else s.size), FormatError,
+        fail_if(s.stream_id != desc.stream_id or s.size != size, FormatError,
                 f"{where} belongs to another stream (stream id or size differs from segment 0's)")
         fail_if((s.description is not None) != lean.carries_description(s.index, desc.repeat), FormatError,
                 f"{where}: the description must be in segments 0, 1 and every {desc.repeat}-th, and only there")
         fail_if(s.description is not None and s.description.raw != desc.raw, FormatError,
                 f"{where}: its description differs from segment 0's")
-        expected = sum(x.count for x in segs)
-        fail_if(s.first != expected, FormatError, f"{where} starts at survivor {s.first}, expected {expected}")
-        fail_if(s.count == 0 and desc.fixed.survivors != 0, FormatError, f"{where} holds no survivors")
+        fail_if(s.first != held, FormatError, f"{where} starts at survivor {s.first}, expected {held}")
+        fail_if(s.count == 0 and total != 0, FormatError, f"{where} holds no survivors")
+        fail_if(held + s.count > total, FormatError,
+                f"{where} holds survivors up to {held + s.count - 1}, its description says {total}")
         segs.append(s)
-        pos += s.size
-    held = sum(s.count for s in segs)
-    fail_if(held < desc.fixed.survivors, TruncatedError,
-            f"stream holds survivors 0..{held - 1} of {desc.fixed.survivors}: its last segments are missing")
-    fail_if(held > desc.fixed.survivors, FormatError,
-            f"stream holds {held} survivors, its description says {desc.fixed.survivors}")
-    return desc, segs
+        held += s.count
+        end = s.start + s.size
+        if held == total:
+            fail_if(end != len(data), FormatError,
+                    f"{len(data) - end} bytes after the last segment, which ends at survivor {total - 1}")
+            return desc, segs
+        fail_if(end == len(data), TruncatedError,
+                f"stream holds survivors 0..{held - 1} of {total}: its last segments are missing")
+        s = lean.parse(data, end, limits)
 
 
-def scan(data: bytes, limits: Limits) -> tuple[lean.Description | None, list[lean.Segment], int]:
-    """Salvage reading (spec section 11.5): every lean segment whose CRC32 matches, found by searching for the
-    sync marker; the stream with a description that most of them belong to, its segments (one per index, in
-    order of their runs) and the bytes skipped."""
+def scan(data: bytes, limits: Limits, check: Callable[[lean.Description], object]
+         ) -> tuple[lean.Description | None, list[lean.Segment], int]:
+    """Salvage reading (spec section 11.5): every lean segment whose CRC32, head and description pass their
+    checks (``check(description)``: the mode's), found by searching for the sync marker; the stream with a
+    description that most of them belong to (ties: the one met first), its segments (the first copy of each
+    index, in order of their runs) and the bytes outside the segments found."""
     data = bytes(data)
     found: list[lean.Segment] = []
     pos = data.find(lean.SYNC)
     while pos >= 0:
         try:
             s = lean.parse(data, pos, limits)
+            if s.description is not None:
+                check(s.description)
         except FormatError:
             pos = data.find(lean.SYNC, pos + 1)
             continue

@@ -104,6 +104,7 @@ def description_bytes(fixed: bytes, *, max_error: int, repeat: int, lanes: int, 
 
 def parse_description(data: bytes, pos: int, end: int, limits: Limits, where: str) -> Description:
     """Parse and check the description block at ``pos`` (its bytes end before ``end``)."""
+    fail_if(end - pos < FIXED_SIZE, FormatError, f"{where}: description runs past the segment's end")
     f = parse_fixed(data[:end], pos, DESCRIPTION_MAGIC, VERSION[0], (MODE_MASK,), f"{where}: description")
     dtype, shape = check_image(f, limits)
     try:
