@@ -173,7 +173,7 @@ def peek_header(src: str | Path):
     """The header of a file from its first bytes; for a segmented stream whose first segment is damaged, from
     its first intact segment; None when nothing parses (damage, not maskcodec, unreadable)."""
     from .codec import inspect
-    from .format import Limits, lean_segments, segmented
+    from .format import SYNCS, Limits
     from .mask_mode import salvage_stream
     try:
         with open(src, "rb") as f:
@@ -181,7 +181,7 @@ def peek_header(src: str | Path):
         try:
             return inspect(head)
         except MaskcodecError:
-            if segmented.SYNC not in head and lean_segments.SYNC not in head:  # not a damaged segmented stream
+            if not any(sync in head for sync in SYNCS):  # not a segmented stream whose start was damaged
                 return None
             return salvage_stream(Path(src).read_bytes(), Limits())[0]
     except (MaskcodecError, OSError):

@@ -177,7 +177,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     try:
         h = inspect(data)
     except MaskcodecError:
-        if data[:4] not in (b"\x89MCX", b"\x89MCS", b"\x89MCL"):
+        from .format import MAGICS
+        if data[:4] not in MAGICS:
             raise  # not a maskcodec file at all: an input error, not a damaged file
         h = peek_header(args.input)  # a segmented stream described by its first intact segment
         if h is None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import inpaint, latent_mode, mask_mode, options
 from .errors import ChainError, FormatError, InvalidInputError
-from .format import container, framing, lean_segments, segmented
+from .format import MAGICS, container, framing
 from .format.header import MODES as MODE_NAMES
 from .format.header import Header, Limits
 from .holdout import DecodeReport
@@ -81,7 +81,7 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         segments of exactly this many bytes (e.g. 1024, a transfer frame),
         which survives lost and corrupted packets (see :func:`salvage`);
         the same bytes as :class:`maskcodec.StreamEncoder` writes as the
-        rows arrive. About 14% more bytes than the single container at keep
+        rows arrive. About 18% more bytes than the single container at keep
         0.1 on Mastcam (README, "Damaged downlinks").
         Default: one container (format 1.0), the smallest file, whose
         kept values are coded coarse to fine, each predicted from those
@@ -415,7 +415,7 @@ def _decode(data: bytes, inpainter: str, strict: bool, limits: Limits, estimate:
             return MODES[header.mode].decode(header, payload, inpainter, estimate)
     except FormatError as e:
         if isinstance(e, ChainError) or not isinstance(data, (bytes, bytearray, memoryview)) or \
-                bytes(data[:4]) not in (container.MAGIC, segmented.SYNC, lean_segments.SYNC):
+                bytes(data[:4]) not in MAGICS:
             raise  # a refinement without its chain, or not maskcodec bytes at all: nothing to salvage
         raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing(data)]}") from None
     return inpaint.fill(header, m, values, inpainter, estimate)

@@ -26,7 +26,7 @@ import numpy as np
 from . import inpaint, predictive, segments
 from .options import check_max_error
 from .errors import ChainError, FormatError, InvalidInputError, LimitExceededError, UnsupportedVersionError
-from .format import container, lean_segments, segmented
+from .format import SYNCS, container, lean_segments, segmented
 from .format.header import MODE_MASK, Header, Limits, decode_metadata, fail_if
 from .format.zstd_frame import compress, decompress
 from .holdout import DecodeReport
@@ -85,10 +85,10 @@ def _coding(max_error: int, previous_threshold: int | None = None, predecessor: 
 
 def encode(image: np.ndarray, opts) -> bytes:
     """The mask-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
-    bits = opts.bits_for(image)
-    if opts.segment_size is not None:
+    if opts.segment_size is not None:  # the stream encoder checks the rows' bits as they arrive
         encoder = segments.StreamEncoder.from_options(image.shape, image.dtype, opts)
         return encoder.write(image) + encoder.close()
+    bits = opts.bits_for(image)
     h, w = image.shape[:2]
     kept = kept_indices(h, w, opts.threshold, opts.seed, opts.mask)
     values = np.take(image.reshape(h * w, -1), kept, axis=0)
@@ -311,7 +311,7 @@ def read_chain(files, limits: Limits) -> tuple[Header, Prior, str]:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise InvalidInputError(f"file {position} of the chain is a {type(data).__name__}, not bytes")
         data = bytes(data)
-        fail_if(data[:4] in (segmented.SYNC, lean_segments.SYNC), ChainError, f"file {position} of the chain is a segmented stream; "
+        fail_if(data[:4] in SYNCS, ChainError, f"file {position} of the chain is a segmented stream; "
                                                         f"only single containers (format 1.0) are refined")
         frame = container.parse_header(data, limits)
         fail_if(frame.mode != MODE_MASK, ChainError, f"file {position} of the chain is a latent-mode file; "
@@ -385,8 +385,8 @@ def _lean(data) -> bool:
 def segment_size(data: bytes) -> int:
     """The size of a stream's first intact segment (0 when none is)."""
     if _lean(data):
-        found = segments.scan(data, Limits(), lambda d: None)[1]
-        return found[0].size if found else 0
+        first = next(segments.intact(bytes(data), Limits(), lambda d: None), None)
+        return first.size if first else 0
     found = segmented.scan(data, Limits(), lambda s: None)[0]
     return found[0][0].end - found[0][0].start if found else 0
 
@@ -442,16 +442,15 @@ def _salvage_lean(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.n
     header = _lean_header(desc, len(data), 0)
     kept = np.flatnonzero(header_mask(header))
     good, end = [], 0
-    for s in found:  # in order of their runs: drop a run that overlaps the one before or whose codes fail
+    for s in found:  # in order of their runs: drop a run that overlaps the last one kept or whose codes fail
+        if s.first < end:
+            continue
         try:
-            fail_if(s.first < end, FormatError, "overlapping runs")
             good.append((s, segments.codes(desc, s)))
-            end = s.first + s.count
         except FormatError:
             continue
+        end = s.first + s.count
     at, values = segments.values_of(desc, good, kept)
-    known = np.zeros(header.shape[0] * header.shape[1], bool)
-    known[kept[at]] = True
     indices = {s.index for s, _ in good}
     last = max(indices, default=-1)
     tail = not good or good[-1][0].first + good[-1][0].count < header.survivors
@@ -459,7 +458,7 @@ def _salvage_lean(data: bytes, limits: Limits) -> tuple[Header, np.ndarray, np.n
     report = SalvageReport(segments_expected=expected, segments_received=len(good),
                            lost_segments=sorted(set(range(expected)) - indices), survivors_expected=header.survivors,
                            survivors_recovered=int(at.size), bytes_skipped=skipped)
-    return (replace(header, segments=expected), known.reshape(header.shape[:2]),
+    return (replace(header, segments=expected), _known_mask(header, kept[at]),
             values[np.argsort(at)].astype(desc.dtype), report)
 
 

@@ -106,14 +106,12 @@ class EncodeOptions:
 
     def bits_for(self, image: np.ndarray) -> int:
         """The significant bits of ``image``: as asked (every value must fit) or its dtype's width."""
-        if self.bits is None:
-            return self.bits_for_dtype(image.dtype)
-        self.bits_for_dtype(image.dtype)
-        top = int(image.max())
-        if top >> self.bits:
-            raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={self.bits} "
-                                    f"(maximum {(1 << self.bits) - 1}); give more bits (--bits) or none")
-        return self.bits
+        bits = self.bits_for_dtype(image.dtype)
+        top = int(image.max()) if self.bits is not None else 0  # the dtype's width holds every value
+        if top >> bits:
+            raise InvalidInputError(f"image holds the value {top}, which does not fit in bits={bits} "
+                                    f"(maximum {(1 << bits) - 1}); give more bits (--bits) or none")
+        return bits
 
 
 def _is_int(v) -> bool:

@@ -256,7 +256,7 @@ def encode(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, 
             base = _plane_prediction(pred, level_recon, ch, ref, maxval)
             q = _quantize(values[at, ch] - base, step, rng)
             level_recon[:, ch] = _reconstruct(base, q, step, rng, maxval)
-            codes.append(np.where(q >= 0, 2 * q, -2 * q - 1))
+            codes.append(rice.zigzag(q))
             contexts.append(p * CONTEXTS + ctx)
         recon[at] = level_recon
     z, group = (np.concatenate(codes), np.concatenate(contexts)) if codes else (np.zeros(0, np.int64),) * 2
@@ -312,8 +312,7 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
             fail_if(bool((z >= rng).any()), FormatError,
                     f"residual code {int(z.max())} is out of range: codes must be below RANGE = {rng} "
                     f"(bits={bits}, max_error={max_error})")
-            qv = np.where(z & 1, -((z + 1) >> 1), z >> 1)
-            level_recon[:, ch] = _reconstruct(_plane_prediction(pred, level_recon, ch, ref, maxval), qv, step, rng,
+            level_recon[:, ch] = _reconstruct(_plane_prediction(pred, level_recon, ch, ref, maxval), rice.unzigzag(z), step, rng,
                                               maxval)
         recon[at] = level_recon
     rice.check_fixed_end(stream, fixed.size, pos)

@@ -15,9 +15,23 @@ import numpy as np
 from .errors import FormatError
 from .format.header import fail_if
 
-__all__ = ["QMAX", "code_costs", "streams", "quotients", "fields", "check_fixed_end"]
+__all__ = ["QMAX", "zigzag", "unzigzag", "code_costs", "streams", "quotients", "fields", "check_fixed_end"]
 
 QMAX = 16  # a Rice quotient of 16 or more is an escape: 16 zeros, a one, then the code in `bits` bits
+
+
+def zigzag(e: np.ndarray) -> np.ndarray:
+    """Signed residuals -> Rice codes: ``0, -1, 1, -2, 2, ...`` -> ``0, 1, 2, 3, 4, ...``.
+
+    >>> zigzag(np.array([0, -1, 1, -2])).tolist(), unzigzag(np.array([0, 1, 2, 3])).tolist()
+    ([0, 1, 2, 3], [0, -1, 1, -2])
+    """
+    return np.where(e >= 0, 2 * e, -2 * e - 1)
+
+
+def unzigzag(z: np.ndarray) -> np.ndarray:
+    """Invert :func:`zigzag`."""
+    return np.where(z & 1, -((z + 1) >> 1), z >> 1)
 
 
 def code_costs(z: np.ndarray, k: int, bits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from .mask import MASK_KIND_IDS, kept_rows
 from .options import check_frame, check_max_error, resolve
 
 __all__ = ["StreamEncoder", "REPEAT", "LANES", "WINDOW", "transform_for", "stream_order", "rows_above", "predictors",
-           "least_segment", "codes", "values_of", "read_all", "scan"]
+           "least_segment", "codes", "values_of", "read_all", "intact", "scan"]
 
 REPEAT = 8         # the reference encoder's description repeat: segments 0, 1, 8, 16, ...
 LANES, WINDOW = 4, 64  # the reference encoder's survivor order: in windows of 64 rows, rows 0, 4, 8, ..., then 1, 5, 9, ...
@@ -129,21 +129,12 @@ def predictors(idx: np.ndarray, width: int, lanes: int) -> np.ndarray:
     return np.where(d[best, at] < _FAR, np.stack(cands)[best, at], at - 1)
 
 
-def _zigzag(e: np.ndarray, rng: int) -> np.ndarray:
-    """Residuals modulo RANGE -> codes: ``0, -1, 1, -2, ...`` -> ``0, 1, 2, 3, ...`` (JPEG-LS reduction)."""
-    e = np.where(e >= (rng + 1) >> 1, e - rng, e)
-    return np.where(e >= 0, 2 * e, -2 * e - 1)
-
-
-def _unzigzag(z: np.ndarray, rng: int) -> np.ndarray:
-    return np.where(z & 1, -((z + 1) >> 1), z >> 1) % rng
-
-
 def _codes(planes: np.ndarray, idx: np.ndarray, width: int, rng: int, lanes: int) -> np.ndarray:
     """The codes ``(C, n)`` of one segment's planes."""
     j = predictors(idx, width, lanes)
     pred = np.where(j >= 0, planes[:, np.maximum(j, 0)], 0)
-    return _zigzag((planes - pred) % rng, rng)
+    e = (planes - pred) % rng
+    return rice.zigzag(np.where(e >= (rng + 1) >> 1, e - rng, e))  # reduced modulo RANGE as in JPEG-LS
 
 
 def least_segment(description: int, channels: int, bits: int) -> int:
@@ -239,8 +230,8 @@ class StreamEncoder:
                             mode=MODE_MASK, bits=self._bits, transform=self._transform, seed=opts.seed,
                             keep_threshold=opts.threshold, survivors=survivors, mask_kind=MASK_KIND_IDS[opts.mask])
         self._lanes, self._window_rows = LANES, WINDOW
-        self._description = lean.description_bytes(fixed, max_error=self._max_error, repeat=REPEAT, lanes=LANES,
-                                                   window=WINDOW,
+        self._description = lean.description_bytes(fixed, max_error=self._max_error, repeat=REPEAT,
+                                                   lanes=self._lanes, window=self._window_rows,
                                                    model_id=opts.model_id, model_sha256=opts.model_sha256,
                                                    metadata=opts.metadata)
         self._stream_id = zlib.crc32(self._description)
@@ -253,16 +244,10 @@ class StreamEncoder:
         self._row = 0
         self._index = 0
         self._first = 0
-        self._survivors = survivors
         self._pending = _Pending(np.zeros(0, np.int64), np.zeros((channels, 0), np.int32))
         self._window = _Pending(np.zeros(0, np.int64), np.zeros((channels, 0), np.int32))  # rows of an open window
         self._tried = 0  # pending survivors the last undecided fit looked at
         self._last = 128  # survivors of the last segment written
-
-    @property
-    def rows_written(self) -> int:
-        """Rows received so far."""
-        return self._row
 
     def write(self, rows: np.ndarray) -> bytes:
         """Add the next rows ``(r, W[, C])`` of the frame; the segments completed by them (maybe none)."""
@@ -402,7 +387,7 @@ def values_of(desc: lean.Description, segs: list[tuple[lean.Segment, np.ndarray]
         parent.append(np.where(j >= 0, j + offset, -1))
         offset += s.count
     parent = np.concatenate(parent)
-    acc = _unzigzag(np.concatenate([z for _, z in segs], axis=1), rng)
+    acc = rice.unzigzag(np.concatenate([z for _, z in segs], axis=1)) % rng
     while (parent >= 0).any():  # pointer jumping: every value is its residual plus its predictor's value
         up = np.maximum(parent, 0)
         acc = np.where(parent >= 0, acc + acc[:, up], acc) % rng
@@ -448,14 +433,9 @@ def read_all(data: bytes, limits: Limits, check: Callable[[lean.Description], ob
         s = lean.parse(data, end, limits)
 
 
-def scan(data: bytes, limits: Limits, check: Callable[[lean.Description], object]
-         ) -> tuple[lean.Description | None, list[lean.Segment], int]:
-    """Salvage reading (spec section 11.5): every lean segment whose CRC32, head and description pass their
-    checks (``check(description)``: the mode's), found by searching for the sync marker; the stream with a
-    description that most of them belong to (ties: the one met first), its segments (the first copy of each
-    index, in order of their runs) and the bytes outside the segments found."""
-    data = bytes(data)
-    found: list[lean.Segment] = []
+def intact(data: bytes, limits: Limits, check: Callable[[lean.Description], object]) -> Iterator[lean.Segment]:
+    """The segments of ``data`` that pass their framing checks and ``check`` on the description they carry,
+    in byte order, found by searching for the sync marker (after a segment, or a byte after a failed one)."""
     pos = data.find(lean.SYNC)
     while pos >= 0:
         try:
@@ -465,8 +445,18 @@ def scan(data: bytes, limits: Limits, check: Callable[[lean.Description], object
         except FormatError:
             pos = data.find(lean.SYNC, pos + 1)
             continue
-        found.append(s)
+        yield s
         pos = data.find(lean.SYNC, pos + s.size)
+
+
+def scan(data: bytes, limits: Limits, check: Callable[[lean.Description], object]
+         ) -> tuple[lean.Description | None, list[lean.Segment], int]:
+    """Salvage reading (spec section 11.5): every lean segment whose CRC32, head and description pass their
+    checks (``check(description)``: the mode's), found by searching for the sync marker; the stream with a
+    description that most of them belong to (ties: the one met first), its segments (the first copy of each
+    index, in order of their runs) and the bytes outside the segments found."""
+    data = bytes(data)
+    found = list(intact(data, limits, check))
     skipped = len(data) - sum(s.size for s in found)
     descs = {s.stream_id: s.description for s in found if s.description is not None}
     if not descs:

@@ -18,7 +18,10 @@ from __future__ import annotations
 from . import container, lean_segments, segmented
 from .header import Header, LatentFields, Limits
 
-__all__ = ["Header", "LatentFields", "Limits", "framing", "container", "lean_segments", "segmented"]
+__all__ = ["Header", "LatentFields", "Limits", "SYNCS", "MAGICS", "framing", "container", "lean_segments", "segmented"]
+
+SYNCS = (lean_segments.SYNC, segmented.SYNC)  # the segmented streams' markers, 3.0 and 2.0
+MAGICS = (container.MAGIC,) + SYNCS         # the first four bytes of every maskcodec file or stream
 
 
 def framing(data) -> str:

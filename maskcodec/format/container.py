@@ -17,7 +17,7 @@ import construct as cs
 import numpy as np
 
 from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError
-from .header import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODES,
+from .header import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODEL_ID, MODES,
                      Limits, build_fixed, check_image, crc, decode_metadata, fail_if, parse_fixed)
 
 __all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "CODER_RANS", "Frame", "build", "parse_header",
@@ -50,7 +50,7 @@ CODING_BLOCK = cs.Struct(
 # Variable part (spec section 4 from offset 36); built and parsed with the fixed part's ``mode`` and
 # whether flag bit 1 is set.
 _VARIABLE = cs.Struct(
-    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
+    MODEL_ID,
     "model_sha256" / cs.Bytes(32),
     "metadata" / cs.Prefixed(cs.Int32ul, cs.GreedyBytes),
     "block" / cs.If(cs.this._params.mode == MODE_LATENT, LATENT_BLOCK),

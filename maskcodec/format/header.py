@@ -19,7 +19,7 @@ from ..errors import FormatError, InvalidInputError, LimitExceededError, Truncat
 
 __all__ = ["Limits", "Header", "LatentFields", "FIXED", "FIXED_SIZE", "CRC_SIZE", "MODE_MASK", "MODE_LATENT",
            "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "FLAG_PREDICTIVE", "MAX_MODEL_ID", "crc", "fail_if",
-           "build_fixed", "parse_fixed", "check_image", "encode_metadata", "decode_metadata"]
+           "MODEL_ID", "OPTIONAL_MODEL_SHA256", "build_fixed", "parse_fixed", "check_image", "encode_metadata", "decode_metadata"]
 
 MODE_MASK, MODE_LATENT = 0, 1
 MODES = {MODE_MASK: "mask", MODE_LATENT: "latent"}
@@ -50,6 +50,9 @@ FIXED = cs.Struct(
     "survivors" / cs.Int32ul,
 )
 FIXED_SIZE = FIXED.sizeof()
+MODEL_ID = "model_id" / cs.PascalString(cs.Int8ul, "ascii")
+# a segment's model hash: present only when it names a model (the 1.0 header always has the 32 bytes)
+OPTIONAL_MODEL_SHA256 = "model_sha256" / cs.If(cs.this.model_id != "", cs.Bytes(32))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import construct as cs
 
 from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError, UnsupportedVersionError
-from .header import CRC_SIZE, FIXED_SIZE, MODE_MASK, Limits, check_image, crc, fail_if, parse_fixed
+from .header import (CRC_SIZE, FIXED_SIZE, MODE_MASK, MODEL_ID, OPTIONAL_MODEL_SHA256, Limits, check_image, crc, fail_if,
+                     parse_fixed)
 
 __all__ = ["SYNC", "VERSION", "DESCRIPTION_MAGIC", "HEAD_SIZE", "FLAG_DESCRIPTION", "MAX_RUN", "Description", "Segment",
            "carries_description", "description_bytes", "parse_description", "build", "parse", "is_lean"]
@@ -47,8 +48,8 @@ _DESCRIPTION_TAIL = cs.Struct(
     "repeat" / cs.Int16ul,
     "lanes" / cs.Int8ul,
     "window" / cs.Int16ul,
-    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
-    "model_sha256" / cs.If(cs.this.model_id != "", cs.Bytes(32)),
+    MODEL_ID,
+    OPTIONAL_MODEL_SHA256,
     "metadata" / cs.Prefixed(cs.Int16ul, cs.GreedyBytes),
 )
 

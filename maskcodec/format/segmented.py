@@ -19,7 +19,8 @@ import construct as cs
 import numpy as np
 
 from ..errors import ChecksumError, FormatError, TruncatedError
-from .header import CRC_SIZE, FIXED_SIZE, MODE_MASK, Limits, check_image, crc, fail_if, parse_fixed
+from .header import (CRC_SIZE, FIXED_SIZE, MODE_MASK, MODEL_ID, OPTIONAL_MODEL_SHA256, Limits, check_image, crc, fail_if,
+                     parse_fixed)
 
 __all__ = ["SYNC", "VERSION", "MIN_SEGMENT", "MAX_SEGMENT", "MAX_COUNT", "Segment", "is_segmented", "overhead", "build",
            "parse", "read_all", "scan"]
@@ -36,8 +37,8 @@ _SEGMENT = cs.Struct(
     "segment_survivors" / cs.Int32ul,
     "payload_size" / cs.Int16ul,
     "padding" / cs.Int16ul,
-    "model_id" / cs.PascalString(cs.Int8ul, "ascii"),
-    "model_sha256" / cs.If(cs.this.model_id != "", cs.Bytes(32)),
+    MODEL_ID,
+    OPTIONAL_MODEL_SHA256,
 )
 _SEGMENT_FIXED = 12  # bytes of _SEGMENT before the model id
 
