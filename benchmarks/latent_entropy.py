@@ -4,8 +4,8 @@ For each image and latent model, encodes in latent mode and compares, on the
 very same quantized latents:
 
 - ``zstd``: the zstd payload of coder 0 (8-bit values, what a ``"zstd"`` model sends);
-- ``rans``: the range-coded payload of coder 1 with the model's fixed tables
-  (models whose entry says ``"coder": "rans"``);
+- ``rans`` / ``context``: the range-coded payload of coder 1 (the model's
+  fixed tables) or coder 3 (its context tables), as the model's entry says;
 - ``order0``: the per-channel order-0 empirical entropy: the bits an ideal
   coder would spend with a probability table per channel fitted to that very
   image (the table itself not counted). Fixed tables cannot beat it on average.
@@ -46,16 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     images = [read_image(f) for f in find_images(args.inputs)]
     rows = []
     for model_id, entry in sorted(load().of_kind(LatentEntry).items()):
-        sizes = {"zstd": [], "rans": [], "order0": []}
+        sizes = {"zstd": [], entry.coder: [], "order0": []}
         for img in images:
             if (1 if img.ndim == 2 else img.shape[2]) != entry.channels:
                 continue
             data = maskcodec.encode(img, mode="latent", model=model_id)
             header = maskcodec.inspect(data)
-            if header.latent.coder == "rans":
+            if header.latent.coder in ("rans", "context"):
                 values = maskcodec.latents(data).astype(np.int64)
                 q = quantize(values.astype(np.float32), "integer")[0]  # what coder 0 would send
-                sizes["rans"].append(header.payload_size)
+                sizes[header.latent.coder].append(header.payload_size)
             else:  # the uint8 values the file's zstd frame holds
                 q = np.frombuffer(coded(data)[1], np.uint8).reshape(header.latent.channels, header.latent.height, -1)
             sizes["zstd"].append(len(compress(q.tobytes())))
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"model": model_id, "coder": entry.coder, "images": len(sizes["zstd"]),
                    **{f"{k}_payload_bytes": round(float(np.sum(v)), 1) for k, v in sizes.items() if v}}
             z = row["zstd_payload_bytes"]
-            row |= {f"{k}_vs_zstd": round(row[f"{k}_payload_bytes"] / z - 1, 4) for k in ("rans", "order0")
+            row |= {f"{k}_vs_zstd": round(row[f"{k}_payload_bytes"] / z - 1, 4) for k in ("rans", "context", "order0")
                     if f"{k}_payload_bytes" in row}
             rows.append(row)
             print(f"{model_id}: " + ", ".join(f"{k} {np.sum(v):.0f} B" for k, v in sizes.items() if v)

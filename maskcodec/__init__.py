@@ -21,7 +21,8 @@ scipy and onnxruntime load when a decode asks for them, and the tools
 from __future__ import annotations
 
 from . import metrics
-from .codec import SalvageWarning, decode, decode_report, encode, inspect, latents, refine, salvage, survivors
+from .codec import (SalvageWarning, decode, decode_report, encode, inspect, latents, rate_map, refine, salvage,
+                    survivors)
 from .denoise import denoise
 from .errors import (ChainError, ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
                      MissingDependencyError, ModelError, TruncatedError, UnsupportedVersionError)
@@ -35,7 +36,7 @@ from .segments import StreamEncoder
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "decode", "decode_report", "refine", "DecodeReport", "denoise", "inspect", "survivors", "latents", "salvage", "SalvageWarning", "mask",
+    "encode", "decode", "decode_report", "refine", "DecodeReport", "denoise", "inspect", "survivors", "latents", "rate_map", "salvage", "SalvageWarning", "mask",
     "sample_image", "StreamEncoder", "metrics", "Header", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError", "ChainError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "MissingDependencyError", "__version__",

@@ -27,7 +27,7 @@ EPILOG = """\
 examples:
   maskcodec demo                                  # try it on a bundled real Mars image
   maskcodec encode frame.png -o frame.mcx --keep 0.1 --seed 7
-  maskcodec encode frame.png -o f.mcx --mode latent --quality 2   # send a CAE's latents (RGB; 1..2)
+  maskcodec encode frame.png -o f.mcx --mode latent --quality 2   # send a CAE's latents (1..4)
   maskcodec info frame.mcx                        # what the header says (--json for machines)
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode -v frame.mcx -o frame.png      # ... and its estimated PSNR, from held-back kept pixels
@@ -48,6 +48,7 @@ TOOLS = {
     "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
     "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
     "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
+    "bench-latent": ("latentbench", "latent quality levels against JPEG2000, HTJ2K and JPEG-XL: BD-rate per camera"),
     "bench-coding": ("codingbench", "bits per kept pixel, what a bounded error buys, refinement chains vs lossless"),
 }
 
@@ -123,7 +124,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
     how = (f"keep={opts.keep}, {opts.mask} mask, seed {opts.seed}"
            + (f", max error {opts.max_error}" if opts.max_error else "") if opts.mode == "mask"
-           else f"latent mode, model {opts.model_id}")
+           else f"latent mode, model {opts.latent_model(image.shape[2] if image.ndim == 3 else 1)[0]}")
     print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
     return 0
 
@@ -204,6 +205,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     else:
         lat = h.latent
         coding = ("integers range-coded with the model's tables" if lat.coder == "rans" else
+                  "integers range-coded with the model's context tables (coder 3)" if lat.coder == "context" else
                   f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header, zstd")
         print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}")
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
@@ -222,7 +224,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
     checked = ("sizes and checksums checked; the range code is checked when decoded"
-               if h.latent is not None and h.latent.coder == "rans" else
+               if h.latent is not None and h.latent.coder in ("rans", "context") else
                "sizes and checksums checked; the payload is checked when its chain is decoded" if h.refines else
                "sizes, checksums and payload checked")
     print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
@@ -265,8 +267,9 @@ def _add_core(sub) -> None:
                    help="model id from models/manifest.json, recorded with its hash: the inpainting model for the "
                         "decoder (mask mode) or the latent model (latent mode)")
     p.add_argument("--quality", type=int, default=None,
-                   help="latent mode: quality level, 1 (fewest bytes) or 2 (best) for 8-bit RGB: the latent "
-                        "model latent-q<QUALITY> of the manifest")
+                   help="latent mode: quality level, 1 (fewest bytes, about 0.06 bits/pixel) to 4 (best, about "
+                        "0.3): the latent model latent-q<QUALITY> for 8-bit colour images, latent-gray-q<QUALITY> "
+                        "for 8-bit gray ones")
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write a stream of self-contained segments of this size (e.g. 1024, a transfer "
                         "frame) that survives lost packets (decode --salvage); metadata and --max-error travel in it")

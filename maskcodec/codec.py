@@ -57,11 +57,14 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         ``"mask"`` (default): the seeded pixel mask (``spec/format.md``
         sections 4-8). ``"latent"``: the bottleneck of the latent model
         ``model`` (or ``quality``), as the model's entry says: rounded and
-        range-coded with the model's tables (the ``latent-q`` models), or 8
-        bits per value with per-channel scales and zstd (spec section 12);
-        any image size (padded for the network, cropped back).
+        range-coded with the model's context tables (the ``latent-q`` and
+        ``latent-gray-q`` models, spec section 12.6), or 8 bits per value with
+        per-channel scales and zstd (spec section 12); any image size (padded
+        for the network, cropped back).
     quality : int, optional
-        Latent mode: picks the model ``latent-q{quality}`` of the manifest.
+        Latent mode: picks the model ``latent-q{quality}`` of the manifest for
+        a colour (3-channel) image, ``latent-gray-q{quality}`` for a gray one;
+        1 spends the fewest bytes.
     seed : int, optional
         Mask mode: 32-bit mask seed; ``None`` draws one (it is stored in the file).
     mask : {"bluenoise", "hash"}, optional
@@ -274,8 +277,9 @@ def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
 
     A zstd-coded file needs no model: it holds each channel's offset and step,
     and dequantization is exact (``offset + q * step`` in float32). A
-    range-coded file (coder ``"rans"``) needs the tables of the model it
-    names, which decode its integers exactly; no network runs.
+    range-coded file (coder ``"rans"`` or ``"context"``) needs the tables of
+    the model it names, which decode its integers exactly (integer arithmetic
+    only, the same on every machine); no network runs.
 
     Parameters
     ----------
@@ -309,12 +313,61 @@ def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
     >>> z.dtype, z.shape, maskcodec.inspect(data).shape
     (dtype('float32'), (6, 4, 6), (57, 81, 3))
     """
+    return latent_mode.latents(*_latent_file(data, limits, "latents()"))
+
+
+def rate_map(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
+    """What each region of a range-coded latent-mode file costs: bits per image pixel per latent position.
+
+    Entry ``[i, j]`` is the ideal code length (``precision - log2 f`` per
+    value, 16 more for an escaped one) of the K latent values at position
+    ``(i, j)``, divided by the ``factor x factor`` image pixels they stand
+    for. A region the model finds surprising costs more: the rate is an
+    out-of-distribution signal the encoder has for free (no decoder runs).
+    The map's sum times ``factor**2`` is the payload's size in bits to within
+    the range coder's overhead (states, escape count, channel map).
+
+    Parameters
+    ----------
+    data : bytes
+        A complete latent-mode ``.mcx`` file coded with coder 1 or 3.
+    limits : Limits
+        What the decoder agrees to allocate.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape ``(h, w)``: the latent's grid (the image's padded sides over ``factor``).
+
+    Raises
+    ------
+    InvalidInputError
+        ``data`` is a mask-mode file or a zstd-coded latent file (coder 0).
+    FormatError, ModelError
+        As :func:`latents`.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import maskcodec
+    >>> vectors = Path(maskcodec.__file__).resolve().parents[1] / "spec" / "vectors"
+    >>> data = (vectors / "valid" / "latent_rgb8_context.mcx").read_bytes()
+    >>> with maskcodec.manifest.using(vectors / "models"):
+    ...     bits = maskcodec.rate_map(data)
+    >>> bits.shape, bool(abs(bits.sum() * 16 ** 2 / 8 - maskcodec.inspect(data).payload_size) < 48)
+    ((4, 6), True)
+    """
+    return latent_mode.rate_map(*_latent_file(data, limits, "rate_map()"))
+
+
+def _latent_file(data: bytes, limits: Limits, what: str):
+    """The checked header and payload of a latent-mode file (else the InvalidInputError naming ``what``)."""
     if framing(data) == "segmented":
-        raise InvalidInputError("a segmented stream holds mask mode only; latents() reads latent-mode files")
+        raise InvalidInputError(f"a segmented stream holds mask mode only; {what} reads latent-mode files")
     header, payload = _read(data, limits)
     if header.mode != "latent":
-        raise InvalidInputError("this is a mask-mode file; latents() reads latent-mode files")
-    return latent_mode.latents(header, payload)
+        raise InvalidInputError(f"this is a mask-mode file; {what} reads latent-mode files")
+    return header, payload
 
 
 def decode(data: bytes, inpainter: str = AUTO, *, strict: bool = True,

@@ -15,13 +15,17 @@ the whole padded image. The entry's ``coder`` says how the latent is sent:
   own offset and step (stored in the file) and the bytes are compressed with zstd;
 - ``"rans"``: the latent is rounded to integers and range-coded
   (:mod:`maskcodec.rans`) with the model's integer frequency tables, which both
-  ONNX files carry in their metadata.
+  ONNX files carry in their metadata;
+- ``"context"``: the same, with context-adaptive tables (coder 3): each
+  value's table is picked by the values already decoded around it.
 
 Decoding dequantizes (exactly, in float32) or range-decodes, runs the decoder
-and crops. onnxruntime is imported only when a network runs.
+and crops. onnxruntime is imported only when a network runs. What a range-coded
+file spends where is :func:`rate_map`, computed from the latents and the tables
+alone (no network runs).
 
 This module owns what the latent block means (``spec/format.md`` sections
-12.2-12.7): the checks of its fields against the image, the quantization kinds
+12.2-12.8): the checks of its fields against the image, the quantization kinds
 and coders, and the payload of each coder.
 """
 from __future__ import annotations
@@ -37,13 +41,15 @@ from .holdout import DecodeReport
 from .manifest import LatentEntry, load
 from .networks import pad, session
 
-__all__ = ["QUANTIZATIONS", "CODERS", "quantize", "dequantize", "model_tables", "encode", "describe", "decode",
-           "contents", "latents"]
+__all__ = ["QUANTIZATIONS", "CODERS", "RANGE_CODERS", "quantize", "dequantize", "model_tables", "encode", "describe",
+           "decode", "contents", "latents", "rate_map"]
 
 QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
 QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
-CODERS = {0: "zstd", container.CODER_RANS: "rans"}  # how latent values are entropy-coded (spec section 12.2)
+CODERS = {0: "zstd", container.CODER_RANS: "rans", container.CODER_CONTEXT: "context"}  # spec section 12.2
 CODER_IDS = {v: k for k, v in CODERS.items()}
+# The range coders: the metadata key and class of their tables in a model's ONNX files.
+RANGE_CODERS = {"rans": (rans.METADATA_KEY, rans.Tables), "context": (rans.CONTEXT_METADATA_KEY, rans.ContextTables)}
 
 
 def quantize(z: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,20 +88,23 @@ def dequantize(q: np.ndarray, offsets, steps) -> np.ndarray:
     return offsets[:, None, None] + q.astype(np.float32) * steps[:, None, None]
 
 
-def model_tables(entry: LatentEntry, half: str) -> rans.Tables:
-    """The range-coder tables in the metadata of the ``half`` (``"encoder"`` or ``"decoder"``) of a latent model.
+def model_tables(entry: LatentEntry, half: str) -> rans.Tables | rans.ContextTables:
+    """The range-coder tables of the entry's coder in the metadata of the ``half`` (``"encoder"`` or
+    ``"decoder"``) of a latent model.
 
     Raises
     ------
     ModelError
-        The file has no tables (metadata key :data:`maskcodec.rans.METADATA_KEY`),
-        they are malformed, or they are not one per latent channel.
+        The file has no tables (metadata key :data:`maskcodec.rans.METADATA_KEY` for coder ``"rans"``,
+        :data:`maskcodec.rans.CONTEXT_METADATA_KEY` for ``"context"``), they are malformed, or they are
+        not for the model's latent channels.
     """
+    key, kind = RANGE_CODERS[entry.coder]
     meta = session(getattr(entry, half)).get_modelmeta().custom_metadata_map
-    if rans.METADATA_KEY not in meta:
+    if key not in meta:
         raise ModelError(f"the {half} of latent model {entry.id!r} has no range-coder tables "
-                         f"(ONNX metadata key {rans.METADATA_KEY!r}); its entry asks for coder 'rans'")
-    tables = rans.Tables.from_json(meta[rans.METADATA_KEY])
+                         f"(ONNX metadata key {key!r}); its entry asks for coder {entry.coder!r}")
+    tables = kind.from_json(meta[key])
     if tables.channels != entry.latent_channels:
         raise ModelError(f"the {half} of latent model {entry.id!r} has range-coder tables for "
                          f"{tables.channels} channels; the model has {entry.latent_channels} latent channels")
@@ -118,10 +127,11 @@ def _run(entry: LatentEntry, half: str, name: str, x: np.ndarray, expected: tupl
 
 def encode(image: np.ndarray, opts) -> bytes:
     """The latent-mode file of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
-    entry = load().of_kind(LatentEntry)[opts.model_id]
-    bits = opts.bits_for(image)
     h, w = image.shape[:2]
     channels = image.shape[2] if image.ndim == 3 else 1
+    model_id, model_sha256 = opts.latent_model(channels)
+    entry = load().of_kind(LatentEntry)[model_id]
+    bits = opts.bits_for(image)
     if channels != entry.channels:
         raise ModelError(f"latent model {entry.id!r} codes {entry.channels}-channel images; "
                          f"this image has {channels} channel{'s' if channels != 1 else ''}")
@@ -133,22 +143,24 @@ def encode(image: np.ndarray, opts) -> bytes:
     x = pad(image.reshape(h, w, channels).astype(np.float32) / np.float32((1 << bits) - 1), f)
     z = _run(entry, "encoder", "image", np.ascontiguousarray(x.transpose(2, 0, 1)[None]), (1, k, lh, lw))[0]
     block = dict(latent_channels=k, latent_height=lh, latent_width=lw, factor=f, offsets=None, steps=None)
-    if entry.coder == "rans":
-        values = np.clip(np.rint(z.reshape(k, -1)), *rans.INT16).astype(np.int64)
-        payload = rans.encode(values, model_tables(entry, "encoder"))
-        block |= dict(quantization=QUANTIZATION_IDS["integer"], coder=CODER_IDS["rans"])
+    if entry.coder in RANGE_CODERS:
+        values = np.clip(np.rint(z), *rans.INT16).astype(np.int64)
+        tables = model_tables(entry, "encoder")
+        payload = (rans.encode(values.reshape(k, -1), tables) if entry.coder == "rans"
+                   else rans.encode_context(values, tables))
+        block |= dict(quantization=QUANTIZATION_IDS["integer"], coder=CODER_IDS[entry.coder])
     else:
         q, offsets, steps = quantize(z, entry.quantization)
         payload = compress(q.tobytes())
         block |= dict(quantization=QUANTIZATION_IDS[entry.quantization], coder=CODER_IDS["zstd"],
                       offsets=offsets.astype("<f4").tobytes(), steps=steps.astype("<f4").tobytes())
     return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_LATENT, bits=bits, payload=payload,
-                           payload_raw_size=k * lh * lw, model_id=opts.model_id, model_sha256=opts.model_sha256,
+                           payload_raw_size=k * lh * lw, model_id=model_id, model_sha256=model_sha256,
                            metadata=opts.metadata, block=block)
 
 
 def _fields(frame: container.Frame, limits: Limits) -> LatentFields:
-    """Check the fields of a latent-mode header (spec section 12.7, in its order) and return its latent block."""
+    """Check the fields of a latent-mode header (spec section 12.8, in its order) and return its latent block."""
     f, b = frame.fixed, frame.block
     fail_if(f.transform != 0 or f.seed != 0 or f.keep_threshold != 0 or f.survivors != 0 or f.mask_kind != 0,
             FormatError, f"latent mode has no mask: transform, seed, keep_threshold, survivors and mask_kind must be "
@@ -174,9 +186,9 @@ def _fields(frame: container.Frame, limits: Limits) -> LatentFields:
             f"latent coder {b.coder} is unknown; expected {', '.join(f'{k} ({n})' for k, n in CODERS.items())}")
     fields = dict(channels=b.latent_channels, height=b.latent_height, width=b.latent_width, factor=b.factor,
                   quantization=QUANTIZATIONS[b.quantization], coder=CODERS[b.coder])
-    if CODERS[b.coder] == "rans":
+    if CODERS[b.coder] in RANGE_CODERS:
         fail_if(QUANTIZATIONS[b.quantization] != "integer", FormatError,
-                f"range-coded latents (coder 1) are integers: quantization must be 1 (integer), "
+                f"range-coded latents (coder {b.coder}) are integers: quantization must be 1 (integer), "
                 f"got {b.quantization} ({QUANTIZATIONS[b.quantization]})")
         latent = LatentFields(**fields)
     else:
@@ -219,7 +231,21 @@ def _decoder_entry(header: Header) -> LatentEntry:
     if found != (header.channels, lat.channels, lat.factor):
         raise ModelError(f"latent model {header.model_id!r} has (channels, latent channels, factor) {found}; "
                          f"the file has {(header.channels, lat.channels, lat.factor)}")
+    if lat.coder in RANGE_CODERS and entry.coder != lat.coder:
+        raise ModelError(f"the file is range-coded with coder {lat.coder!r}, but latent model "
+                         f"{header.model_id!r} carries tables for coder {entry.coder!r}")
     return entry
+
+
+def _integers(header: Header, payload: bytes, entry: LatentEntry) -> tuple[np.ndarray, object]:
+    """The range-decoded integer latent ``(K, h, w)`` of a checked header, and the tables that coded it."""
+    lat = header.latent
+    tables = model_tables(entry, "decoder")
+    if lat.coder == "rans":
+        values = rans.decode(payload, tables, lat.height * lat.width)
+    else:
+        values = rans.decode_context(payload, tables, lat.height, lat.width)
+    return values.reshape(lat.channels, lat.height, lat.width), tables
 
 
 def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) -> np.ndarray:
@@ -227,10 +253,8 @@ def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) ->
     (coder 0, no model needed) or the range code, decoded with the tables of the model the file names
     (``entry`` when already checked)."""
     lat = header.latent
-    if lat.coder == "rans":
-        tables = model_tables(entry or _decoder_entry(header), "decoder")
-        values = rans.decode(payload, tables, lat.height * lat.width)
-        return values.astype(np.float32).reshape(lat.channels, lat.height, lat.width)
+    if lat.coder in RANGE_CODERS:
+        return _integers(header, payload, entry or _decoder_entry(header))[0].astype(np.float32)
     raw = decompress(payload, header.payload_raw_size)
     return dequantize(np.frombuffer(raw, np.uint8).reshape(lat.channels, lat.height, lat.width),
                       lat.offsets, lat.steps)
@@ -239,12 +263,12 @@ def _tensor(header: Header, payload: bytes, entry: LatentEntry | None = None) ->
 def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = False) -> tuple[np.ndarray, DecodeReport]:
     """The image of a latent-mode file, its decoder network run on its latents, and a report naming the model
     (``inpainter`` must be ``"auto"``: latent files are not inpainted; there is nothing to ``estimate`` from).
-    Coder 0's zstd frame is checked before the model (spec 12.7)."""
+    Coder 0's zstd frame is checked before the model (spec 12.8)."""
     if inpainter != "auto":
         raise InvalidInputError(f"a latent-mode file is decoded by its model's decoder network; inpainter "
                                 f"(--inpainter) {inpainter!r} does not apply (leave it 'auto')")
     lat = header.latent
-    if lat.coder == "rans":  # the range code needs the model's tables
+    if lat.coder in RANGE_CODERS:  # the range code needs the model's tables
         entry = _decoder_entry(header)
         z = _tensor(header, payload, entry)
     else:  # the zstd frame is checked before the model
@@ -260,10 +284,21 @@ def decode(header: Header, payload: bytes, inpainter: str, estimate: bool = Fals
 
 def contents(header: Header, payload: bytes) -> bytes:
     """What a latent payload codes, checked as far as no model is needed: coder 0's zstd frame decompressed
-    (the uint8 latent values), coder 1's range code as it is."""
-    return payload if header.latent.coder == "rans" else decompress(payload, header.payload_raw_size)
+    (the uint8 latent values), a range code (coders 1 and 3) as it is."""
+    return payload if header.latent.coder in RANGE_CODERS else decompress(payload, header.payload_raw_size)
 
 
 def latents(header: Header, payload: bytes) -> np.ndarray:
     """The dequantized latent tensor of a latent-mode file (see :func:`maskcodec.latents`)."""
     return _tensor(header, payload)
+
+
+def rate_map(header: Header, payload: bytes) -> np.ndarray:
+    """Bits per image pixel that each latent position of a range-coded file costs (see :func:`maskcodec.rate_map`)."""
+    lat = header.latent
+    if lat.coder not in RANGE_CODERS:
+        raise InvalidInputError(f"a rate map needs a range-coded latent file (coder 1 or 3); this one is coded with "
+                                f"coder {CODER_IDS[lat.coder]} ({lat.coder}), whose bytes are not per position")
+    values, tables = _integers(header, payload, _decoder_entry(header))
+    cost = (rans.bits(values, tables) if lat.coder == "rans" else rans.bits_context(values, tables))
+    return (cost.sum(axis=0) / lat.factor ** 2).astype(np.float32)

@@ -34,12 +34,13 @@ from .predictive import max_error_limit
 __all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
            "check_image", "check_frame", "inpainting_model",
-           "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID"]
+           "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID", "GRAY_QUALITY_ID"]
 
 DEFAULT_KEEP = 0.1
 ENCODE_MODES = ("mask", "latent")
 CODINGS = ("predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.5 and 6)
-QUALITY_ID = "latent-q{}"  # manifest id of the latent model that ``quality=q`` picks
+QUALITY_ID = "latent-q{}"  # manifest id of the colour latent model that ``quality=q`` picks
+GRAY_QUALITY_ID = "latent-gray-q{}"  # ... and of the 1-channel one
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class EncodeOptions:
         Mask mode: bytes per segment of a segmented stream.
     model_id : str
         The model recorded in the file ("" for none): an inpainting model in
-        mask mode, the latent model in latent mode.
+        mask mode, the latent model in latent mode (with ``quality``, the
+        colour level's, or the gray one's where no colour level is installed;
+        :meth:`latent_model` picks by the image's channels).
     model_sha256 : bytes
         The SHA-256 recorded with ``model_id`` (of the inpainting model's file, or
         of the latent model's decoder file); 32 zero bytes for none.
@@ -74,6 +77,8 @@ class EncodeOptions:
         Mask mode: ``"predictive"`` (the single container's default, spec section 6.5)
         or ``"scan"`` (section 6: scan-order deltas and zstd, the cheapest encoder and
         what segmented streams hold); None in latent mode.
+    quality : int or None
+        Latent mode: the quality level asked for (None: a model was named).
     """
 
     mode: str
@@ -88,6 +93,24 @@ class EncodeOptions:
     mask: str | None
     max_error: int = 0
     coding: str | None = None
+    quality: int | None = None
+
+    def latent_model(self, channels: int) -> tuple[str, bytes]:
+        """The latent model (id, decoder SHA-256) for an image of ``channels``: the named model, or the
+        quality level for colour (3 channels) or gray (1 channel) images."""
+        if self.quality is None:
+            return self.model_id, self.model_sha256
+        pattern = {3: QUALITY_ID, 1: GRAY_QUALITY_ID}.get(channels)
+        if pattern is None:
+            raise InvalidInputError(f"quality (--quality) picks a colour (3-channel) or gray (1-channel) latent "
+                                    f"model; this image has {channels} channels (name a model with --model)")
+        latents = load().of_kind(LatentEntry)
+        model = pattern.format(self.quality)
+        if model not in latents:
+            kind = "colour" if channels == 3 else "gray"
+            raise InvalidInputError(f"no {kind} latent model for quality {self.quality} ({model!r}); the installed "
+                                    f"{kind} levels are {_levels(latents, pattern) or '(none)'}")
+        return model, bytes.fromhex(latents[model].decoder.sha256)
 
     def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
@@ -255,6 +278,12 @@ def _mask_model(model) -> tuple[str, bytes]:
     return entry.id, bytes.fromhex(entry.onnx.sha256)
 
 
+def _levels(latents, pattern: str) -> list[int]:
+    """The quality levels of the installed latent models named like ``pattern``."""
+    prefix = pattern.format("")
+    return sorted(int(k[len(prefix):]) for k in latents if k.startswith(prefix) and k[len(prefix):].isdigit())
+
+
 def _latent_model(model, quality) -> tuple[str, bytes]:
     if (model is None) == (quality is None):
         raise InvalidInputError("latent mode needs exactly one of model (--model, a latent model id) and quality "
@@ -265,12 +294,12 @@ def _latent_model(model, quality) -> tuple[str, bytes]:
     if quality is not None:
         if not _is_int(quality):
             raise InvalidInputError(f"quality (--quality) must be an integer, got {quality!r}")
-        model = QUALITY_ID.format(int(quality))
-        if model not in latents:
-            levels = sorted(int(k[len(QUALITY_ID.format("")):]) for k in latents
-                            if k.startswith(QUALITY_ID.format("")) and k[len(QUALITY_ID.format("")):].isdigit())
-            raise InvalidInputError(f"no latent model for quality {quality} ({model!r}); the installed levels "
-                                    f"are {levels or '(none)'}")
+        ids = [p.format(int(quality)) for p in (QUALITY_ID, GRAY_QUALITY_ID) if p.format(int(quality)) in latents]
+        if not ids:
+            raise InvalidInputError(f"no latent model for quality {quality} ({QUALITY_ID.format(int(quality))!r} or "
+                                    f"{GRAY_QUALITY_ID.format(int(quality))!r}); the installed levels are "
+                                    f"{sorted(set(_levels(latents, QUALITY_ID) + _levels(latents, GRAY_QUALITY_ID))) or '(none)'}")
+        model = ids[0]
     if model not in latents:
         raise InvalidInputError(f"unknown latent model {model!r}; the latent models in {load().folder} are "
                                 f"{sorted(latents) or '(none)'}")
@@ -300,7 +329,8 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
                                     f"bottleneck, whose size the model sets (choose a model or a quality)")
         model_id, sha = _latent_model(model, quality)
         return EncodeOptions(mode=mode, keep=None, threshold=None, seed=None, bits=bits, metadata=raw_metadata,
-                             segment_size=None, model_id=model_id, model_sha256=sha, mask=None)
+                             segment_size=None, model_id=model_id, model_sha256=sha, mask=None,
+                             quality=None if quality is None else int(quality))
     if quality is not None:
         raise InvalidInputError("quality (--quality) picks a latent model; use latent mode (mode='latent', "
                                 "--mode latent); mask mode is sized by keep (--keep)")

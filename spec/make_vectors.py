@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 import zlib
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from maskcodec.format import container
 from maskcodec.format.header import MODE_LATENT, MODE_MASK
 from maskcodec.codec import coded
 from maskcodec.format.zstd_frame import ZSTD_LEVEL, compress
-from maskcodec.latent_mode import CODER_IDS, QUANTIZATION_IDS
+from maskcodec.latent_mode import CODER_IDS, QUANTIZATION_IDS, RANGE_CODERS
+from maskcodec.rans import ContextTables, _context_symbols
 from maskcodec.layout import pack
 from maskcodec.tools.train.latent_export import laplace_tables
 
@@ -101,7 +103,18 @@ LATENT = {
                                 {"instrument": "MSL NAVCAM"}, True),
     "latent_gray8_rans": ("navcam", slice(0, 61), slice(0, 97), "ref-gray-rans", None, None, False),
     "latent_gray12_rans_edge": ("navcam12", slice(20, 25), slice(30, 37), "ref-gray-rans", 12, None, True),
+    "latent_rgb8_context": ("mastcam", slice(72, 129), slice(216, 297), "ref-rgb-context", None, None, False),
+    "latent_rgb8_context_edge": ("mastcam", slice(10, 15), slice(20, 27), "ref-rgb-context", None, None, False),
 }
+# Coder 3 (section 12.6): a family of 4 tables; 3 x 3 classes; channel c's table at class (qs, qe) is
+# min(3, qs + qe + c mod 2); centres near Mastcam's block maxima and minima (channel 0's is the edge
+# vector's value, so that channel is left out there). The edges are chosen so that latent_rgb8_context
+# visits all 9 classes and has escapes whose decoding order differs from C order.
+_FAMILY = laplace_tables([0.0] * 4, [1.0, 4.0, 12.0, 30.0], precision=13)
+REF_CONTEXT = ContextTables(precision=13, lows=_FAMILY.lows, freqs=_FAMILY.freqs, centers=(203, 142, 116, 104, 91, 65),
+                            spatial_edges=(6, 10), energy_edges=(130, 155),
+                            map=tuple(tuple(min(3, qs + qe + c % 2) for qs in range(3) for qe in range(3))
+                                      for c in range(6)))
 # Reference latent models (maskcodec.tools.train.latent_export.reference_model): id -> its arguments.
 REFERENCE_MODELS = {
     "ref-rgb": dict(channels=3, factor=16, quantization="minmax"),
@@ -109,6 +122,7 @@ REFERENCE_MODELS = {
     # coder 1 (section 12.5): tables narrow enough that the vectors' crops have escaped values
     "ref-gray-rans": dict(channels=1, factor=16, quantization="integer", scale=255.0,
                           tables=laplace_tables([95.0, 18.0], [3.0, 1.5], precision=12)),
+    "ref-rgb-context": dict(channels=3, factor=16, quantization="integer", scale=255.0, tables=REF_CONTEXT),
 }
 
 
@@ -126,7 +140,7 @@ def _file(header, raw: bytes, *, model_id: str | None = None, model_sha256: byte
         block = dict(latent_channels=latent.channels, latent_height=latent.height, latent_width=latent.width,
                      factor=latent.factor, quantization=QUANTIZATION_IDS[latent.quantization],
                      coder=CODER_IDS[latent.coder], offsets=None, steps=None)
-        if latent.coder == "rans":
+        if latent.coder in RANGE_CODERS:
             payload, raw_size = raw, latent.channels * latent.height * latent.width
         else:
             block |= dict(offsets=np.asarray(latent.offsets, "<f4").tobytes(),
@@ -255,9 +269,9 @@ def latent_vectors() -> dict[str, bytes]:
         out[f"valid/{name}.input.npy"] = _npy_bytes(img)
         out[f"valid/{name}.mcx"] = data
         out[f"valid/{name}.json"] = (json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n").encode()
-        # the values the payload codes: uint8 bytes (coder 0) or the integers themselves (coder 1)
+        # the values the payload codes: uint8 bytes (coder 0) or the integers themselves (coders 1 and 3)
         out[f"valid/{name}.latent.npy"] = _npy_bytes(
-            maskcodec.latents(data).astype(np.int16) if lat.coder == "rans"
+            maskcodec.latents(data).astype(np.int16) if lat.coder in RANGE_CODERS
             else np.frombuffer(raw, np.uint8).reshape(lat.channels, lat.height, lat.width))
         out[f"valid/{name}.latents.npy"] = _npy_bytes(maskcodec.latents(data))
         out[f"valid/{name}.output.npy"] = _npy_bytes(maskcodec.decode(data))
@@ -338,6 +352,53 @@ def rans_error_vectors(base: bytes, zstd_base: bytes) -> dict[str, tuple[bytes, 
                                      "FormatError", "one bit of a word flipped (CRC consistent)"),
         "latent_rans_model_without_tables": (rewrite(payload, no_tables.model_id, no_tables.model_sha256),
                                              "ModelError", "names a model that has no range-coder tables"),
+    }
+
+
+def context_error_vectors(base: bytes, no_tables: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Coder-3 files that must be rejected, from a valid one with escapes (all channels coded) and a coder-0
+    file of a model with the same C, K and f but no context tables."""
+    h = maskcodec.inspect(base)
+    block = 73 + len(h.model_id)
+    payload = _coded(base)
+    m = (h.latent.channels + 7) // 8
+    e = int.from_bytes(payload[m:m + 4], "little")
+    assert e >= 2 and payload[:m] == bytes([0x3F]), "the base vector must code every channel and escape twice"
+    escapes = np.frombuffer(payload[m + 4:m + 4 + 2 * e], "<i2")
+    rest = payload[m + 4 + 2 * e:]
+
+    def rewrite(new_payload: bytes, model_id: str = h.model_id, sha: str = h.model_sha256, coder=None) -> bytes:
+        lat = h.latent if coder is None else replace(h.latent, coder=coder)
+        return _file(h, new_payload, model_id=model_id, model_sha256=bytes.fromhex(sha), latent=lat)
+
+    def with_escapes(values) -> bytes:
+        return payload[:m] + len(values).to_bytes(4, "little") + np.asarray(values, "<i2").tobytes() + rest
+
+    z = maskcodec.latents(base).astype(np.int64)
+    escaped = _context_symbols(REF_CONTEXT, z)[2]
+    c_order = z[escaped]  # the escaped values in channel-major order, not the decoding order of the file
+    assert list(c_order) != list(escapes), "the base vector's escapes must differ in the two orders"
+    inside = list(escapes)
+    inside[0] = REF_CONTEXT.centers[int(np.argwhere(escaped.reshape(len(z), -1).T)[0][1])]  # residual 0
+    other = maskcodec.inspect(no_tables)
+    return {
+        "latent_context_minmax": (_patch(base, block + 12, bytes([0])), "FormatError",
+                                  "coder 3 (range-coded integers) with minmax quantization"),
+        "latent_context_truncated": (base[:-5], "TruncatedError", "context-coded payload cut short"),
+        "latent_context_short_stream": (rewrite(payload[:-2]), "FormatError",
+                                        "last word of the range code missing (sizes and CRC consistent)"),
+        "latent_context_escape_count_low": (rewrite(with_escapes(escapes[:-1])), "FormatError",
+                                            "the last escaped value missing: more escape symbols than values"),
+        "latent_context_escape_inside": (rewrite(with_escapes(inside)), "FormatError",
+                                         "an escaped value whose residual lies inside its table"),
+        "latent_context_escape_order": (rewrite(with_escapes(c_order)), "FormatError",
+                                        "the escaped values in C order instead of decoding order"),
+        "latent_context_flipped_word": (rewrite(payload[:-6] + bytes([payload[-6] ^ 0x20]) + payload[-5:]),
+                                        "FormatError", "one bit of a word flipped (CRC consistent)"),
+        "latent_context_model_without_tables": (rewrite(payload, other.model_id, other.model_sha256), "ModelError",
+                                                "names a model (same C, K, f) that has no context tables"),
+        "latent_context_as_coder_1": (rewrite(payload, coder="rans"), "ModelError",
+                                      "coder byte 1 naming a model whose tables are for coder 3"),
     }
 
 
@@ -624,6 +685,7 @@ def write_all(descriptions: bool) -> int:
                            files["valid/gray16_bits8_keep0.25.mcx"])
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= rans_error_vectors(files["valid/latent_gray8_rans.mcx"], files["valid/latent_gray8_integer.mcx"])
+    errors |= context_error_vectors(files["valid/latent_rgb8_context.mcx"], files["valid/latent_rgb8_minmax.mcx"])
     errors |= segmented_error_vectors(files["valid/seg_rgb8_keep0.25_s256.mcx"], 256)
     errors |= lean_error_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"], files["valid/s3_gray12_hash_maxerr2_s200.mcx"])
     chain_files, chains = chain_vectors()

@@ -153,10 +153,47 @@ def test_latent_models_are_benchmarked(tmp_path, monkeypatch):
     monkeypatch.setenv("MASKCODEC_MODELS", str(VECTORS / "models"))  # the reference latent models only
     result = bench.run_bench([sample_path("mastcam_pano")], keeps=(0.25,), out_dir=tmp_path, inpainters=["nconv"],
                              repeats=1, progress=False)
-    assert result["settings"]["latent_models"] == ["ref-gray-int", "ref-gray-rans", "ref-rgb"]
+    assert result["settings"]["latent_models"] == ["ref-gray-int", "ref-gray-rans", "ref-rgb", "ref-rgb-context"]
     image = read_image(sample_path("mastcam_pano"))
     point = next(p for p in result["images"][0]["points"] if p["curve"] == "latent/ref-rgb")  # RGB: ref-rgb only
     assert {p["curve"] for p in result["images"][0]["points"]} >= {"maskcodec/nconv", "latent/ref-rgb"}
     assert point["bytes"] == len(maskcodec.encode(image, mode="latent", model="ref-rgb"))
     assert point["codec"] == "latent" and point["param"] == "model" and 15 < point["psnr"] < 40
     assert "| latent/ref-rgb |" in (tmp_path / "bench.md").read_text()
+
+
+def test_bench_latent_reports_bd_rate_per_camera_folder(tmp_path, monkeypatch):
+    """bench-latent with two reference levels (colour) on two folders: one group per folder, the BD deltas
+    against every anchor computed from that image's own curves, the CLI's one-line errors."""
+    import shutil
+    from maskcodec.cli import main
+    from maskcodec.tools.latentbench import run_latent_bench
+    models = tmp_path / "models"
+    shutil.copytree(VECTORS / "models", models)
+    manifest = json.loads((models / "manifest.json").read_text())
+    by_id = {m["id"]: m for m in manifest["models"]}
+    manifest["models"] += [{**by_id["ref-rgb-context"], "id": "latent-q1"}, {**by_id["ref-rgb"], "id": "latent-q2"}]
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("MASKCODEC_MODELS", str(models))
+    image = read_image(sample_path("mastcam"))
+    for cam in ("cam_a", "cam_b"):
+        (tmp_path / cam / "val").mkdir(parents=True)
+        write_image(tmp_path / cam / "val" / "crop.png", image[:96, :128])
+    write_image(tmp_path / "cam_b" / "val" / "gray.png", image[:64, :64, 0])  # no gray level: skipped
+    report = run_latent_bench([tmp_path / "cam_a" / "val", tmp_path / "cam_b" / "val"], out_dir=tmp_path / "out", repeats=1,
+                              progress=False)
+    assert report["images"] == 2 and set(report["groups"]) == {"cam_a/val", "cam_b/val"}
+    im = report["per_image"][0]
+    assert [p["model"] for p in im["latent"]] == ["latent-q1", "latent-q2"]
+    assert im["latent"][0]["coder"] == "context" and im["latent"][0]["decode_mp_per_s"] > 0
+    ref = im["anchors"]["jpeg2000"]
+    expected = bench.bd_rate([p["bpp"] for p in ref], [p["psnr"] for p in ref],
+                             [p["bpp"] for p in im["latent"]], [p["psnr"] for p in im["latent"]])
+    assert im["deltas"]["jpeg2000"]["bd_rate_percent"] == expected
+    assert set(report["groups"]["cam_a/val"]) >= {"jpeg2000", "htj2k", "jpegxl", "levels"}
+    assert (tmp_path / "out" / "latent.md").read_text().count("## cam_") == 2
+    assert main(["bench-latent", str(tmp_path / "cam_a" / "val"), "-o", str(tmp_path / "o2"), "--repeats", "0"]) == 2
+    (tmp_path / "empty").mkdir()
+    write_image(tmp_path / "empty" / "g.png", image[:32, :32, 0])
+    with pytest.raises(InvalidInputError, match="installed latent quality level"):
+        run_latent_bench([tmp_path / "empty"], out_dir=tmp_path / "o3", repeats=1, progress=False)

@@ -211,7 +211,7 @@ def test_latent_errors_name_flags_and_levels(capsys):
 
 def test_one_channel_messages_are_grammatical():
     with pytest.raises(maskcodec.ModelError, match="this image has 1 channel$"):
-        maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", quality=1)
+        maskcodec.encode(maskcodec.sample_image("navcam"), mode="latent", model="latent-q1")
     gray = maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1)
     with pytest.raises(maskcodec.ModelError, match="this file has 1 channel$"):
         maskcodec.decode(gray, inpainter="default")

@@ -107,7 +107,8 @@ def test_forged_range_coded_payloads(monkeypatch):
     buggy encoder produces) reach the range decoder: it ends in a MaskcodecError or decodes, quickly."""
     monkeypatch.setenv("MASKCODEC_MODELS", str(VALID.parent / "models"))
     rng = np.random.default_rng(20261127)
-    files = [(VALID / f"{name}.mcx").read_bytes() for name in ("latent_gray8_rans", "latent_gray12_rans_edge")]
+    files = [(VALID / f"{name}.mcx").read_bytes() for name in ("latent_gray8_rans", "latent_gray12_rans_edge",
+                                                                        "latent_rgb8_context", "latent_rgb8_context_edge")]
     bases = [(data, container.parse_header(data), maskcodec.codec.coded(data)[1]) for data in files]
     outcomes = set()
     for n in range(2_000):

@@ -197,18 +197,19 @@ def test_random_payloads_never_crash():
 
 
 def test_shipped_range_coded_models_code_exactly_and_beat_zstd(encoder_output):
-    """latent-q models: both halves carry the same tables; an odd-sized real RGB crop round-trips its integer
-    latents exactly, and the range code is smaller than the zstd coding of the same latents."""
-    entries = {k: e for k, e in load().of_kind(LatentEntry).items() if e.coder == "rans"}
+    """latent-q models (coder 1 or 3): both halves carry the same tables; an odd-sized real crop round-trips
+    its integer latents exactly, and the range code is smaller than the zstd coding of the same latents."""
+    entries = {k: e for k, e in load().of_kind(LatentEntry).items() if e.coder in ("rans", "context")}
     if not entries:
         pytest.skip("no range-coded latent model in models/")
-    image = maskcodec.sample_image("mastcam")[:203, :317]
+    images = {3: maskcodec.sample_image("mastcam")[:203, :317], 1: maskcodec.sample_image("navcam")[:203, :217]}
     for model_id, entry in sorted(entries.items()):
+        image = images[entry.channels]
         tables = latent_mode.model_tables(entry, "decoder")
         assert latent_mode.model_tables(entry, "encoder") == tables
         data = maskcodec.encode(image, mode="latent", model=model_id)
         h = maskcodec.inspect(data)
-        assert h.latent.coder == "rans" and h.latent.offsets == () and h.shape == image.shape
+        assert h.latent.coder == entry.coder and h.latent.offsets == () and h.shape == image.shape
         z = encoder_output(image, model_id)
         assert (maskcodec.latents(data) == np.rint(z)).all()
         assert maskcodec.decode(data).shape == image.shape

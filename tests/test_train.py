@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +28,9 @@ onnx = pytest.importorskip("onnx")
 from maskcodec.tools.train import configure_parser, run_cli  # noqa: E402
 from maskcodec.tools.train.data import Augment, masked_batch, random_crops  # noqa: E402
 from maskcodec.tools.train.export import export_onnx, parity  # noqa: E402
-from maskcodec.tools.train.latent_export import laplace_tables  # noqa: E402
-from maskcodec.tools.train.loop import load_config  # noqa: E402
+from maskcodec.tools.train.evaluate import training_latents  # noqa: E402
+from maskcodec.tools.train.latent_export import context_tables  # noqa: E402
+from maskcodec.tools.train.loop import init_from_model, load_config, load_net, train  # noqa: E402
 from maskcodec.tools.train.nets import NormalizedConvolution, PaperCAE, ResidualUNet  # noqa: E402
 
 
@@ -186,7 +188,6 @@ def test_colour_noise_is_the_same_in_all_channels_on_the_chosen_share():
 
 
 def test_init_from_a_shipped_model_starts_from_its_weights(tmp_path, monkeypatch):
-    from maskcodec.tools.train.loop import init_from_model
     _train_tiny(tmp_path, monkeypatch, id="base", arch="paper_cae", widths=[4, 4, 8, 8], loss_on="all",
                 default_for=[])
     net = PaperCAE(3, (4, 4, 8, 8))
@@ -222,13 +223,15 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
                         default_for=[], val_keeps=[1.0], eval_keeps=[])
     assert entry["kind"] == "latent" and entry["quantization"] == "integer" and entry["factor"] == 4
     assert entry["onnx_parity_max_abs_diff"] < 1e-4
-    # the range-coder tables come from the checkpoint's learned prior, the same integers in both halves
-    ck = torch.load(tmp_path / "runs" / "latent-q1" / "best.pt", weights_only=False)["state_dict"]
-    tables = laplace_tables(ck["mean"].double().numpy(), ck["log_scale"].double().exp().numpy())
-    assert entry["coder"] == "rans"
+    # the context tables are fitted to the checkpoint's latents on the training images, the same in both halves
+    net, _ = load_net(tmp_path / "runs" / "latent-q1" / "best.pt")
+    train_files = json.loads((tmp_path / "runs" / "latent-q1" / "summary.json").read_text())["train_files"]
+    tables = context_tables(training_latents(net.encoder, [Path(f) for f in train_files], 3, net.multiple))
+    assert entry["coder"] == "context"
     typed = load().get("latent-q1")
     assert latent_mode.model_tables(typed, "encoder") == latent_mode.model_tables(typed, "decoder") == tables
     assert entry["metrics"]["bpp"] > 0 and entry["metrics"]["psnr_db"] > 5
+    assert set(entry["metrics"]["per_folder"]) == {"maskcodec/samples"}  # the val file's folder, one camera
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, mode="latent", quality=1)
     assert maskcodec.decode(data).shape == img.shape
@@ -296,6 +299,45 @@ def test_a_stage_continues_an_earlier_one_and_the_manifest_records_the_chain(tmp
     assert json.loads((models / "manifest.json").read_text())["models"][0]["run"]["chain"][0] == chain[0]
     with pytest.raises(maskcodec.InvalidInputError, match="not both"):
         load_config(_tiny_config(tmp_path, continue_from="tiny-stage1.json", init_from="default"))
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    """A first sitting of 1 epoch, resumed with a budget of 2: the run goes on from its last.pt (rows, steps,
+    the optimizer's state), the chain records where the sitting stopped; a changed config is refused."""
+    config = _tiny_config(tmp_path, id="latent-tiny", arch="latent_cae", widths=[4, 8],
+                          net_options={"latent_channels": 3}, corruption="none", loss_on="all", rate_lambda=0.01,
+                          val_keeps=[1.0], eval_keeps=[], epochs=1, time_limit_min=30)
+    cfg = load_config(config)
+    first = train(cfg, tmp_path, tmp_path / "run", progress=False)
+    rows = list(csv.DictReader((tmp_path / "run" / "curve.csv").read_text().splitlines()))
+    with pytest.raises(maskcodec.InvalidInputError, match=r"differs from the run's in \['lr'\]"):
+        train({**cfg, "lr": 0.5, "epochs": 2}, tmp_path, tmp_path / "run", progress=False, resume=True)
+    second = train({**cfg, "epochs": 2}, tmp_path, tmp_path / "run", progress=False, resume=True)
+    assert (first["steps"], second["steps"]) == (2, 4) and second["total_steps"] == 4
+    assert second["chain"][-1]["sittings_end_steps"] == [2, 4] and first["chain"][-1]["sittings_end_steps"] == [2]
+    again = list(csv.DictReader((tmp_path / "run" / "curve.csv").read_text().splitlines()))
+    assert again[:len(rows)] == rows and [r["epoch"] for r in again] == ["0", "1", "2"]
+    opt = torch.load(tmp_path / "run" / "last.pt", weights_only=False)["optimizer"]
+    assert {int(v["step"]) for v in opt["state"].values()} == {4}  # Adam went on counting: its state was restored
+    with pytest.raises(maskcodec.InvalidInputError, match="does not exist"):
+        train(cfg, tmp_path, tmp_path / "never", progress=False, resume=True)
+
+
+def test_a_gray_network_starts_as_the_colour_model_on_a_gray_image():
+    """A 1-channel latent network loaded from a 3-channel one gives the colour model's latent of the image
+    in gray (three equal channels) and, decoded, the mean of its three output channels."""
+    from maskcodec.tools.train.loop import load_weights
+    from maskcodec.tools.train.nets import LatentCAE
+    torch.manual_seed(0)
+    colour, gray = LatentCAE(3, (4, 8), latent_channels=3), LatentCAE(1, (4, 8), latent_channels=3)
+    load_weights(gray, colour.state_dict(), "the colour net")
+    x = torch.rand(1, 1, 16, 16)
+    with torch.no_grad():
+        z = colour.encoder(x.repeat(1, 3, 1, 1))
+        torch.testing.assert_close(gray.encoder(x), z, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(gray.decoder(z), colour.decoder(z).mean(dim=1, keepdim=True), atol=1e-5, rtol=1e-5)
+    with pytest.raises(maskcodec.ModelError, match="does not fit"):
+        load_weights(LatentCAE(1, (4, 4), latent_channels=3), colour.state_dict(), "the colour net")
 
 
 TRAINED = [e.raw for e in load().entries.values() if "training" in e.raw and "cut_from" not in e.raw["training"]]

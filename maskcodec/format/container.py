@@ -20,12 +20,14 @@ from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedEr
 from .header import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODEL_ID, MODES,
                      Limits, build_fixed, check_image, crc, decode_metadata, fail_if, parse_fixed)
 
-__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "CODER_RANS", "Frame", "build", "parse_header",
+__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "CODER_RANS", "CODER_CONTEXT", "RANGE_CODERS", "Frame", "build", "parse_header",
            "payload"]
 
 MAGIC = b"\x89MCX"
 VERSION = (1, 0)
-CODER_RANS = 1  # the one latent coder whose block carries no offsets and steps (spec section 12.2)
+CODER_RANS = 1     # range coder with fixed per-channel tables (spec section 12.5)
+CODER_CONTEXT = 3  # range coder with context-adaptive tables (spec section 12.6)
+RANGE_CODERS = (CODER_RANS, CODER_CONTEXT)  # latent coders whose block carries no offsets and steps (section 12.2)
 
 # Latent block of mode 1 (spec section 12.2): the latent tensor's shape, its quantization and coder.
 LATENT_BLOCK = cs.Struct(
@@ -35,9 +37,9 @@ LATENT_BLOCK = cs.Struct(
     "factor" / cs.Int16ul,
     "quantization" / cs.Int8ul,
     "coder" / cs.Int8ul,
-    # float32 little-endian, one per channel, for every coder but 1 (range-coded integers)
-    "offsets" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
-    "steps" / cs.If(cs.this.coder != CODER_RANS, cs.Bytes(4 * cs.this.latent_channels)),
+    # float32 little-endian, one per channel, for every coder but the range coders 1 and 3 (integers)
+    "offsets" / cs.If(lambda this: this.coder not in RANGE_CODERS, cs.Bytes(4 * cs.this.latent_channels)),
+    "steps" / cs.If(lambda this: this.coder not in RANGE_CODERS, cs.Bytes(4 * cs.this.latent_channels)),
 )
 # Coding block of a predictive mask-mode file (flag bit 1; spec section 4.2): the error bound and, for a
 # refinement (section 6.6), the threshold of the chain it extends and the SHA-256 of the file before it.

@@ -36,6 +36,9 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=None, help="override the config's time_limit_min")
     p.add_argument("--export-only", action="store_true",
                    help="skip training; export the run's best.pt (after an interrupted run, for instance)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run from its last.pt (weights, optimizer, step, elapsed time) after it "
+                        "stopped; give a larger --minutes to train longer than the first sitting")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -60,8 +63,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.export_only:
         summary = json.loads((run_dir / "summary.json").read_text())
     else:
-        start = _earlier_stage(Path(args.config), cfg, args) if cfg["continue_from"] else None
-        summary = train(cfg, args.data, run_dir, progress=not args.quiet, start=start)
+        start = _earlier_stage(Path(args.config), cfg, args) if cfg["continue_from"] and not args.resume else None
+        summary = train(cfg, args.data, run_dir, progress=not args.quiet, start=start, resume=args.resume)
     net, _ = load_net(run_dir / "best.pt")
     out_dir = models_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,8 +79,10 @@ def _train(args: argparse.Namespace) -> int:
                  "train_files": len(summary["train_files"]), "val_files": len(summary["val_files"])},
     }
     val_files = [Path(f) for f in summary["val_files"]]
-    ship = _ship_latent if cfg["arch"] == "latent_cae" else _ship_network
-    entry = ship(net, cfg, common, out_dir, val_files)
+    if cfg["arch"] == "latent_cae":
+        entry = _ship_latent(net, cfg, common, out_dir, val_files, [Path(f) for f in summary["train_files"]])
+    else:
+        entry = _ship_network(net, cfg, common, out_dir, val_files)
     if entry is None:
         return 1
 
@@ -156,13 +161,15 @@ def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[P
     return update_manifest(out_dir, entry)
 
 
-def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
-    """Export a latent model's encoder and decoder halves, list them, and measure latent mode on ``val_files``."""
-    from .evaluate import latent_metrics
+def _ship_latent(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path],
+                 train_files: list[Path]) -> dict | None:
+    """Export a latent model's encoder and decoder halves with context tables (coder 3) fitted to its latents
+    on every third training image, list them, and measure latent mode on ``val_files`` (per camera folder)."""
+    from .evaluate import latent_metrics, training_latents
     from .export import update_manifest
-    from .latent_export import export_halves, laplace_tables
+    from .latent_export import context_tables, export_halves
 
-    tables = laplace_tables(net.mean.detach().double().numpy(), net.log_scale.detach().double().exp().numpy())
+    tables = context_tables(training_latents(net.encoder, train_files, cfg["channels"], net.multiple))
     entry = export_halves(net.encoder, net.decoder, out_dir, cfg["id"], channels=cfg["channels"],
                           latent_channels=net.latent_channels, factor=net.multiple, quantization="integer",
                           tables=tables, **common)

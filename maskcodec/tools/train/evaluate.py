@@ -73,20 +73,46 @@ def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed:
 
 
 def latent_metrics(model_id: str, files: list[Path]) -> dict:
-    """Mean bits per pixel and PSNR (dB) of latent mode with ``model_id`` over ``files``.
+    """Mean bits per pixel and PSNR (dB) of latent mode with ``model_id`` over ``files``, and per folder
+    of files (one camera's val frames).
 
     Returns
     -------
     dict
-        ``{"bpp": ..., "psnr_db": ...}``, means over the files.
+        ``{"bpp": ..., "psnr_db": ..., "per_folder": {folder: {"bpp", "psnr_db", "files"}}}``, means over the
+        files (``per_folder`` keys are the folders relative to their grandparent, e.g. ``mars_rgb/val``).
     """
-    bpp, db = [], []
+    rows = []
     for f in files:
         img = read_image(f)
         data = encode(img, mode="latent", model=model_id)
-        bpp.append(bits_per_pixel(len(data), img.shape))
-        db.append(psnr(img, decode(data)))
-    return {"bpp": round(float(np.mean(bpp)), 4), "psnr_db": round(float(np.mean(db)), 3)}
+        rows.append((f"{Path(f).parent.parent.name}/{Path(f).parent.name}", bits_per_pixel(len(data), img.shape),
+                     psnr(img, decode(data))))
+
+    def means(sel: list) -> dict:
+        return {"bpp": round(float(np.mean([r[1] for r in sel])), 4),
+                "psnr_db": round(float(np.mean([r[2] for r in sel])), 3)}
+
+    folders = sorted({r[0] for r in rows})
+    return {**means(rows), "per_folder": {d: {**means([r for r in rows if r[0] == d]),
+                                              "files": sum(r[0] == d for r in rows)} for d in folders}}
+
+
+def training_latents(encoder, files: list[Path], channels: int, factor: int, every: int = 3) -> list[np.ndarray]:
+    """The rounded integer latents ``(K, h, w)`` a torch ``encoder`` gives every ``every``-th of ``files``
+    (whole images, padded to ``factor``): what the context tables are fitted to."""
+    import torch
+
+    from ...networks import pad
+    from .data import load_images
+
+    out = []
+    with torch.no_grad():
+        for img in load_images(files[::every], channels):
+            img = img.astype(np.float32) / 255
+            x = torch.from_numpy(np.ascontiguousarray(pad(img, factor).transpose(2, 0, 1)[None]))
+            out.append(torch.round(encoder.eval()(x))[0].clamp(-32768, 32767).to(torch.int64).numpy())
+    return out
 
 
 def decode_speed(model_id: str, image: np.ndarray, keep: float = 0.1, repeats: int = 3) -> float:

@@ -17,9 +17,11 @@ Three ways to get one:
   (block maximum and minimum, upsampled midrange) whose arithmetic is exact,
   for conformance vectors and tests.
 
-A model trained with a rate term also carries integer range-coder tables
-(:func:`laplace_tables`, written into both halves' ONNX metadata by
-:func:`write_tables`); its entry then says ``"coder": "rans"``.
+A model trained with a rate term also carries integer range-coder tables,
+written into both halves' ONNX metadata by :func:`write_tables`: fixed
+per-channel tables (:func:`laplace_tables`; the entry says ``"coder":
+"rans"``) or context tables fitted to the model's latents on the training
+images (:func:`context_tables`; ``"coder": "context"``).
 
 onnx is imported inside the functions; torch only by :func:`export_halves`.
 """
@@ -34,16 +36,24 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...latent_mode import QUANTIZATIONS
-from ...rans import INT16, METADATA_KEY, Tables
+from ...rans import CONTEXT_METADATA_KEY, INT16, METADATA_KEY, ContextTables, Tables
 from .config import read_json
 
 __all__ = ["ENCODER_NAMES", "DECODER_NAMES", "CUT_KEYS", "split_onnx", "load_cut_config", "cut_from_config",
-           "export_halves", "reference_model", "check_halves", "laplace_tables", "write_tables"]
+           "export_halves", "reference_model", "check_halves", "laplace_tables", "context_tables", "write_tables",
+           "CONTEXT_SCALES", "SPATIAL_EDGES", "ENERGY_CLASSES"]
 
 ENCODER_NAMES = ("image", "latent")   # encoder input, output
 DECODER_NAMES = ("latent", "image")   # decoder input, output
 OPSET = 17
 CUT_KEYS = {"id", "description", "cut_from", "cut", "factor", "quantization"}  # a cut config's keys
+# Context tables (coder 3): the family's Laplace scales, the edges of the spatial classes, and how many
+# energy classes (their edges are quantiles of the training latents' energy).
+CONTEXT_SCALES = tuple(float(v) for v in np.geomspace(0.04, 32.0, 24))
+CONTEXT_PRECISION = 14
+SPATIAL_EDGES = (1, 2, 3, 5, 8)
+ENERGY_CLASSES = 7
+CODER_OF = {Tables: ("rans", METADATA_KEY), ContextTables: ("context", CONTEXT_METADATA_KEY)}
 
 
 def _files(model_id: str) -> tuple[str, str]:
@@ -120,22 +130,71 @@ def laplace_tables(mean, scale, precision: int = 15) -> Tables:
     return Tables(precision=precision, lows=tuple(lows), freqs=tuple(freqs))
 
 
-def write_tables(out_dir: str | Path, model_id: str, tables: Tables) -> None:
+def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: int = CONTEXT_PRECISION,
+                   spatial_edges=SPATIAL_EDGES, energy_classes: int = ENERGY_CLASSES) -> ContextTables:
+    """Coder 3's context tables fitted to integer latents ``(K, h, w)`` (a model's, on its training images).
+
+    Computed once, at export; the integers are then fixed. Each channel's
+    centre is its median value; the family is zero-centred Laplace tables
+    (:func:`laplace_tables`) at ``scales``; the energy edges are the
+    quantiles ``1/E .. (E-1)/E`` of the per-position sum of the spatial
+    context over channels (distinct integers). For every channel and class
+    the map picks the table with the fewest bits for that class's residuals
+    (the channel's best overall for a class never seen).
+
+    Examples
+    --------
+    >>> z = np.random.default_rng(0).laplace(0, 2, (2, 16, 16)).round()
+    >>> t = context_tables([z])
+    >>> t.channels, t.classes, len(t.freqs)
+    (2, 42, 24)
+    """
+    from ...rans import _classes, _Flat, _lengths, spatial_context
+
+    z = [np.asarray(v, np.int64) for v in latents]
+    k = z[0].shape[0]
+    centers = tuple(int(v) for v in np.median(np.concatenate([v.reshape(k, -1) for v in z], axis=1), axis=1).round())
+    family = laplace_tables([0.0] * len(scales), scales, precision)
+    residuals = [v - np.asarray(centers)[:, None, None] for v in z]
+    energy = np.concatenate([spatial_context(r).sum(axis=0).ravel() for r in residuals])
+    edges = sorted({int(np.quantile(energy, q / energy_classes)) + 1 for q in range(1, energy_classes)} - {0})
+    tables = ContextTables(precision=precision, lows=family.lows, freqs=family.freqs, centers=centers,
+                           spatial_edges=tuple(spatial_edges), energy_edges=tuple(edges),
+                           map=((0,) * ((len(spatial_edges) + 1) * (len(edges) + 1)),) * k)
+    flat = _Flat(precision, family.lows, family.freqs)
+    cost = np.zeros((len(scales), k, tables.classes))  # bits of every (table, channel, class)
+    seen = np.zeros((k, tables.classes), bool)
+    for r in residuals:
+        cls, flat_r = _classes(tables, r).reshape(k, -1), r.reshape(k, -1)
+        for c in range(k):
+            seen[c, cls[c]] = True
+        for j in range(len(scales)):
+            bits = _lengths(flat, *flat.symbols(np.full_like(flat_r, j), flat_r))
+            for c in range(k):
+                cost[j, c] += np.bincount(cls[c], weights=bits[c], minlength=tables.classes)
+    best = np.where(seen, cost.argmin(axis=0), cost.sum(axis=2).argmin(axis=0)[:, None])
+    return ContextTables(precision=precision, lows=family.lows, freqs=family.freqs, centers=centers,
+                         spatial_edges=tuple(spatial_edges), energy_edges=tuple(edges),
+                         map=tuple(tuple(int(v) for v in row) for row in best))
+
+
+def write_tables(out_dir: str | Path, model_id: str, tables: Tables | ContextTables) -> None:
     """Store ``tables`` in the metadata of both halves of ``model_id`` in ``out_dir`` (key
-    :data:`maskcodec.rans.METADATA_KEY`), so that each half's SHA-256 covers them."""
+    :data:`maskcodec.rans.METADATA_KEY` or :data:`~maskcodec.rans.CONTEXT_METADATA_KEY` by their kind),
+    so that each half's SHA-256 covers them; tables of the other kind are removed."""
     import onnx
 
     for name in _files(model_id):
         model = onnx.load(str(Path(out_dir) / name))
-        kept = [p for p in model.metadata_props if p.key != METADATA_KEY]
+        kept = [p for p in model.metadata_props if p.key not in (METADATA_KEY, CONTEXT_METADATA_KEY)]
         del model.metadata_props[:]
         model.metadata_props.extend(kept)
-        model.metadata_props.add(key=METADATA_KEY, value=tables.to_json())
+        model.metadata_props.add(key=CODER_OF[type(tables)][1], value=tables.to_json())
         onnx.save(model, str(Path(out_dir) / name))
 
 
 def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, factor: int, quantization: str,
-           description: str, tables: Tables | None = None, **extra) -> dict:
+           description: str, tables: Tables | ContextTables | None = None, **extra) -> dict:
     """The manifest entry of the two halves written in ``out_dir`` (with their hashes); with ``tables``,
     those go into both halves first and the entry asks for the range coder."""
     from ...manifest import sha256_file
@@ -148,7 +207,7 @@ def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, fa
             raise InvalidInputError(f"range-coder tables need integer quantization and one table per latent "
                                     f"channel ({latent_channels}); got {quantization!r} and {tables.channels}")
         write_tables(out_dir, model_id, tables)
-        extra = {"coder": "rans", **extra}
+        extra = {"coder": CODER_OF[type(tables)][0], **extra}
     enc, dec = _files(model_id)
     return {"id": model_id, "kind": "latent", "channels": channels, "latent_channels": latent_channels,
             "factor": factor, "quantization": quantization, "file": dec,
@@ -296,7 +355,7 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
 
 
 def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor: int,
-                    quantization: str = "minmax", scale: float = 1.0, tables: Tables | None = None) -> dict:
+                    quantization: str = "minmax", scale: float = 1.0, tables: Tables | ContextTables | None = None) -> dict:
     """A tiny fixed latent model with exact arithmetic, for conformance vectors and tests.
 
     Encoder: per ``factor`` x ``factor`` block and channel, the maximum and the
@@ -353,4 +412,9 @@ def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor
     return _list(out_dir, _entry(out_dir, model_id, channels, k, factor, quantization,
                                  f"Reference latent model (exact arithmetic, no training): {factor}x{factor} block "
                                  f"maximum and minimum of each of {channels} channels times {scale:g}; decoded as "
-                                 f"their midrange{'; range-coded with fixed tables' if tables else ''}.", tables))
+                                 f"their midrange{_coded_with(tables)}.", tables))
+
+
+def _coded_with(tables) -> str:
+    return {None: "", Tables: "; range-coded with fixed tables",
+            ContextTables: "; range-coded with context tables"}[None if tables is None else type(tables)]

@@ -32,7 +32,7 @@ from .data import Augment, colour_noise, fixed_crops, image_files, load_images, 
 from .nets import build, count_parameters
 from .nets import input_kind as net_input_kind
 
-__all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "corrupt", "init_from_model", "train",
+__all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "corrupt", "init_from_model", "load_weights", "train",
            "load_net"]
 
 CORRUPTIONS = ("mask", "colour_noise", "none")
@@ -133,19 +133,66 @@ def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.
 
 
 def init_from_model(net: torch.nn.Module, model_id: str) -> None:
-    """Load the weights of the shipped ONNX model ``model_id`` into ``net`` (same architecture)."""
+    """Load the weights of the shipped ONNX model ``model_id`` into ``net`` (same architecture).
+
+    A latent model's weights come from its two halves; its Laplace rate model
+    is read back from the range-coder tables the halves carry (per channel the
+    mode as mean, the scale from the mode's probability). A 1-channel latent
+    network may start from a 3-channel model: the first convolution's weights
+    are summed over the colours (so a gray image gives the latent the colour
+    model gives that image in gray) and the last one's averaged (its output is
+    the mean of the colour model's three).
+    """
     import onnx
     from onnx import numpy_helper
 
-    from ...manifest import load
+    from ...manifest import LatentEntry, load
     manifest = load()
-    graph = onnx.load(str(manifest.path(manifest.get(model_id).onnx))).graph
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    entry = manifest.get(model_id)
+
+    def initializers(file: str, prefix: str = "") -> dict:
+        graph = onnx.load(str(manifest.path(file))).graph
+        return {prefix + t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+
+    if isinstance(entry, LatentEntry):
+        weights = {**initializers(entry.encoder, "encoder."), **initializers(entry.decoder, "decoder."),
+                   **_laplace_from_tables(entry)}
+    else:
+        weights = initializers(entry.onnx)
+    load_weights(net, weights, f"model {model_id!r}")
+
+
+def load_weights(net: torch.nn.Module, weights: dict, source: str) -> None:
+    """Load a state dict into ``net``; a 3-channel latent model's weights into a 1-channel one are fitted
+    (see :func:`init_from_model`)."""
     state = net.state_dict()
+    first, last = _end_convolutions(net) if hasattr(net, "latent_channels") else ("", "")
+    if first in weights and weights[first].shape[1] != state[first].shape[1]:
+        weights = {**weights, first: weights[first].sum(dim=1, keepdim=True),
+                   last + ".weight": weights[last + ".weight"].mean(dim=1, keepdim=True),
+                   last + ".bias": weights[last + ".bias"].mean().reshape(1)}
     missing = [k for k in state if k not in weights or weights[k].shape != state[k].shape]
     if missing:
-        raise ModelError(f"model {model_id!r} does not fit this network: no matching weights for {missing[:4]}")
+        raise ModelError(f"{source} does not fit this network: no matching weights for {missing[:4]}")
     net.load_state_dict({k: weights[k] for k in state})
+
+
+def _end_convolutions(net: torch.nn.Module) -> tuple[str, str]:
+    """The state-dict names of a latent network's first convolution weight and last (transposed) convolution."""
+    convs = [n for n, m in net.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    return convs[0] + ".weight", convs[-1]
+
+
+def _laplace_from_tables(entry) -> dict:
+    """``mean`` and ``log_scale`` of a Laplace rate model recovered from a latent model's coder-1 tables."""
+    from ...latent_mode import model_tables
+    if entry.coder != "rans":  # no Laplace tables to read: the rate model starts afresh
+        return {"mean": torch.zeros(entry.latent_channels), "log_scale": torch.zeros(entry.latent_channels)}
+    tables = model_tables(entry, "decoder")
+    p0 = np.array([max(f[:-1]) for f in tables.freqs], np.float64) / (1 << tables.precision)
+    scale = -0.5 / np.log(np.clip(1 - p0, 1e-6, 1 - 1e-6))  # Laplace: P(mode) = 1 - exp(-1 / (2 b))
+    return {"mean": torch.from_numpy(tables.modes.astype(np.float32)),
+            "log_scale": torch.from_numpy(np.log(scale).astype(np.float32))}
 
 
 def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict, rate_weight: float = 1.0) -> torch.Tensor:
@@ -227,6 +274,24 @@ def _save_curve(rows: list[dict], run_dir: Path, columns: list[str], title: str)
     plt.close(fig)
 
 
+RESUMABLE = ("time_limit_min", "epochs")  # what may change between the sittings of one run
+
+
+def _resumable(run_dir: Path, cfg: dict) -> dict:
+    """The ``last.pt`` a run resumes from, checked against the config it resumes with."""
+    path = run_dir / "last.pt"
+    if not path.exists():
+        raise InvalidInputError(f"cannot resume {cfg['id']!r}: {path} does not exist (start the run without --resume)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if "optimizer" not in ck:
+        raise InvalidInputError(f"cannot resume from {path}: it holds no optimizer state (an older run)")
+    changed = sorted(k for k in cfg if k not in RESUMABLE and ck["config"].get(k) != cfg[k])
+    if changed:
+        raise InvalidInputError(f"cannot resume {cfg['id']!r}: the config differs from the run's in {changed}; "
+                                f"only {list(RESUMABLE)} may change between sittings")
+    return ck
+
+
 def load_net(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     """The network saved in a checkpoint, in eval mode, and its config."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -237,7 +302,7 @@ def load_net(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
 
 
 def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool = True,
-          start: str | Path | None = None) -> dict:
+          start: str | Path | None = None, resume: bool = False) -> dict:
     """Train the model a config describes; return the run summary.
 
     Parameters
@@ -253,6 +318,12 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     start : str or Path, optional
         The earlier stage's run folder (``continue_from``): the run starts
         from its ``best.pt`` and its summary's ``chain`` is continued.
+    resume : bool
+        Continue the run in ``run_dir`` from its ``last.pt`` (weights,
+        optimizer, step, elapsed minutes, random states, validation rows), as
+        if it had not stopped: a run may take several sittings. The config may
+        differ from the one the run started with only in ``time_limit_min`` and
+        ``epochs`` (a longer budget).
 
     Returns
     -------
@@ -281,7 +352,8 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     if cfg["init_from"]:
         init_from_model(net, cfg["init_from"])
     if start is not None:
-        net.load_state_dict(torch.load(Path(start) / "best.pt", map_location="cpu", weights_only=False)["state_dict"])
+        load_weights(net, torch.load(Path(start) / "best.pt", map_location="cpu", weights_only=False)["state_dict"],
+                     f"the run {start}")
         chain = json.loads((Path(start) / "summary.json").read_text())["chain"]
     aug = Augment(cfg["crop"], **cfg["augment"])
     rate_params = net.entropy_parameters() if cfg["rate_lambda"] else []
@@ -290,9 +362,19 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
                             {"params": rate_params, "lr_factor": ENTROPY_LR_FACTOR}], lr=cfg["lr"])
     steps_per_epoch = math.ceil(cfg["crops_per_epoch"] / cfg["batch"])
     total_steps, limit_s = cfg["epochs"] * steps_per_epoch, cfg["time_limit_min"] * 60
-    rows, best, step, t0 = [], -math.inf, 0, time.monotonic()
-    bar = tqdm(total=total_steps, desc=cfg["id"], disable=not progress, unit="batch")
-    for epoch in range(0, cfg["epochs"] + 1):
+    rows, best, step, t0, sittings, first_epoch = [], -math.inf, 0, time.monotonic(), [], 0
+    if resume:
+        ck = _resumable(run_dir, cfg)
+        net.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        rows, best, step, chain = ck["rows"], ck["best"], ck["step"], ck["chain"]
+        sittings = ck["sittings"] + [step]  # the steps at which earlier sittings stopped
+        t0 -= ck["seconds"]
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        first_epoch = ck["epoch"] + 1
+    bar = tqdm(total=total_steps, initial=step, desc=cfg["id"], disable=not progress, unit="batch")
+    for epoch in range(first_epoch, cfg["epochs"] + 1):
         losses = []
         for _ in range(steps_per_epoch if epoch else 0):  # epoch 0: the untrained network
             done = max(step / total_steps, (time.monotonic() - t0) / limit_s)
@@ -322,8 +404,10 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
                      **({"val_bpp": val_bpp} if val_bpp is not None else {})})
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
-        torch.save(ck, run_dir / "last.pt")
         score = _score(rows[-1], cfg)
+        torch.save({**ck, "optimizer": opt.state_dict(), "rows": rows, "best": max(best, score), "chain": chain,
+                    "seconds": time.monotonic() - t0, "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(), "sittings": sittings}, run_dir / "last.pt")
         if score > best:
             best = score
             torch.save(ck, run_dir / "best.pt")
@@ -332,7 +416,8 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     best_row = max(rows, key=lambda r: _score(r, cfg))
     minutes = round((time.monotonic() - t0) / 60, 1)
     chain = chain + [{"id": cfg["id"], "steps": step, "minutes": minutes, "crops_seen": step * cfg["batch"],
-                      "mask_kinds": cfg["mask_kinds"], "train": cfg["train"]}]
+                      "mask_kinds": cfg["mask_kinds"], "train": cfg["train"],
+                      "sittings_end_steps": sittings + [step]}]
     summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": minutes,
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,
                "chain": chain, "total_steps": sum(c["steps"] for c in chain),
