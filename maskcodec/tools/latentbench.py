@@ -13,8 +13,8 @@ Per image it reports the Bjøntegaard delta rate and PSNR of the latent curve
 against each anchor (over the PSNR range both cover: negative BD-rate means
 fewer bytes than the anchor), the PSNR gap to each anchor at each level's own
 rate (the anchor interpolated in log-rate), and latent encode and decode
-throughput (megapixels per second, the best of ``repeats`` runs after a
-warm-up). Images are grouped by their folder (``mars_rgb/val``,
+throughput (megapixels per second, the best of ``repeats`` runs after the
+untimed quality run). Images are grouped by their folder (``mars_rgb/val``,
 ``mars_rgb_mahli/val``: one camera each) and summarized per group: mean and
 spread of the BD deltas, how many images the latent curve wins, the mean
 curves.
@@ -82,7 +82,7 @@ def _anchor_points(image: np.ndarray) -> dict[str, list[dict]]:
 
 
 def _best_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up: sessions, look-up tables
+    """The fastest of ``repeats`` runs of ``fn`` (the caller has run it once: sessions and tables are warm)."""
     best = math.inf
     for _ in range(repeats):
         t = time.perf_counter()
