@@ -201,7 +201,7 @@ def test_rate_map_is_higher_where_the_scene_is_busy():
     image = maskcodec.sample_image("mastcam").copy()
     image[:, :160] = image[:, :160].mean(axis=(0, 1)).astype(np.uint8)
     bits = maskcodec.rate_map(maskcodec.encode(image, mode="latent", quality=2))
-    assert bits[:, 1:9].mean() < 0.8 * bits[:, 11:].mean(), bits.mean(axis=0)
+    assert bits[:, 1:9].mean() < 0.7 * bits[:, 11:].mean(), bits.mean(axis=0)  # measured 0.043 and 0.074
 
 
 def test_fitted_context_tables_beat_one_table_per_channel():
