@@ -205,8 +205,8 @@ def test_latent_errors_name_flags_and_levels(capsys):
     assert main(["encode", src, "--mode", "latent"]) == 2
     err = capsys.readouterr().err
     assert "--model" in err and "--quality" in err and "got neither" in err and "model=None" not in err
-    assert main(["encode", src, "--mode", "latent", "--quality", "3"]) == 2
-    assert "installed levels are [1, 2]" in capsys.readouterr().err
+    assert main(["encode", src, "--mode", "latent", "--quality", "9"]) == 2
+    assert "installed levels are [1, 2, 3, 4]" in capsys.readouterr().err
 
 
 def test_one_channel_messages_are_grammatical():
