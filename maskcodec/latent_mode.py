@@ -30,6 +30,8 @@ and coders, and the payload of each coder.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import rans
@@ -104,11 +106,18 @@ def model_tables(entry: LatentEntry, half: str) -> rans.Tables | rans.ContextTab
     if key not in meta:
         raise ModelError(f"the {half} of latent model {entry.id!r} has no range-coder tables "
                          f"(ONNX metadata key {key!r}); its entry asks for coder {entry.coder!r}")
-    tables = kind.from_json(meta[key])
+    tables = _parsed(kind, meta[key])
     if tables.channels != entry.latent_channels:
         raise ModelError(f"the {half} of latent model {entry.id!r} has range-coder tables for "
                          f"{tables.channels} channels; the model has {entry.latent_channels} latent channels")
     return tables
+
+
+@lru_cache(maxsize=32)
+def _parsed(kind, text: str):
+    """Tables parsed and checked once per model file (encoding and decoding many frames reuse them, and with
+    them the context coder's look-up tables)."""
+    return kind.from_json(text)
 
 
 def _run(entry: LatentEntry, half: str, name: str, x: np.ndarray, expected: tuple[int, ...]) -> np.ndarray:

@@ -34,13 +34,15 @@ from .predictive import max_error_limit
 __all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
            "check_image", "check_frame", "inpainting_model",
-           "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID", "GRAY_QUALITY_ID"]
+           "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID", "GRAY_QUALITY_ID", "QUALITY_IDS",
+           "installed_levels"]
 
 DEFAULT_KEEP = 0.1
 ENCODE_MODES = ("mask", "latent")
 CODINGS = ("predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.5 and 6)
 QUALITY_ID = "latent-q{}"  # manifest id of the colour latent model that ``quality=q`` picks
 GRAY_QUALITY_ID = "latent-gray-q{}"  # ... and of the 1-channel one
+QUALITY_IDS = {3: QUALITY_ID, 1: GRAY_QUALITY_ID}  # image channels -> the ids its quality levels have
 
 
 @dataclass(frozen=True)
@@ -100,17 +102,16 @@ class EncodeOptions:
         quality level for colour (3 channels) or gray (1 channel) images."""
         if self.quality is None:
             return self.model_id, self.model_sha256
-        pattern = {3: QUALITY_ID, 1: GRAY_QUALITY_ID}.get(channels)
-        if pattern is None:
+        if channels not in QUALITY_IDS:
             raise InvalidInputError(f"quality (--quality) picks a colour (3-channel) or gray (1-channel) latent "
                                     f"model; this image has {channels} channels (name a model with --model)")
-        latents = load().of_kind(LatentEntry)
-        model = pattern.format(self.quality)
-        if model not in latents:
+        model = QUALITY_IDS[channels].format(self.quality)
+        levels = installed_levels(channels)
+        if self.quality not in levels:
             kind = "colour" if channels == 3 else "gray"
             raise InvalidInputError(f"no {kind} latent model for quality {self.quality} ({model!r}); the installed "
-                                    f"{kind} levels are {_levels(latents, pattern) or '(none)'}")
-        return model, bytes.fromhex(latents[model].decoder.sha256)
+                                    f"{kind} levels are {levels or '(none)'}")
+        return model, bytes.fromhex(load().of_kind(LatentEntry)[model].decoder.sha256)
 
     def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
@@ -278,10 +279,11 @@ def _mask_model(model) -> tuple[str, bytes]:
     return entry.id, bytes.fromhex(entry.onnx.sha256)
 
 
-def _levels(latents, pattern: str) -> list[int]:
-    """The quality levels of the installed latent models named like ``pattern``."""
-    prefix = pattern.format("")
-    return sorted(int(k[len(prefix):]) for k in latents if k.startswith(prefix) and k[len(prefix):].isdigit())
+def installed_levels(channels: int) -> list[int]:
+    """The quality levels installed for images of ``channels`` (3: ``latent-q<n>``, 1: ``latent-gray-q<n>``)."""
+    prefix = QUALITY_IDS[channels].format("")
+    return sorted(int(k[len(prefix):]) for k in load().of_kind(LatentEntry)
+                  if k.startswith(prefix) and k[len(prefix):].isdigit())
 
 
 def _latent_model(model, quality) -> tuple[str, bytes]:
@@ -294,11 +296,11 @@ def _latent_model(model, quality) -> tuple[str, bytes]:
     if quality is not None:
         if not _is_int(quality):
             raise InvalidInputError(f"quality (--quality) must be an integer, got {quality!r}")
-        ids = [p.format(int(quality)) for p in (QUALITY_ID, GRAY_QUALITY_ID) if p.format(int(quality)) in latents]
+        ids = [p.format(int(quality)) for p in QUALITY_IDS.values() if p.format(int(quality)) in latents]
         if not ids:
             raise InvalidInputError(f"no latent model for quality {quality} ({QUALITY_ID.format(int(quality))!r} or "
                                     f"{GRAY_QUALITY_ID.format(int(quality))!r}); the installed levels are "
-                                    f"{sorted(set(_levels(latents, QUALITY_ID) + _levels(latents, GRAY_QUALITY_ID))) or '(none)'}")
+                                    f"{sorted(set(installed_levels(3) + installed_levels(1))) or '(none)'}")
         model = ids[0]
     if model not in latents:
         raise InvalidInputError(f"unknown latent model {model!r}; the latent models in {load().folder} are "

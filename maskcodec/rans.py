@@ -37,14 +37,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 
 import numpy as np
 
 from .errors import FormatError, InvalidInputError, ModelError
 
 __all__ = ["METADATA_KEY", "CONTEXT_METADATA_KEY", "Tables", "ContextTables", "encode", "decode", "encode_context",
-           "decode_context", "bits", "bits_context"]
+           "decode_context", "bits", "bits_context", "spatial_context", "context_classes"]
 
 METADATA_KEY = "maskcodec.rans_tables"  # ONNX metadata_props key of a latent model's tables (coder 1)
 CONTEXT_METADATA_KEY = "maskcodec.context_tables"  # the same for coder 3's context tables
@@ -173,6 +173,11 @@ class ContextTables:
     @property
     def classes(self) -> int:
         return (len(self.spatial_edges) + 1) * (len(self.energy_edges) + 1)
+
+    @cached_property
+    def family(self) -> "_Flat":
+        """The family flattened for coding (built once per tables object, with its look-up table)."""
+        return _Flat(self.precision, self.lows, self.freqs)
 
     def to_json(self) -> str:
         """The tables as stored in a model's metadata (spec section 12.6.1)."""
@@ -350,8 +355,7 @@ def decode(payload: bytes, tables: Tables, count: int) -> np.ndarray:
     coded, escapes, x, words = _unpack(payload, tables.channels, count)
     flat = _channel_flat(tables, coded)
     k = len(flat.lows)
-    lanes = np.arange(k)
-    lane = lanes.astype(np.int64) << np.int64(tables.precision + 1)
+    lane = np.arange(k, dtype=np.int64) << np.int64(tables.precision + 1)
     keys = np.repeat(lane, flat.escape + 1) + flat.start  # one increasing key per (lane, slot)
     lanes_dec = _LaneDecoder(flat, x, words)
     sym = np.empty((k, count), np.int64)
@@ -383,20 +387,21 @@ def spatial_context(residuals: np.ndarray) -> np.ndarray:
     return s
 
 
-def _classes(tables: ContextTables, residuals: np.ndarray) -> np.ndarray:
-    """Context class of every residual ``(K, h, w)`` (spec 12.6.2), from its left and upper neighbours."""
+def context_classes(residuals: np.ndarray, spatial_edges, energy_edges) -> np.ndarray:
+    """Context class ``qs * (len(energy_edges) + 1) + qe`` of every residual ``(K, h, w)`` (spec 12.6.2), from
+    its left and upper neighbours."""
     s = spatial_context(residuals)
-    qs = np.searchsorted(np.asarray(tables.spatial_edges, np.int64), s, side="right")
-    qe = np.searchsorted(np.asarray(tables.energy_edges, np.int64), s.sum(axis=0), side="right")
-    return qs * (len(tables.energy_edges) + 1) + qe[None]
+    qs = np.searchsorted(np.asarray(spatial_edges, np.int64), s, side="right")
+    qe = np.searchsorted(np.asarray(energy_edges, np.int64), s.sum(axis=0), side="right")
+    return qs * (len(energy_edges) + 1) + qe[None]
 
 
-def _context_symbols(tables: ContextTables, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Residuals ``(K, h, w)``, the family table and flat symbol of each value, and the escape mask."""
+def _context_symbols(tables: ContextTables, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flat symbol (in the family) of each value ``(K, h, w)``, and the escape mask."""
     residuals = values - np.asarray(tables.centers, np.int64)[:, None, None]
-    table = np.asarray(tables.map, np.int64)[np.arange(tables.channels)[:, None, None], _classes(tables, residuals)]
-    sym, escaped = _family(tables).symbols(table, residuals)
-    return table, sym, escaped
+    classes = context_classes(residuals, tables.spatial_edges, tables.energy_edges)
+    table = np.asarray(tables.map, np.int64)[np.arange(tables.channels)[:, None, None], classes]
+    return tables.family.symbols(table, residuals)
 
 
 def encode_context(values: np.ndarray, tables: ContextTables) -> bytes:
@@ -418,8 +423,8 @@ def encode_context(values: np.ndarray, tables: ContextTables) -> bytes:
     if values.ndim != 3 or values.shape[0] != tables.channels:
         raise ModelError(f"latent of shape {values.shape} but context tables for {tables.channels} channels")
     coded = ~(values == np.asarray(tables.centers)[:, None, None]).all(axis=(1, 2))
-    _, sym, escaped = _context_symbols(tables, values)
-    flat = _family(tables)
+    sym, escaped = _context_symbols(tables, values)
+    flat = tables.family
     k = int(coded.sum())
     sym, escaped = sym[coded].reshape(k, -1), escaped[coded].reshape(k, -1)
     states, words = _encode_lanes(flat.freq[sym], flat.start[sym], tables.precision)
@@ -437,8 +442,9 @@ def decode_context(payload: bytes, tables: ContextTables, height: int, width: in
     """
     count = height * width
     coded, escapes, x, words = _unpack(payload, tables.channels, count)
-    flat = _family(tables)
-    rows = np.asarray(tables.map, np.int64)[coded]
+    flat = tables.family
+    centers = np.asarray(tables.centers, np.int64)
+    rows, coded_centers = np.asarray(tables.map, np.int64)[coded], centers[coded]
     k = len(rows)
     spatial, energy = np.asarray(tables.spatial_edges, np.int64), np.asarray(tables.energy_edges, np.int64)
     ne = len(energy) + 1
@@ -447,8 +453,11 @@ def decode_context(payload: bytes, tables: ContextTables, height: int, width: in
     lanes, dec, used = np.arange(k), _LaneDecoder(flat, x, words), 0
     for t in range(count if k else 0):
         y, i = divmod(t, width)
-        s = (mag[:, y, i - 1] if i else 0) + (mag[:, y - 1, i] if y else 0)
-        s = np.broadcast_to(s, (k,))
+        s = np.zeros(k, np.int64)
+        if i:
+            s += mag[:, y, i - 1]
+        if y:
+            s += mag[:, y - 1, i]
         table = rows[lanes, np.searchsorted(spatial, s, side="right") * ne
                      + int(np.searchsorted(energy, s.sum(), side="right"))]
         slot = dec.slots()
@@ -460,7 +469,7 @@ def decode_context(payload: bytes, tables: ContextTables, height: int, width: in
         if esc.size:
             if used + esc.size > escapes.size:
                 raise _fail(f"more escape symbols than the {escapes.size} escaped values")
-            v = escapes[used:used + esc.size] - np.asarray(tables.centers, np.int64)[coded][esc]
+            v = escapes[used:used + esc.size] - coded_centers[esc]
             inside = (v >= flat.lows[table[esc]]) & (v < flat.lows[table[esc]] + flat.escape[table[esc]])
             if inside.any():
                 raise _fail("an escaped value lies inside its table")
@@ -471,14 +480,9 @@ def decode_context(payload: bytes, tables: ContextTables, height: int, width: in
     dec.finish()
     if used != escapes.size:
         raise _fail(f"{used} escape symbols but {escapes.size} escaped values")
-    values = np.repeat(np.asarray(tables.centers, np.int64)[:, None, None], count, axis=1).reshape(-1, height, width)
+    values = np.repeat(centers[:, None], count, axis=1).reshape(-1, height, width)
     values[coded] += res
     return values
-
-
-@lru_cache(maxsize=16)
-def _family(tables: ContextTables) -> _Flat:
-    return _Flat(tables.precision, tables.lows, tables.freqs)
 
 
 def _lengths(flat: _Flat, sym: np.ndarray, escaped: np.ndarray) -> np.ndarray:
@@ -496,5 +500,4 @@ def bits(values: np.ndarray, tables: Tables) -> np.ndarray:
 
 def bits_context(values: np.ndarray, tables: ContextTables) -> np.ndarray:
     """Ideal code length in bits of each value ``(K, h, w)`` under coder 3's context tables."""
-    _, sym, escaped = _context_symbols(tables, np.asarray(values, np.int64))
-    return _lengths(_family(tables), sym, escaped)
+    return _lengths(tables.family, *_context_symbols(tables, np.asarray(values, np.int64)))

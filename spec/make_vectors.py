@@ -375,7 +375,7 @@ def context_error_vectors(base: bytes, no_tables: bytes) -> dict[str, tuple[byte
         return payload[:m] + len(values).to_bytes(4, "little") + np.asarray(values, "<i2").tobytes() + rest
 
     z = maskcodec.latents(base).astype(np.int64)
-    escaped = _context_symbols(REF_CONTEXT, z)[2]
+    escaped = _context_symbols(REF_CONTEXT, z)[1]
     c_order = z[escaped]  # the escaped values in channel-major order, not the decoding order of the file
     assert list(c_order) != list(escapes), "the base vector's escapes must differ in the two orders"
     inside = list(escapes)

@@ -38,11 +38,10 @@ import numpy as np
 from ..codec import decode, encode, inspect
 from ..errors import InvalidInputError
 from ..images import find_images, read_image
-from ..manifest import LatentEntry, load
 from ..metrics import bits_per_pixel, psnr
 from ..optional import require
-from ..options import GRAY_QUALITY_ID, QUALITY_ID
-from .bench import bd_psnr, bd_rate
+from ..options import QUALITY_IDS, installed_levels
+from .bench import _mean_std, bd_psnr, bd_rate
 
 __all__ = ["run_latent_bench", "configure_parser", "run_cli", "J2K_BPP", "HTJ2K_QSTEPS", "JPEGXL_DISTANCES"]
 
@@ -51,16 +50,6 @@ HTJ2K_QSTEPS = tuple(float(v) for v in np.geomspace(0.01, 0.6, 9))
 JPEGXL_DISTANCES = tuple(float(v) for v in np.geomspace(1.0, 25.0, 9))
 ANCHORS = ("jpeg2000", "htj2k", "jpegxl")
 DEFAULT_OUT = "benchmarks/results/latent"
-
-
-def _levels(channels: int) -> list[tuple[int, str]]:
-    """(quality, model id) of the installed levels for images of ``channels``."""
-    pattern = {3: QUALITY_ID, 1: GRAY_QUALITY_ID}.get(channels)
-    if pattern is None:
-        return []
-    prefix = pattern.format("")
-    ids = [k for k in load().of_kind(LatentEntry) if k.startswith(prefix) and k[len(prefix):].isdigit()]
-    return sorted((int(k[len(prefix):]), k) for k in ids)
 
 
 def _anchor_points(image: np.ndarray) -> dict[str, list[dict]]:
@@ -103,7 +92,8 @@ def _gap_at_rate(anchor: list[dict], bpp: float) -> float | None:
 def _bench_image(path: Path, repeats: int) -> dict | None:
     image = read_image(path)
     channels = image.shape[2] if image.ndim == 3 else 1
-    levels = _levels(channels)
+    levels = ([(q, QUALITY_IDS[channels].format(q)) for q in installed_levels(channels)]
+              if channels in QUALITY_IDS else [])
     if image.dtype != np.uint8 or not levels:
         return None
     mp = image.shape[0] * image.shape[1] / 1e6
@@ -132,8 +122,7 @@ def _bench_image(path: Path, repeats: int) -> dict | None:
 
 
 def _mean(values) -> float | None:
-    v = [x for x in values if x is not None and math.isfinite(x)]
-    return float(np.mean(v)) if v else None
+    return _mean_std(list(values))[0]
 
 
 def _summary(images: list[dict]) -> dict:
@@ -153,9 +142,8 @@ def _summary(images: list[dict]) -> dict:
                    for a in ANCHORS}))
         for a in ANCHORS:
             rates = [im["deltas"][a]["bd_rate_percent"] for im in ims]
-            row[a] = dict(bd_rate_percent_mean=_mean(rates),
-                          bd_rate_percent_std=float(np.std([r for r in rates if r is not None])) if any(
-                              r is not None for r in rates) else None,
+            rate_mean, rate_std = _mean_std(rates)
+            row[a] = dict(bd_rate_percent_mean=rate_mean, bd_rate_percent_std=rate_std,
                           bd_psnr_db_mean=_mean(im["deltas"][a]["bd_psnr_db"] for im in ims),
                           images_with_bd=sum(r is not None for r in rates),
                           images_fewer_bytes=sum(r is not None and r < 0 for r in rates))

@@ -104,6 +104,7 @@ def training_latents(encoder, files: list[Path], channels: int, factor: int, eve
     import torch
 
     from ...networks import pad
+    from ...rans import INT16
     from .data import load_images
 
     out = []
@@ -111,7 +112,7 @@ def training_latents(encoder, files: list[Path], channels: int, factor: int, eve
         for img in load_images(files[::every], channels):
             img = img.astype(np.float32) / 255
             x = torch.from_numpy(np.ascontiguousarray(pad(img, factor).transpose(2, 0, 1)[None]))
-            out.append(torch.round(encoder.eval()(x))[0].clamp(-32768, 32767).to(torch.int64).numpy())
+            out.append(torch.round(encoder.eval()(x))[0].clamp(*INT16).to(torch.int64).numpy())
     return out
 
 

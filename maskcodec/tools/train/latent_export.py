@@ -149,32 +149,30 @@ def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: 
     >>> t.channels, t.classes, len(t.freqs)
     (2, 42, 24)
     """
-    from ...rans import _classes, _Flat, _lengths, spatial_context
+    from ...rans import bits, context_classes, spatial_context
 
     z = [np.asarray(v, np.int64) for v in latents]
     k = z[0].shape[0]
     centers = tuple(int(v) for v in np.median(np.concatenate([v.reshape(k, -1) for v in z], axis=1), axis=1).round())
     family = laplace_tables([0.0] * len(scales), scales, precision)
+    one_table = [Tables(precision=precision, lows=(lo,) * k, freqs=(f,) * k) for lo, f in zip(family.lows, family.freqs)]
     residuals = [v - np.asarray(centers)[:, None, None] for v in z]
     energy = np.concatenate([spatial_context(r).sum(axis=0).ravel() for r in residuals])
-    edges = sorted({int(np.quantile(energy, q / energy_classes)) + 1 for q in range(1, energy_classes)} - {0})
-    tables = ContextTables(precision=precision, lows=family.lows, freqs=family.freqs, centers=centers,
-                           spatial_edges=tuple(spatial_edges), energy_edges=tuple(edges),
-                           map=((0,) * ((len(spatial_edges) + 1) * (len(edges) + 1)),) * k)
-    flat = _Flat(precision, family.lows, family.freqs)
-    cost = np.zeros((len(scales), k, tables.classes))  # bits of every (table, channel, class)
-    seen = np.zeros((k, tables.classes), bool)
+    edges = tuple(sorted({int(np.quantile(energy, q / energy_classes)) + 1 for q in range(1, energy_classes)} - {0}))
+    classes = (len(spatial_edges) + 1) * (len(edges) + 1)
+    cost = np.zeros((len(scales), k, classes))  # bits of every (table, channel, class)
+    seen = np.zeros((k, classes), bool)
     for r in residuals:
-        cls, flat_r = _classes(tables, r).reshape(k, -1), r.reshape(k, -1)
+        cls, flat_r = context_classes(r, spatial_edges, edges).reshape(k, -1), r.reshape(k, -1)
         for c in range(k):
             seen[c, cls[c]] = True
-        for j in range(len(scales)):
-            bits = _lengths(flat, *flat.symbols(np.full_like(flat_r, j), flat_r))
+        for j, table in enumerate(one_table):
+            cost_j = bits(flat_r, table)
             for c in range(k):
-                cost[j, c] += np.bincount(cls[c], weights=bits[c], minlength=tables.classes)
+                cost[j, c] += np.bincount(cls[c], weights=cost_j[c], minlength=classes)
     best = np.where(seen, cost.argmin(axis=0), cost.sum(axis=2).argmin(axis=0)[:, None])
     return ContextTables(precision=precision, lows=family.lows, freqs=family.freqs, centers=centers,
-                         spatial_edges=tuple(spatial_edges), energy_edges=tuple(edges),
+                         spatial_edges=tuple(spatial_edges), energy_edges=edges,
                          map=tuple(tuple(int(v) for v in row) for row in best))
 
 
