@@ -22,10 +22,10 @@ import numpy as np
 
 import maskcodec
 from maskcodec.codec import coded
-from maskcodec.format.zstd_frame import compress
-from maskcodec.images import find_images, read_image
-from maskcodec.latent_mode import quantize
-from maskcodec.manifest import LatentEntry, load
+from maskcodec.framing.zstd_frame import compress
+from maskcodec.io.images import find_images, read_image
+from maskcodec.modes.latent import quantize
+from maskcodec.runtime.manifest import LatentEntry, load
 
 
 def order0_bits(q: np.ndarray) -> float:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             data = maskcodec.encode(img, mode="latent", model=model_id)
             header = maskcodec.inspect(data)
-            if header.latent.coder in ("rans", "context"):
+            if header.latent.coder != "zstd":
                 values = maskcodec.latents(data).astype(np.int64)
                 q = quantize(values.astype(np.float32), "integer")[0]  # what coder 0 would send
                 sizes[header.latent.coder].append(header.payload_size)
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"model": model_id, "coder": entry.coder, "images": len(sizes["zstd"]),
                    **{f"{k}_payload_bytes": round(float(np.sum(v)), 1) for k, v in sizes.items() if v}}
             z = row["zstd_payload_bytes"]
-            row |= {f"{k}_vs_zstd": round(row[f"{k}_payload_bytes"] / z - 1, 4) for k in ("rans", "context", "order0")
+            row |= {f"{k}_vs_zstd": round(row[f"{k}_payload_bytes"] / z - 1, 4) for k in ("context", "order0")
                     if f"{k}_payload_bytes" in row}
             rows.append(row)
             print(f"{model_id}: " + ", ".join(f"{k} {np.sum(v):.0f} B" for k, v in sizes.items() if v)

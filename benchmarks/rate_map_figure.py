@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import maskcodec
-from maskcodec.images import read_image
+from maskcodec.io.images import read_image
 
 
 def _image(name: str) -> np.ndarray:

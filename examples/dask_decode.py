@@ -2,7 +2,7 @@
 
 Encodes 16 real frames (Curiosity Mastcam images of ``../shared/data/mars_rgb/val`` when they are
 there, else 96x96 tiles of the images bundled with maskcodec) into a temporary folder, decodes it with
-:func:`maskcodec.batch.decode_many` and reports the frames per second of each run. Needs
+:func:`maskcodec.integrations.batch.decode_many` and reports the frames per second of each run. Needs
 ``pip install 'maskcodec[pipeline]'``.
 
     python examples/dask_decode.py [--frames 16] [--inpainter auto]
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import maskcodec
-from maskcodec.batch import decode_many
-from maskcodec.images import read_image
+from maskcodec.integrations.batch import decode_many
+from maskcodec.io.images import read_image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mars_rgb" / "val"
 

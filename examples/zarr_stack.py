@@ -15,9 +15,9 @@ import numpy as np
 import zarr
 
 import maskcodec
-from maskcodec.images import read_image
+from maskcodec.io.images import read_image
 from maskcodec.metrics import psnr
-from maskcodec.zarr_codec import MaskcodecZarr
+from maskcodec.integrations.zarr_codec import MaskcodecZarr
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "rover_gray"
 

@@ -23,21 +23,19 @@ from __future__ import annotations
 from . import metrics
 from .codec import (SalvageWarning, decode, decode_report, encode, inspect, latents, rate_map, refine, salvage,
                     survivors)
-from .denoise import denoise
+from .inpainting.denoise import denoise
 from .errors import (ChainError, ChecksumError, FormatError, InvalidInputError, LimitExceededError, MaskcodecError,
                      MissingDependencyError, ModelError, TruncatedError, UnsupportedVersionError)
-from .format import Header, Limits
-from .holdout import DecodeReport
-from .mask import mask
-from .mask_mode import SalvageReport
-from .samples import sample_image
-from .segments import StreamEncoder
+from .io.samples import sample_image
+from .masks import mask
+from .modes.mask.stream import StreamEncoder
+from .records import DecodeReport, Header, LatentHeader, Limits, MaskHeader, SalvageReport
 
 __version__ = "0.1.0"
 
 __all__ = [
     "encode", "decode", "decode_report", "refine", "DecodeReport", "denoise", "inspect", "survivors", "latents", "rate_map", "salvage", "SalvageWarning", "mask",
-    "sample_image", "StreamEncoder", "metrics", "Header", "Limits", "SalvageReport",
+    "sample_image", "StreamEncoder", "metrics", "Header", "MaskHeader", "LatentHeader", "Limits", "SalvageReport",
     "MaskcodecError", "InvalidInputError", "FormatError", "TruncatedError", "ChecksumError", "ChainError",
     "UnsupportedVersionError", "LimitExceededError", "ModelError", "MissingDependencyError", "__version__",
 ]

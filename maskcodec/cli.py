@@ -15,11 +15,12 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
+from .options import argument
+from .tools import TOOLS
 from .errors import InvalidInputError, MaskcodecError
-from .images import check_writable, output_suffix
+from .io.images import check_writable, output_suffix
 
 __all__ = ["main", "build_parser", "argument", "spec_path"]
 
@@ -41,34 +42,11 @@ Images: PNG and TIFF (8/16-bit) and .npy.
 """
 
 # command -> (module under maskcodec.tools with configure_parser and run_cli, one-line help)
-TOOLS = {
-    "demo": ("demo", "encode a bundled real Mars image at several keep levels, beside JPEG2000, HTJ2K, JPEG-XL"),
-    "bench": ("bench", "quality per byte and speed against JPEG2000, HTJ2K, JPEG-XL and JPEG on real images"),
-    "train": ("train", "train a CAE model from a JSON config and export it to ONNX (needs torch)"),
-    "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
-    "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
-    "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
-    "bench-latent": ("latentbench", "latent quality levels against JPEG2000, HTJ2K and JPEG-XL: BD-rate per camera"),
-    "bench-coding": ("codingbench", "bits per kept pixel, what a bounded error buys, refinement chains vs lossless"),
-}
-
-
 def spec_path() -> Path:
     """Where ``spec/format.md`` lies: inside an installed wheel, or in the source checkout."""
     here = Path(__file__).resolve().parent
     shipped = here / "shipped_spec" / "format.md"
     return shipped if shipped.exists() else here.parent / "spec" / "format.md"
-
-
-def argument(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """An argparse ``type=`` from one of maskcodec's checks: its error message becomes argparse's."""
-    def convert(text: str):
-        try:
-            return parse(text)
-        except MaskcodecError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-    convert.__name__ = getattr(parse, "__name__", "value")
-    return convert
 
 
 _FROM_THE_CHAIN = (("--mode", "mode", "mask"), ("--seed", "seed", None), ("--mask", "mask", None),
@@ -79,7 +57,7 @@ _FROM_THE_CHAIN = (("--mode", "mode", "mask"), ("--seed", "seed", None), ("--mas
 def _cmd_refine(args: argparse.Namespace) -> int:
     """``encode --refines FILES``: a refinement of the chain FILES from the original image."""
     from .codec import refine
-    from .images import read_image
+    from .io.images import read_image
     from .options import check_max_error
     given = [flag for flag, name, default in _FROM_THE_CHAIN if getattr(args, name) != default]
     if given:
@@ -105,9 +83,9 @@ def _cmd_refine(args: argparse.Namespace) -> int:
 
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .codec import encode_with
-    from .images import read_image
+    from .io.images import read_image
     from .options import resolve
-    from .products import is_product, read_product
+    from .io.products import is_product, read_product
     if args.refines:
         return _cmd_refine(args)
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
@@ -138,8 +116,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
-    from .batch import decode_file, decode_many, output_path_suffix, peek_header
-    from .images import check_output
+    from .integrations.batch import decode_file, decode_many, output_path_suffix, peek_header
+    from .io.images import check_output
     second = peek_header(inputs[1]) if len(inputs) > 1 else None
     chain = second is not None and bool(second.refines)  # a first file and its refinements: one image
     if chain or len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
@@ -171,14 +149,13 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .codec import inspect, verify
-    from .mask import MASK_KINDS, threshold_to_keep
-    from .batch import peek_header
+    from .integrations.batch import peek_header
     data = Path(args.input).read_bytes()
     problem = verify(data)
     try:
         h = inspect(data)
     except MaskcodecError:
-        from .format import MAGICS
+        from .framing import MAGICS
         if data[:4] not in MAGICS:
             raise  # not a maskcodec file at all: an input error, not a damaged file
         h = peek_header(args.input)  # a segmented stream described by its first intact segment
@@ -194,49 +171,58 @@ def _cmd_info(args: argparse.Namespace) -> int:
     pixels = h.shape[0] * h.shape[1]
     print(f"{args.input}: maskcodec {h.version[0]}.{h.version[1]}, {h.mode} mode")
     print(f"  image      {' x '.join(map(str, h.shape))} {h.dtype} ({h.bits} significant bits)")
-    if h.latent is None:
-        added = (f"{h.survivors} of {pixels} pixels added to the chain's keep "
-                 f"{threshold_to_keep(h.previous_threshold):.6g}" if h.refines else f"{h.survivors} of {pixels} pixels kept")
-        print(f"  mask       {MASK_KINDS[h.mask_kind]}, seed {h.seed}, keep {h.keep:.6g} (threshold "
-              f"{h.keep_threshold}), {added}")
-        print(f"  coding     {CODING_NAMES[h.coding]}, "
-              f"{'kept values exact' if not h.max_error else f'kept values within +-{h.max_error}'}"
-              + (f"; refines the file with SHA-256 {h.refines[:16]}..." if h.refines else ""))
-    else:
-        lat = h.latent
-        coding = ("integers range-coded with the model's tables" if lat.coder == "rans" else
-                  "integers range-coded with the model's context tables (coder 3)" if lat.coder == "context" else
-                  f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header, zstd")
-        print(f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}")
+    lines, checked = _MODE_LINES[h.mode](h, pixels)
+    for line in lines:
+        print(line)
     print(f"  model      {h.model_id + ' sha256 ' + h.model_sha256[:16] + '...' if h.model_id else '(decoder default)'}")
-    if h.segments:
-        from .mask_mode import segment_size
+    if getattr(h, "segments", 0):  # a segmented stream (mask mode)
+        from .modes.mask.stream import segment_size
         size = segment_size(data)
         print(f"  segments   {h.segments} of {size} bytes each, {h.segments * size} in all (stream of "
               f"{len(data)} bytes = {8 * len(data) / pixels:.3f} bits/pixel; first segment: header "
-              f"{h.header_size}" + (f", payload {h.payload_size}" if h.version[0] == 2 else "")
-              + f"); survivors {h.payload_raw_size} bytes raw")
+              f"{h.header_size}" + f"); survivors {h.payload_raw_size} bytes raw")
     else:
         print(f"  size       {h.file_size} bytes = {8 * h.file_size / pixels:.3f} bits/pixel "
               f"(header {h.header_size}, payload {h.payload_size}, raw "
-              f"{'survivors' if h.latent is None else 'latents'} {h.payload_raw_size})"
+              f"{'latents' if h.mode == 'latent' else 'survivors'} {h.payload_raw_size})"
               + ("" if len(data) == h.file_size else f"; the file has {len(data)} bytes"))
     for key, value in sorted(h.metadata.items()):
         print(f"  meta       {key}: {value}")
-    checked = ("sizes and checksums checked; the range code is checked when decoded"
-               if h.latent is not None and h.latent.coder in ("rans", "context") else
-               "sizes and checksums checked; the payload is checked when its chain is decoded" if h.refines else
-               "sizes, checksums and payload checked")
     print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
     return 1 if problem else 0
 
 
+def _mask_lines(h, pixels: int) -> tuple[list[str], str]:
+    """What ``info`` prints of a mask-mode header, and what its integrity check covered."""
+    from .masks import KINDS, threshold_to_keep
+    added = (f"{h.survivors} of {pixels} pixels added to the chain's keep "
+             f"{threshold_to_keep(h.previous_threshold):.6g}" if h.refines else f"{h.survivors} of {pixels} pixels kept")
+    return [f"  mask       {KINDS[h.mask_kind].name}, seed {h.seed}, keep {h.keep:.6g} (threshold "
+            f"{h.keep_threshold}), {added}",
+            f"  coding     {CODING_NAMES[h.coding]}, "
+            f"{'kept values exact' if not h.max_error else f'kept values within +-{h.max_error}'}"
+            + (f"; refines the file with SHA-256 {h.refines[:16]}..." if h.refines else "")], \
+        ("sizes and checksums checked; the payload is checked when its chain is decoded" if h.refines else
+         "sizes, checksums and payload checked")
+
+
+def _latent_lines(h, pixels: int) -> tuple[list[str], str]:
+    """What ``info`` prints of a latent-mode header, and what its integrity check covered."""
+    lat = h.latent
+    coding = ("integers range-coded with the model's context tables (coder 3)" if lat.coder == "context" else
+              f"{lat.quantization} quantization to 8 bits, per-channel offsets and steps in the header, zstd")
+    return [f"  latent     {lat.channels} x {lat.height} x {lat.width} (factor {lat.factor}), {coding}"], \
+        ("sizes and checksums checked; the range code is checked when decoded" if lat.coder != "zstd" else
+         "sizes, checksums and payload checked")
+
+
+_MODE_LINES = {"mask": _mask_lines, "latent": _latent_lines}  # what info prints of each mode's fields
 CODING_NAMES = {"predictive": "predictive (spec 6.5)", "scan": "scan order, zstd (spec 6)",
                 "segment": "nearest neighbour in each segment, Rice codes (spec 11.3)"}
 
 
 def _installed_inpainters() -> list[str]:
-    from .manifest import InpainterEntry, load
+    from .runtime.manifest import InpainterEntry, load
     try:
         return sorted(load().of_kind(InpainterEntry))
     except MaskcodecError:  # a broken manifest is reported when a model is used, not by --help
@@ -244,7 +230,7 @@ def _installed_inpainters() -> list[str]:
 
 
 def _add_core(sub) -> None:
-    from .inpaint import CLASSICAL_NAMES
+    from .inpainting import CLASSICAL_NAMES
     from .options import parse_keep
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "

@@ -1,10 +1,11 @@
 """encode / decode / inspect: the public codec, dispatching to the framing and the mode.
 
-Data flow: ``options`` (checked once) -> the mode's encoder (:mod:`maskcodec.mask_mode`,
-:mod:`maskcodec.latent_mode`) -> bytes in a framing of :mod:`maskcodec.format`; and
-back: the framing's parser -> the mode named in the header -> the image (mask
-mode hands its kept pixels to :mod:`maskcodec.inpaint`). This module branches
-on the framing and the header's mode, never on a mode's internals.
+Data flow: ``options`` (checked once) -> the mode's encoder (the registry
+:data:`maskcodec.modes.MODES`) -> bytes in a framing of :mod:`maskcodec.framing`;
+and back: :func:`maskcodec.framing.identify` (the one place that knows which
+framing a file has) -> the framing's reader -> the mode named in the header ->
+the image (mask mode hands its kept pixels to the inpainting stage,
+:func:`maskcodec.inpainting.fill`). This module never branches on a mode's internals.
 """
 from __future__ import annotations
 
@@ -12,20 +13,19 @@ import warnings
 
 import numpy as np
 
-from . import inpaint, latent_mode, mask_mode, options
+from . import inpainting, options
 from .errors import ChainError, FormatError, InvalidInputError
-from .format import MAGICS, container, framing
-from .format.header import MODES as MODE_NAMES
-from .format.header import Header, Limits
-from .holdout import DecodeReport
-from .inpaint import AUTO
-from .mask import keep_to_threshold
-from .mask_mode import SalvageReport
+from .framing import MAGICS, container, identify
+from .inpainting import AUTO
+from .masks import keep_to_threshold
+from .framing.fixed import MODES as MODE_NAMES
+from .modes import MODES, latent
+from .modes import mask as mask_mode
+from .modes.mask import chains, stream
+from .records import DecodeReport, Header, Limits, SalvageReport
 
-__all__ = ["encode", "encode_with", "refine", "verify", "coded", "decode", "decode_report", "inspect", "survivors", "latents", "salvage", "SalvageWarning"]
-
-MODES = {"mask": mask_mode, "latent": latent_mode}  # each: encode(image, opts), describe(frame, limits),
-                                                     # decode(header, payload, inpainter, estimate)
+__all__ = ["encode", "encode_with", "refine", "verify", "coded", "decode", "decode_report", "inspect", "survivors",
+           "latents", "rate_map", "salvage", "SalvageWarning"]
 
 
 class SalvageWarning(UserWarning):
@@ -193,7 +193,7 @@ def refine(image: np.ndarray, previous, keep: float, *, max_error: int = 0, limi
     """
     image = options.check_image(image)
     threshold = keep_to_threshold(options.check_keep(keep))
-    return mask_mode.refine(image, previous, threshold, options.check_max_error(max_error), limits)
+    return chains.refine(image, previous, threshold, options.check_max_error(max_error), limits)
 
 
 def _read(data: bytes, limits: Limits) -> tuple[Header, bytes]:
@@ -214,8 +214,8 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     >>> h.shape, h.dtype, h.seed, h.mode
     ((251, 317, 3), 'uint8', 3, 'mask')
     """
-    if framing(data) == "segmented":
-        return mask_mode.describe_stream(data, limits)
+    if identify(data) == "stream":
+        return stream.describe(data, limits)
     frame = container.parse_header(data, limits)
     return MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
 
@@ -223,7 +223,7 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
 def verify(data: bytes, *, limits: Limits = Limits()) -> str | None:
     """What is wrong with a file, or None when it passes the checks of the format that need no model:
     sizes, both CRCs, the payload's own checks (zstd frame, mask count, survivor codes). A range-coded
-    latent payload (coder 1) is checked when it is decoded, with the named model's tables. Nothing is
+    latent payload (coder 3) is checked when it is decoded, with the named model's tables. Nothing is
     inpainted, no network runs and no model is loaded.
 
     Examples
@@ -233,30 +233,26 @@ def verify(data: bytes, *, limits: Limits = Limits()) -> str | None:
     >>> verify(data) is None, verify(data[:-3]).endswith("the payload is truncated")
     (True, True)
     """
+    framing = identify(data)
     try:
-        if framing(data) == "segmented":
-            mask_mode.read_stream(data, limits)
+        if framing == "stream":
+            stream.read(data, limits)
             return None
         header, payload = _read(data, limits)
-        if header.refines:
-            return None  # a refinement's payload decodes with its chain only (read_chain checks it)
-        if header.mode == "mask":
-            mask_mode.read(header, payload)
-        else:
-            latent_mode.contents(header, payload)
+        MODES[header.mode].contents(header, payload)  # a refinement's payload is checked with its chain
         return None
     except FormatError as e:
-        if framing(data) != "segmented":
+        if framing != "stream":
             return str(e)
         try:
-            return f"{e}; salvage would recover: {mask_mode.salvage_stream(bytes(data), limits)[3]}"
+            return f"{e}; salvage would recover: {stream.salvage(bytes(data), limits)[3]}"
         except FormatError:
             return f"{e}; no segment is intact"
 
 
 def coded(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, bytes]:
     """The header of a single container and what its payload codes, checked: the survivor layout
-    (mask mode), the uint8 latent values (latent coder 0) or the range code itself (coder 1). The
+    (mask mode), the uint8 latent values (latent coder 0) or the range code itself (coder 3). The
     bytes a conformance test compares, whatever the zstd version that compressed them."""
     header, payload = _read(data, limits)
     return header, MODES[header.mode].contents(header, payload)
@@ -264,12 +260,12 @@ def coded(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, bytes]:
 
 def survivors(data: bytes, *, limits: Limits = Limits()) -> tuple[Header, np.ndarray, np.ndarray]:
     """Header, mask ``(H, W)`` and the kept values ``(N, C)`` of a mask-mode file, without inpainting."""
-    if framing(data) == "segmented":
-        return mask_mode.read_stream(data, limits)
+    if identify(data) == "stream":
+        return stream.read(data, limits)
     header, payload = _read(data, limits)
-    if header.mode != "mask":
+    if header.mode != mask_mode.NAME:
         raise InvalidInputError("a latent-mode file has no kept pixels; maskcodec.latents() reads its latents")
-    return mask_mode.read(header, payload)
+    return mask_mode.container.read(header, payload)
 
 
 def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
@@ -313,7 +309,7 @@ def latents(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
     >>> z.dtype, z.shape, maskcodec.inspect(data).shape
     (dtype('float32'), (6, 4, 6), (57, 81, 3))
     """
-    return latent_mode.latents(*_latent_file(data, limits, "latents()"))
+    return latent.latents(*_latent_file(data, limits, "latents()"))
 
 
 def rate_map(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
@@ -352,17 +348,17 @@ def rate_map(data: bytes, *, limits: Limits = Limits()) -> np.ndarray:
     >>> import maskcodec
     >>> vectors = Path(maskcodec.__file__).resolve().parents[1] / "spec" / "vectors"
     >>> data = (vectors / "valid" / "latent_rgb8_context.mcx").read_bytes()
-    >>> with maskcodec.manifest.using(vectors / "models"):
+    >>> with maskcodec.runtime.manifest.using(vectors / "models"):
     ...     bits = maskcodec.rate_map(data)
     >>> bits.shape, bool(abs(bits.sum() * 16 ** 2 / 8 - maskcodec.inspect(data).payload_size) < 48)
     ((4, 6), True)
     """
-    return latent_mode.rate_map(*_latent_file(data, limits, "rate_map()"))
+    return latent.rate_map(*_latent_file(data, limits, "rate_map()"))
 
 
 def _latent_file(data: bytes, limits: Limits, what: str):
     """The checked header and payload of a latent-mode file (else the InvalidInputError naming ``what``)."""
-    if framing(data) == "segmented":
+    if identify(data) == "stream":
         raise InvalidInputError(f"a segmented stream holds mask mode only; {what} reads latent-mode files")
     header, payload = _read(data, limits)
     if header.mode != "latent":
@@ -420,7 +416,7 @@ def decode_report(data: bytes, inpainter: str = AUTO, *, strict: bool = True, li
 
     In mask mode a share of the survivors is held back, the image is filled
     from the rest, and the error on the held-back values gives the estimated
-    PSNR (:mod:`maskcodec.holdout`); ``"auto"`` (which always runs this
+    PSNR (:mod:`maskcodec.inpainting.trial`); ``"auto"`` (which always runs this
     trial when a model fits, in :func:`decode` too) fills with the candidate
     of smallest error.
     A named inpainter costs one trial fill more than :func:`decode` does,
@@ -454,28 +450,27 @@ def _decode(data: bytes, inpainter: str, strict: bool, limits: Limits, estimate:
             ) -> tuple[np.ndarray, DecodeReport]:
     """:func:`decode` and :func:`decode_report`: the image and what filled it."""
     if isinstance(data, (list, tuple)):
-        return inpaint.fill(*mask_mode.read_chain_image(data, limits), inpainter, estimate)
+        return inpainting.fill(*chains.read_chain_image(data, limits), inpainter, estimate)
+    framing = identify(data)
     if not strict and isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:4]) != container.MAGIC:
         image, filled, report = _salvaged(data, inpainter, limits, estimate)  # damage may have taken the
         if report.segments_received < report.segments_expected or report.bytes_skipped:  # first sync marker
             warnings.warn(SalvageWarning(report), stacklevel=3)
         return image, filled
     try:
-        if framing(data) == "segmented":
-            header, m, values = mask_mode.read_stream(data, limits)
-        else:
-            header, payload = _read(data, limits)
-            return MODES[header.mode].decode(header, payload, inpainter, estimate)
+        if framing == "stream":
+            return inpainting.fill(*stream.read(data, limits), inpainter, estimate)
+        header, payload = _read(data, limits)
+        return MODES[header.mode].decode(header, payload, inpainter, estimate, inpainting.fill)
     except FormatError as e:
         if isinstance(e, ChainError) or not isinstance(data, (bytes, bytearray, memoryview)) or \
                 bytes(data[:4]) not in MAGICS:
             raise  # a refinement without its chain, or not maskcodec bytes at all: nothing to salvage
-        raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing(data)]}") from None
-    return inpaint.fill(header, m, values, inpainter, estimate)
+        raise type(e)(f"{e}; {_SALVAGE_HINT[strict, framing]}") from None
 
 
 _SALVAGE_HINT = {  # (strict, framing) -> what a decoder can do about damage
-    (True, "segmented"): "the stream is segmented: decode(..., strict=False) or --salvage recovers what survived",
+    (True, "stream"): "the stream is segmented: decode(..., strict=False) or --salvage recovers what survived",
     (True, "container"): "a single container (format 1.0) is read strictly; streams written with segment_size "
                          "(--segment-size) can be salvaged",
     (False, "container"): "salvage (strict=False, --salvage) needs a segmented stream written with segment_size "
@@ -509,5 +504,5 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
 def _salvaged(data: bytes, inpainter: str, limits: Limits, estimate: bool
               ) -> tuple[np.ndarray, DecodeReport, SalvageReport]:
     """What survived of a segmented stream, filled: the image, what filled it, what was lost."""
-    header, known, values, report = mask_mode.salvage_stream(bytes(data), limits)
-    return *inpaint.fill(header, known, values, inpainter, estimate), report
+    header, known, values, report = stream.salvage(bytes(data), limits)
+    return *inpainting.fill(header, known, values, inpainter, estimate), report

@@ -19,19 +19,22 @@ maskcodec.errors.InvalidInputError: keep (--keep) applies to mask mode only; ...
 """
 from __future__ import annotations
 
+import argparse
 import secrets
+from typing import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .format.header import MAX_MODEL_ID, Limits, encode_metadata
-from .format.segmented import MAX_SEGMENT, MIN_SEGMENT
-from .manifest import InpainterEntry, LatentEntry, load
-from .mask import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
-from .predictive import max_error_limit
+from .errors import InvalidInputError, MaskcodecError
+from .framing.fixed import MAX_MODEL_ID, encode_metadata
+from .records import Limits
+from .framing.stream import MAX_SEGMENT, MIN_SEGMENT
+from .runtime.manifest import InpainterEntry, LatentEntry, load
+from .masks import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
+from .survivors.predictive import max_error_limit
 
-__all__ = ["EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
+__all__ = ["argument", "EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
            "check_image", "check_frame", "inpainting_model",
            "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID", "GRAY_QUALITY_ID", "QUALITY_IDS",
@@ -353,3 +356,14 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
                          metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha,
                          mask=DEFAULT_KIND if mask is None else check_kind(mask), max_error=max_error,
                          coding=coding)
+
+
+def argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse ``type=`` from one of maskcodec's checks: its error message becomes argparse's."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except MaskcodecError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert

@@ -18,14 +18,16 @@ import numpy as np
 import zstandard
 
 import maskcodec
-from maskcodec import manifest, mask_mode, predictive
-from maskcodec.format import container
-from maskcodec.format.header import MODE_LATENT, MODE_MASK
+from maskcodec.runtime import manifest
+from maskcodec.modes.mask import container as mask_mode
+from maskcodec.survivors import predictive
+from maskcodec.framing import container
+from maskcodec.framing.fixed import MODE_LATENT, MODE_MASK
 from maskcodec.codec import coded
-from maskcodec.format.zstd_frame import ZSTD_LEVEL, compress
-from maskcodec.latent_mode import CODER_IDS, QUANTIZATION_IDS, RANGE_CODERS
-from maskcodec.rans import ContextTables, _context_symbols
-from maskcodec.layout import pack
+from maskcodec.framing.zstd_frame import ZSTD_LEVEL, compress
+from maskcodec.modes.latent import CODER_IDS, QUANTIZATION_IDS, RANGE_CODERS
+from maskcodec.entropy.context import ContextTables, _context_symbols
+from maskcodec.survivors.scan import pack
 from maskcodec.tools.train.latent_export import laplace_tables
 
 ROOT = Path(__file__).resolve().parent / "vectors"
@@ -626,7 +628,7 @@ def lean_error_vectors(stream: bytes, bounded: bytes) -> dict[str, tuple[bytes, 
 
 def _lean_rebuilt(segment: bytes, *, description: bool, body: bytes, size: int | None = None) -> bytes:
     """A lean segment like ``segment`` (same head fields) with or without its description, holding ``body``."""
-    from maskcodec.format import lean_segments
+    from maskcodec.framing import stream as lean_segments
     h = lean_segments.HEAD.parse(segment[:lean_segments.HEAD_SIZE])
     d_size = 46 + int.from_bytes(segment[23 + 44:23 + 46], "little")
     return lean_segments.build(size=size or h.segment_size, stream_id=h.stream_id, index=h.segment_index, first=h.first,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import maskcodec
-import maskcodec.networks
+import maskcodec.runtime.manifest
+import maskcodec.runtime.onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -16,11 +17,11 @@ def encoder_output():
     directly with onnxruntime (the image scaled by its dtype's maximum and padded as latent mode pads it)."""
     def run(image: np.ndarray, model_id: str) -> np.ndarray:
         import onnxruntime as ort
-        entry = maskcodec.manifest.load().get(model_id)
+        entry = maskcodec.runtime.manifest.load().get(model_id)
         x = image.reshape(*image.shape[:2], -1).astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
-        path = maskcodec.manifest.models_dir() / entry.encoder.file
+        path = maskcodec.runtime.manifest.models_dir() / entry.encoder.file
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return sess.run(None, {"image": maskcodec.networks.pad(x, entry.factor).transpose(2, 0, 1)[None]})[0][0]
+        return sess.run(None, {"image": maskcodec.runtime.onnx.pad(x, entry.factor).transpose(2, 0, 1)[None]})[0][0]
     return run
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec.batch import BatchResult, decode_many
+from maskcodec.integrations.batch import BatchResult, decode_many
 from maskcodec.errors import InvalidInputError
-from maskcodec.images import read_image
+from maskcodec.io.images import read_image
 
 KEEP = 0.2
 FRAMES = {"navcam": 1, "navcam12": 2, "mastcam": 3, "mastcam_pano": 4}  # bundled real images and their seeds

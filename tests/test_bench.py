@@ -13,8 +13,8 @@ import pytest
 import maskcodec
 from maskcodec.tools import bench
 from maskcodec.errors import InvalidInputError
-from maskcodec.images import read_image, write_image
-from maskcodec.samples import sample_path
+from maskcodec.io.images import read_image, write_image
+from maskcodec.io.samples import sample_path
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 KEEPS = (0.25, 0.01)  # sizes JPEG2000 can meet within 5% on both crops (its sizes come in steps)

@@ -8,8 +8,8 @@ import pytest
 
 import maskcodec
 from maskcodec.cli import main
-from maskcodec.images import read_image, write_image
-from maskcodec.samples import sample_path
+from maskcodec.io.images import read_image, write_image
+from maskcodec.io.samples import sample_path
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 
@@ -115,7 +115,7 @@ def test_encode_a_mission_product(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(mcx)]) == 0
     assert "meta       instrument: ISSWA" in capsys.readouterr().out
-    from maskcodec.products import read_product
+    from maskcodec.io.products import read_product
     image = read_product(label).image
     out = tmp_path / "w.tif"
     assert main(["decode", str(mcx), "-o", str(out)]) == 0

@@ -13,8 +13,8 @@ import pytest
 
 import maskcodec
 from maskcodec.cli import main
-from maskcodec.images import read_image, write_image
-from maskcodec.samples import sample_path
+from maskcodec.io.images import read_image, write_image
+from maskcodec.io.samples import sample_path
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 
@@ -174,7 +174,7 @@ def test_a_file_naming_a_missing_model_is_a_model_error(tmp_path, monkeypatch):
     with pytest.raises(maskcodec.ModelError, match="'default', which is not installed .* --inpainter linear"):
         maskcodec.decode(data)
     assert maskcodec.decode(data, inpainter="linear").shape == (251, 317, 3)
-    listed = json.loads((Path(maskcodec.manifest.shipped_dir()) / "manifest.json").read_text())
+    listed = json.loads((Path(maskcodec.runtime.manifest.shipped_dir()) / "manifest.json").read_text())
     (empty / "manifest.json").write_text(json.dumps({"models": [m for m in listed["models"] if m["id"] == "default"]}))
     with pytest.raises(maskcodec.ModelError, match="its file default.onnx is missing: reinstall maskcodec"):
         maskcodec.decode(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1))

@@ -36,7 +36,7 @@ def test_round_trip_real_images(request, name, keep):
 
 @pytest.mark.skipif(not (SHARED / "orbital_gray").exists(), reason="needs ../shared/data")
 def test_round_trip_500x561_from_shared():
-    big = maskcodec.images.read_image(SHARED / "orbital_gray" / "apollo15_AS15-M-0295_SML.png")
+    big = maskcodec.io.images.read_image(SHARED / "orbital_gray" / "apollo15_AS15-M-0295_SML.png")
     gray = np.ascontiguousarray(big[:500, :561])
     rgb = np.ascontiguousarray(np.stack([gray, big[1:501, :561], big[2:502, :561]], axis=2))
     for image in (gray, rgb):
@@ -164,7 +164,7 @@ def test_real_multispectral_cube_round_trips():
     data, out = _round_trip(shifted, 0.25, bits=12)
     h = maskcodec.inspect(data)
     assert h.transform == 2
-    from maskcodec.format.zstd_frame import compress
-    from maskcodec.layout import pack
+    from maskcodec.framing.zstd_frame import compress
+    from maskcodec.survivors.scan import pack
     without = compress(pack(shifted[maskcodec.mask(shifted.shape, 0.25, 11)], 12, 0))
     assert h.payload_size < 0.9 * len(without)

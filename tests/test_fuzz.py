@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 import maskcodec
 import maskcodec.codec
-import maskcodec.mask_mode
-from maskcodec import latent_mode
-from maskcodec.format import container
+import maskcodec.modes.mask.stream
+from maskcodec.modes import latent as latent_mode
+from maskcodec.framing import container
 
 VALID = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "valid"
 SEEDS = [(VALID / f"{name}.mcx").read_bytes() for name in
@@ -66,7 +66,7 @@ def attack(data: bytes, call: str) -> float:
             elif call == "inspect":
                 maskcodec.inspect(data)
             else:
-                maskcodec.mask_mode.salvage_stream(data, maskcodec.Limits())
+                maskcodec.modes.mask.stream.salvage(data, maskcodec.Limits())
     except maskcodec.MaskcodecError as e:
         assert str(e)
     return time.perf_counter() - t

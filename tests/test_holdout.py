@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import holdout, inpaint
+from maskcodec.inpainting import trial as holdout
+from maskcodec import inpainting as inpaint
 from maskcodec.cli import main
-from maskcodec.images import write_image
-from maskcodec.mask import mask_from_threshold
+from maskcodec.io.images import write_image
+from maskcodec import masks
+from maskcodec.masks import mask_from_threshold
 
 MODEL_FOR = {"mastcam": "default", "navcam": "gray-default"}
 
@@ -29,7 +31,7 @@ def test_held_back_survivors_are_the_top_ranks_of_the_same_mask(kind):
 
 
 def test_linear_at_points_is_linear_there():
-    from maskcodec.classical import linear, linear_at
+    from maskcodec.inpainting.classical import linear, linear_at
     img = maskcodec.sample_image("mastcam").astype(np.float32) / 255
     known = maskcodec.mask(img.shape, 0.05, 3)
     where = maskcodec.mask(img.shape, 0.2, 8) & ~known
@@ -37,7 +39,7 @@ def test_linear_at_points_is_linear_there():
 
 
 def test_estimate_offset_interpolates_in_log_keep():
-    (k0, d0), (k1, d1), (k2, d2) = holdout.ESTIMATE_OFFSET_DB["bluenoise"]
+    (k0, d0), (k1, d1), (k2, d2) = masks.kind_of("bluenoise").trial_offsets_db
     assert holdout.estimate_offset("bluenoise", k1) == pytest.approx(d1)
     assert holdout.estimate_offset("bluenoise", 0.001) == d0 and holdout.estimate_offset("bluenoise", 1.0) == d2
     mid = math.sqrt(k1 * k2)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec.images import read_image, write_image
+from maskcodec.io.images import read_image, write_image
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".npy"])

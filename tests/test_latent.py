@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import latent_mode
-from maskcodec.manifest import LatentEntry, load
-from maskcodec.format import Limits
+from maskcodec.modes import latent as latent_mode
+from maskcodec.runtime.manifest import LatentEntry, load
+from maskcodec.records import Limits
 from maskcodec.errors import (ChecksumError, InvalidInputError, LimitExceededError, ModelError, TruncatedError,
                               UnsupportedVersionError)
 from maskcodec.metrics import psnr
@@ -158,7 +158,7 @@ def test_damaged_and_misused_files(reference):
 
 def test_cli(reference, tmp_path, capsys):
     from maskcodec.cli import main
-    from maskcodec.samples import sample_path
+    from maskcodec.io.samples import sample_path
     src = str(sample_path("mastcam"))
     mcx = tmp_path / "f.mcx"
     assert main(["encode", src, "-o", str(mcx), "--mode", "latent", "--model", "ref-rgb"]) == 0
@@ -220,7 +220,7 @@ def test_cut_configs_remake_the_shipped_halves(model_id, tmp_path, monkeypatch):
     """``maskcodec train`` on a cut config cuts the source model again, to the same bytes as shipped."""
     pytest.importorskip("onnx")
     from maskcodec.cli import main
-    from maskcodec.manifest import models_dir
+    from maskcodec.runtime.manifest import models_dir
 
     shipped, config = models_dir(), models_dir() / "configs" / f"{model_id}.json"
     cfg, want = json.loads(config.read_text()), load().get(model_id).raw

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from maskcodec.errors import FormatError
-from maskcodec.layout import TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, pack, unpack
+from maskcodec.survivors.transform import TRANSFORM_GREEN_DIFF, TRANSFORM_NONE
+from maskcodec.survivors.scan import pack, unpack
 
 
 @pytest.mark.parametrize("bits,channels,transform", [

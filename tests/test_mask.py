@@ -7,8 +7,10 @@ from pathlib import Path
 
 import maskcodec
 
-from maskcodec.mask import (TILE_SHA256, fmix32, kept_indices, keep_to_threshold, mask_from_threshold, pixel_hash,
-                            rank_tile, threshold_to_keep)
+from maskcodec.masks.bluenoise import TILE_SHA256, rank_tile
+from maskcodec.masks import fmix32, kept_indices, keep_to_threshold, mask_from_threshold, threshold_to_keep
+from maskcodec.masks.hashed import HashMask
+pixel_hash = HashMask.pixel_hash
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"
 
@@ -134,8 +136,8 @@ def test_bad_kind():
 
 
 def test_bluenoise_spec_test_values():
-    from maskcodec.mask import _shift
-    assert _shift(0) == (0, 0) and _shift(7) == (93, 68)
+    from maskcodec.masks.bluenoise import shift
+    assert shift(0) == (0, 0) and shift(7) == (93, 68)
     assert rank_tile()[:2, :4].tolist() == [[5801, 15741, 4609, 11346], [962, 8540, 3029, 14036]]
     rows = ["11101011", "10010100", "10100101", "01101001"]
     assert ["".join(str(int(b)) for b in r) for r in maskcodec.mask((4, 8), 0.5, 7)] == rows

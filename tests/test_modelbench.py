@@ -7,9 +7,9 @@ import pytest
 
 import maskcodec
 from maskcodec.tools import modelbench
-from maskcodec.images import write_image
+from maskcodec.io.images import write_image
 from maskcodec.metrics import mad, psnr
-from maskcodec.manifest import load
+from maskcodec.runtime.manifest import load
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("skimage")

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import maskcodec
+import maskcodec.inpainting.models
 from maskcodec.metrics import psnr
-from maskcodec.manifest import LatentEntry, load, models_dir, sha256_file
-from maskcodec.networks import INPUT_KINDS
+from maskcodec.runtime.manifest import LatentEntry, load, models_dir, sha256_file
+from maskcodec.inpainting.models import INPUT_KINDS
 
 ENTRIES = [e.raw for e in load().entries.values() if not isinstance(e, LatentEntry)]  # latent models: tests/test_latent.py
 IDS = [e["id"] for e in ENTRIES]
@@ -62,7 +63,7 @@ def test_decode_keeps_known_pixels_and_reconstructs(entry, sample):
         assert psnr(img, out) >= psnr(img, maskcodec.decode(data, inpainter="nconv")) - MARGIN_DB
     elif entry["training"]["keep"] == [1.0, 1.0]:  # the no-noise CAE: trained to reproduce whole images
         whole = np.ones(img.shape[:2], bool)
-        y = maskcodec.networks.inpainter(load().get(entry["id"]))(img.astype(np.float32) / 255, whole)
+        y = maskcodec.inpainting.models.inpainter(load().get(entry["id"]))(img.astype(np.float32) / 255, whole)
         assert psnr(img, np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)) > PAPER_FLOOR_DB + 3
     else:
         assert psnr(img, out) > PAPER_FLOOR_DB
@@ -91,7 +92,7 @@ VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "mars_rgb" / "va
 @pytest.mark.skipif(not VAL.is_dir(), reason="needs ../shared/data")
 def test_default_beats_linear_on_held_out_mars_images():
     """On average over real held-out Mastcam frames (what the README reports), at keep 0.1 and 0.02."""
-    from maskcodec.images import read_image
+    from maskcodec.io.images import read_image
     images = [read_image(p) for p in sorted(VAL.glob("*.png"))]
     for keep in (0.1, 0.02):
         gains = []

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import errors, predictive
+from maskcodec import errors
+from maskcodec.survivors import predictive
 from maskcodec.cli import main
 from maskcodec.codec import coded
-from maskcodec.mask import MASK_KINDS, keys_at, kept_indices
+from maskcodec.masks import KINDS
+from maskcodec.masks import keys_at, kept_indices
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 
@@ -95,7 +97,7 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
 
 def _spec_values(data: bytes, prior: dict) -> dict:
     h, payload = coded(data)
-    kind = MASK_KINDS[h.mask_kind]
+    kind = KINDS[h.mask_kind].name
     idx = kept_indices(h.shape[0], h.shape[1], h.keep_threshold, h.seed, kind)
     keys = keys_at(idx, h.shape[1], h.seed, kind)
     pixels = [(int(i), int(k)) for i, k in zip(idx, keys) if h.previous_threshold is None or k > h.previous_threshold]
@@ -259,7 +261,7 @@ def test_broken_chains_raise_chain_errors():
 # ------------------------------------------------------------------ the command line
 
 def test_cli_writes_and_decodes_a_chain(tmp_path, capsys):
-    from maskcodec.images import read_image, write_image
+    from maskcodec.io.images import read_image, write_image
     src = tmp_path / "nav.png"
     write_image(src, maskcodec.sample_image("navcam"))
     assert main(["encode", str(src), "--keep", "0.02", "--seed", "4", "--max-error", "1", "-o",

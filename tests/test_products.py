@@ -6,10 +6,10 @@ import pytest
 
 import maskcodec
 from maskcodec.errors import InvalidInputError
-from maskcodec.images import read_image
+from maskcodec.io.images import read_image
 
 pytest.importorskip("pdr")
-from maskcodec.products import PRODUCT_SUFFIXES, Product, is_product, read_product  # noqa: E402
+from maskcodec.io.products import PRODUCT_SUFFIXES, Product, is_product, read_product
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 PDS_DIR = SHARED / "raw16" / "pds_original"

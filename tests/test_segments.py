@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec import mask_mode
+from maskcodec.modes.mask import stream as mask_stream
 from maskcodec.cli import main
-from maskcodec.images import read_image
+from maskcodec.io.images import read_image
 from maskcodec.tools.lossbench import damage
 from maskcodec.metrics import psnr
 from conftest import ROOT, SHARED
@@ -109,7 +109,7 @@ def test_segment_too_small_for_the_description(gray8):
 
 def test_cli_salvage(tmp_path, capsys):
     src = tmp_path / "m.png"
-    shutil.copy(maskcodec.samples.sample_path("mastcam"), src)
+    shutil.copy(maskcodec.io.samples.sample_path("mastcam"), src)
     mcx = tmp_path / "m.mcx"
     assert main(["encode", str(src), "-o", str(mcx), "--seed", "2", "--segment-size", "1024"]) == 0
     data = mcx.read_bytes()
@@ -123,7 +123,7 @@ def test_cli_salvage(tmp_path, capsys):
 
 def test_loss_bench_cli(tmp_path, capsys):
     src = tmp_path / "pano.png"
-    shutil.copy(maskcodec.samples.sample_path("mastcam_pano"), src)
+    shutil.copy(maskcodec.io.samples.sample_path("mastcam_pano"), src)
     out = tmp_path / "out"
     assert main(["bench-loss", str(src), "-o", str(out), "--trials", "1", "--packet", "256", "--sides", "96,200",
                  "-q"]) == 0
@@ -207,7 +207,7 @@ def test_metadata_survives_losing_the_first_segment():
     data = maskcodec.encode(img, 0.1, seed=2, segment_size=512, metadata={"product": "0044ML0001"})
     with pytest.warns(maskcodec.SalvageWarning):
         maskcodec.decode(data[512:], inpainter="nconv", strict=False)
-    header, known, values, report = mask_mode.salvage_stream(data[512:], maskcodec.Limits())
+    header, known, values, report = mask_stream.salvage(data[512:], maskcodec.Limits())
     assert header.metadata == {"product": "0044ML0001"} and report.lost_segments == [0]
     assert (values == img[known]).all()
 
@@ -215,7 +215,7 @@ def test_metadata_survives_losing_the_first_segment():
 def test_segment_runs_follow_the_spec_rule():
     """Spec 11.3: each run is the longest prefix that fits; one more survivor would not (checked with the
     spec's cost rule, written here from the text)."""
-    from maskcodec.format import lean_segments
+    from maskcodec.framing import stream as lean_segments
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, 0.1, seed=3, segment_size=300)
     got = spec_decode(data)
@@ -350,8 +350,7 @@ def test_spec_decoder_reads_the_lean_vectors(name):
 
 def test_hostile_segment_fields_are_refused_before_allocation():
     import zlib
-    from maskcodec import segments
-    from maskcodec.format import lean_segments
+    from maskcodec.framing import stream as lean_segments
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, 0.1, seed=2, segment_size=512, metadata={"sol": 1})
     with pytest.raises(maskcodec.LimitExceededError, match="metadata of 9 bytes exceeds the limit of 4"):
@@ -360,5 +359,6 @@ def test_hostile_segment_fields_are_refused_before_allocation():
     seg[21:23] = (65535).to_bytes(2, "little")  # a count far beyond what 512 bytes can code
     seg[508:512] = zlib.crc32(bytes(seg[:508])).to_bytes(4, "little")
     s = lean_segments.parse(bytes(seg), 0, maskcodec.Limits())
-    with pytest.raises(maskcodec.FormatError, match="holds survivors 0..65534, the image has"):
-        segments.codes(s.description, s)
+    with pytest.raises(maskcodec.FormatError, match="holds survivors up to 65534, its description says"):
+        mask_stream.read(bytes(seg), maskcodec.Limits())
+    assert s.count == 65535

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 
 import maskcodec
-import maskcodec.networks
-from maskcodec import latent_mode
-from maskcodec.manifest import load
-from maskcodec.classical import nconv
-from maskcodec.mask import mask
+import maskcodec.inpainting.models
+import maskcodec.runtime.onnx
+from maskcodec.modes import latent as latent_mode
+from maskcodec.runtime.manifest import load
+from maskcodec.inpainting.classical import nconv
+from maskcodec.masks import mask
 from maskcodec.metrics import psnr
-from maskcodec.manifest import sha256_file
-from maskcodec.networks import network_input
-from maskcodec.samples import sample_path
+from maskcodec.runtime.manifest import sha256_file
+from maskcodec.inpainting.models import network_input
+from maskcodec.io.samples import sample_path
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
@@ -35,8 +36,8 @@ from maskcodec.tools.train.nets import NormalizedConvolution, PaperCAE, Residual
 
 
 def _tiny_config(tmp_path, **over) -> str:
-    with maskcodec.samples.resources.as_file(sample_path("mastcam")) as train_img, \
-            maskcodec.samples.resources.as_file(sample_path("mastcam_pano")) as val_img:
+    with maskcodec.io.samples.resources.as_file(sample_path("mastcam")) as train_img, \
+            maskcodec.io.samples.resources.as_file(sample_path("mastcam_pano")) as val_img:
         cfg = {"id": "tiny", "widths": [4, 8], "train": [str(train_img)], "val": [str(val_img)],
                "crop": 32, "batch": 4, "crops_per_epoch": 8, "epochs": 1, "val_crops": 4,
                "val_keeps": [0.1], "eval_keeps": [0.1], "default_for": ["uint8"], **over}
@@ -70,7 +71,7 @@ def test_tiny_training_ships_a_usable_model(tmp_path, monkeypatch):
 
     img = maskcodec.sample_image("mastcam")
     known = mask(img.shape, 0.1, seed=3)
-    out = maskcodec.networks.inpainter(load().get("tiny"))(img.astype(np.float32) / 255 * known[..., None], known)
+    out = maskcodec.inpainting.models.inpainter(load().get("tiny"))(img.astype(np.float32) / 255 * known[..., None], known)
     assert out.shape == img.shape and np.isfinite(out).all()
     data = maskcodec.encode(img, 0.1, seed=3)
     for name in ("tiny", "auto"):
@@ -192,7 +193,7 @@ def test_init_from_a_shipped_model_starts_from_its_weights(tmp_path, monkeypatch
                 default_for=[])
     net = PaperCAE(3, (4, 4, 8, 8))
     init_from_model(net, "base")
-    sess = maskcodec.networks.session(load().get("base").onnx)
+    sess = maskcodec.runtime.onnx.session(load().get("base").onnx)
     x = np.random.default_rng(0).random((1, 3, 32, 48), dtype=np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(net(torch.from_numpy(x)).numpy(), sess.run(None, {"input": x})[0], atol=1e-5)
@@ -231,7 +232,7 @@ def test_latent_training_ships_a_latent_mode_model(tmp_path, monkeypatch):
     typed = load().get("latent-q1")
     assert latent_mode.model_tables(typed, "encoder") == latent_mode.model_tables(typed, "decoder") == tables
     assert entry["metrics"]["bpp"] > 0 and entry["metrics"]["psnr_db"] > 5
-    assert set(entry["metrics"]["per_folder"]) == {"maskcodec/samples"}  # the val file's folder, one camera
+    assert set(entry["metrics"]["per_folder"]) == {"io/sample_images"}  # the val file's folder, one camera
     img = maskcodec.sample_image("mastcam")
     data = maskcodec.encode(img, mode="latent", quality=1)
     assert maskcodec.decode(data).shape == img.shape
@@ -346,7 +347,7 @@ TRAINED = [e.raw for e in load().entries.values() if "training" in e.raw and "cu
 @pytest.mark.parametrize("entry", TRAINED, ids=[e["id"] for e in TRAINED])
 def test_shipped_configs_are_what_trained_the_shipped_models(entry):
     """The one-command retrain starts from the config that made the model, and the chain of stages is on record."""
-    from maskcodec.manifest import models_dir
+    from maskcodec.runtime.manifest import models_dir
     config = models_dir() / "configs" / f"{entry['id']}.json"
     assert load_config(config) == entry["training"]
     stages, cfg = [], entry["training"]

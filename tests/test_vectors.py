@@ -13,7 +13,7 @@ import zstandard
 import maskcodec
 from maskcodec import errors
 from maskcodec.codec import coded
-from maskcodec.mask import MASK_KINDS
+from maskcodec.masks import KINDS
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 VALID = sorted(p.name[:-len(".survivors.npy")] for p in (VECTORS / "valid").glob("*.survivors.npy"))
@@ -69,7 +69,7 @@ def test_encoder_reproduces_vector(name):
     image = np.load(VECTORS / "valid" / f"{name}.input.npy")
     segment_size = h.file_size // h.segments if h.segments else None
     again = maskcodec.encode(image, keep=h.keep, seed=h.seed, bits=h.bits, metadata=h.metadata or None,
-                             segment_size=segment_size, mask=MASK_KINDS[h.mask_kind], max_error=h.max_error,
+                             segment_size=segment_size, mask=KINDS[h.mask_kind].name, max_error=h.max_error,
                              coding=None if h.segments else h.coding)
     # header fields and survivors are fixed by the spec on any zstd version ...
     assert maskcodec.inspect(again).to_json() | {"payload_size": 0, "file_size": 0} == \
@@ -141,7 +141,7 @@ def test_salvage_vectors(name):
     assert vars(caught[0].message.report) == expected
     source = "s3_rgb8_meta_keep0.1_s256" if name.startswith("s3_") else "seg_rgb8_keep0.25_s256"
     if metadata is not None:
-        assert maskcodec.mask_mode.salvage_stream(data, maskcodec.Limits())[0].metadata == metadata != {}
+        assert maskcodec.modes.mask.stream.salvage(data, maskcodec.Limits())[0].metadata == metadata != {}
     image = np.load(VECTORS / "valid" / f"{source}.input.npy")
     full = maskcodec.survivors((VECTORS / "valid" / f"{source}.mcx").read_bytes())[1]
     assert out.shape == image.shape
@@ -182,7 +182,7 @@ def test_chain_vector_decodes_and_reencodes(name):
         assert maskcodec.inspect(data).to_json() == description
     out = maskcodec.decode(files, inpainter="nconv")
     last = maskcodec.inspect(files[-1])
-    m = maskcodec.mask(image.shape, last.keep, last.seed, MASK_KINDS[last.mask_kind])
+    m = maskcodec.mask(image.shape, last.keep, last.seed, KINDS[last.mask_kind].name)
     assert (out[m] == expected.reshape(out[m].shape)).all()
     worst = max(maskcodec.inspect(d).max_error for d in files)
     assert np.abs(out[m].astype(np.int64) - image[m]).max() <= worst

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import maskcodec
 from maskcodec.cli import main, spec_path
-from maskcodec.inpaint import choose
+from maskcodec.inpainting import choose
 from maskcodec.manifest import load
 img = maskcodec.sample_image("mastcam")
 data = maskcodec.encode(img, keep=0.1, seed=7)

@@ -8,7 +8,7 @@ import maskcodec
 from maskcodec.errors import InvalidInputError, ModelError
 
 numcodecs = pytest.importorskip("numcodecs")
-from maskcodec.zarr_codec import CODEC_ID, Maskcodec  # noqa: E402
+from maskcodec.integrations.zarr_codec import CODEC_ID, Maskcodec
 
 KEEP, SEED = 0.2, 3
 
@@ -81,7 +81,7 @@ def test_chunk_of_several_images_is_refused(stack):
 
 def test_zarr_v3_serializer(tmp_path, stack):
     zarr = pytest.importorskip("zarr", minversion="3.1")
-    from maskcodec.zarr_codec import MaskcodecZarr
+    from maskcodec.integrations.zarr_codec import MaskcodecZarr
     codec = MaskcodecZarr(keep=KEEP, seed=SEED, inpainter="nconv")
     assert MaskcodecZarr.from_dict(codec.to_dict()) == codec
     z = zarr.create_array(tmp_path / "s.zarr", shape=stack.shape, chunks=(1, *stack.shape[1:]), dtype=stack.dtype,
@@ -106,7 +106,7 @@ def test_zarr_v2_format_compressor(tmp_path, stack):
 
 def test_zarr_refuses_other_dtypes(tmp_path):
     zarr = pytest.importorskip("zarr", minversion="3.1")
-    from maskcodec.zarr_codec import MaskcodecZarr
+    from maskcodec.integrations.zarr_codec import MaskcodecZarr
     with pytest.raises(InvalidInputError, match="uint8 or uint16"):
         zarr.create_array(tmp_path / "f.zarr", shape=(2, 8, 8), chunks=(1, 8, 8), dtype="float32",
                           serializer=MaskcodecZarr(), compressors=None)

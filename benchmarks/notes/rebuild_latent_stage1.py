@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from maskcodec.manifest import load
+from maskcodec.runtime.manifest import load
 from maskcodec.tools.train.loop import init_from_model, load_config
 from maskcodec.tools.train.nets import build
 

@@ -9,6 +9,22 @@
 - :mod:`.demo` (``maskcodec demo``): the bundled sample at several keep levels;
 - :mod:`.train` (``maskcodec train``): training and ONNX export (needs the ``train`` extra).
 
-Each command module has ``configure_parser(p)`` and ``run_cli(args)``; the
-command line imports a tool only when its command runs.
+Each command module has ``configure_parser(p)`` and ``run_cli(args)``; :data:`TOOLS`
+is the registry the command line reads (a new tool is a module and one line
+here), and it imports a tool only when its command runs. The tools import the
+library, never the command line; the library never imports them.
 """
+
+__all__ = ["TOOLS"]
+
+TOOLS = {
+    "demo": ("demo", "encode a bundled real Mars image at several keep levels, beside JPEG2000, HTJ2K, JPEG-XL"),
+    "bench": ("bench", "quality per byte and speed against JPEG2000, HTJ2K, JPEG-XL and JPEG on real images"),
+    "train": ("train", "train a CAE model from a JSON config and export it to ONNX (needs torch)"),
+    "bench-loss": ("lossbench", "PSNR after lost/corrupted packets, maskcodec salvage vs JPEG2000"),
+    "bench-models": ("modelbench", "every inpainter and model on the same kept pixels, with the paper's metrics"),
+    "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
+    "bench-latent": ("latentbench", "latent quality levels against JPEG2000, HTJ2K and JPEG-XL: BD-rate per camera"),
+    "bench-coding": ("codingbench", "bits per kept pixel, what a bounded error buys, refinement chains vs lossless"),
+}
+

@@ -5,7 +5,7 @@ seed ``SEED + image index``) and decoded by :func:`maskcodec.decode_report`
 with ``auto`` and by :func:`maskcodec.decode` with each candidate ``auto``
 tries (the model for the image's kind, ``linear``) and with ``nconv``. Per image:
 the true PSNR of each, ``auto``'s choice, its estimated PSNR and the raw
-held-back estimate (before :data:`maskcodec.holdout.ESTIMATE_OFFSET_DB`).
+held-back estimate (before the mask kind's ``trial_offsets_db``).
 
 Each decode is timed once (after the models are loaded), so the decode
 speeds, summed over a group, are rough; ``auto`` includes its trial.
@@ -30,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import holdout
+from ..inpainting import trial as holdout
 from ..codec import decode, decode_report, encode, inspect
-from ..images import read_image
-from ..mask import DEFAULT_KIND, MASK_KIND_IDS
+from ..io.images import read_image
+from .. import masks
+from ..masks import DEFAULT_KIND
+from ..masks import KIND_IDS
 from ..metrics import psnr
 
 __all__ = ["folder_group", "SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto_bench", "configure_parser", "run_cli"]
@@ -96,7 +98,7 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
                 rows.append({"group": g, "file": f.name, **measure(image, keep, SEED + i, mask)})
                 bar.update()
     result = {"command": command, "seed": f"{SEED} + image index", "mask": mask, "tolerance_db": TOLERANCE_DB,
-              "estimate_offset_db": holdout.ESTIMATE_OFFSET_DB[mask], "summary": summarize(rows), "frames": rows}
+              "estimate_offset_db": masks.kind_of(mask).trial_offsets_db, "summary": summarize(rows), "frames": rows}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "auto.json").write_text(json.dumps(result, indent=1))
     (out_dir / "auto.md").write_text(markdown(result))
@@ -160,7 +162,7 @@ def markdown(result: dict) -> str:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-auto`` arguments to ``p``."""
-    from ..cli import argument
+    from ..options import argument
     from ..options import parse_keeps
     p.description = ("Encode each image once per keep and decode it with auto (maskcodec.decode_report) and with "
                      "each inpainter auto tries, and nconv; per folder of images, report whether auto ever trails linear "
@@ -173,7 +175,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help=f"comma-separated keep fractions (default {','.join(f'{k:g}' for k in KEEPS)})")
     p.add_argument("--per-folder", type=int, default=None, metavar="N",
                    help="take N images of each folder, evenly spaced by name (default: all)")
-    p.add_argument("--mask", choices=sorted(MASK_KIND_IDS), default=DEFAULT_KIND,
+    p.add_argument("--mask", choices=sorted(KIND_IDS), default=DEFAULT_KIND,
                    help=f"mask kind of the files (default {DEFAULT_KIND})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -181,7 +183,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-auto`` from parsed arguments."""
     from ..errors import InvalidInputError
-    from ..images import find_images
+    from ..io.images import find_images
     if args.per_folder is not None and args.per_folder < 1:
         raise InvalidInputError(f"--per-folder must be a positive number of images, got {args.per_folder}")
     command = (f"maskcodec bench-auto {' '.join(args.inputs)} -o {args.output} "

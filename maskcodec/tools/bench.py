@@ -53,9 +53,10 @@ import numpy as np
 
 from ..codec import decode, encode
 from ..errors import InvalidInputError
-from ..images import find_images, read_image
-from ..inpaint import CLASSICAL_NAMES
-from ..mask import DEFAULT_KIND, MASK_KIND_IDS, check_kind
+from ..io.images import find_images, read_image
+from ..inpainting import CLASSICAL_NAMES
+from ..masks import DEFAULT_KIND, check_kind
+from ..masks import KIND_IDS
 from ..metrics import bits_per_pixel, diff_variance, mad, psnr, ssim
 from ..optional import require
 from ..options import QUALITY_ID, check_keep, parse_keeps
@@ -342,11 +343,11 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     warm-up round (interleaved, so a load change hits all stages alike). ``predictive coding`` codes with
     every candidate transform, as the encoder does. The scan coding's total is timed beside them.
     """
-    from .. import predictive
-    from ..format import container
-    from ..format.header import MODE_MASK
-    from ..layout import candidate_transforms
-    from ..mask import keep_to_threshold, keys_at, kept_indices
+    from ..survivors import predictive
+    from ..framing import container
+    from ..framing.fixed import MODE_MASK
+    from ..survivors.transform import candidate_transforms
+    from ..masks import keep_to_threshold, keys_at, kept_indices
     threshold = keep_to_threshold(RACE_KEEP)
     bits = 8 * image.dtype.itemsize
     pixels = image.shape[0] * image.shape[1]
@@ -434,7 +435,7 @@ def bd_psnr(ref_rate, ref_psnr, test_rate, test_psnr) -> float | None:
 
 # --------------------------------------------------------------------------- summaries
 
-def _mean_std(values: list) -> tuple[float | None, float | None]:
+def mean_std(values: list) -> tuple[float | None, float | None]:
     v = [x for x in values if x is not None and math.isfinite(x)]
     if not v:
         return None, None
@@ -454,7 +455,7 @@ def _summarize(images: list[dict]) -> list[dict]:
         row = dict(curve=curve, param=param, value=value, images=len(pts),
                    psnr_infinite=sum(1 for p in pts if p["psnr"] == math.inf))
         for k in keys:
-            row[f"{k}_mean"], row[f"{k}_std"] = _mean_std([p[k] for p in pts])
+            row[f"{k}_mean"], row[f"{k}_std"] = mean_std([p[k] for p in pts])
         rows.append(row)
     order = {c: i for i, c in enumerate(dict.fromkeys(r["curve"] for r in rows))}  # codec registry order
     return sorted(rows, key=lambda r: (order[r["curve"]], -r["value"]))
@@ -475,8 +476,8 @@ def _bd_table(images: list[dict]) -> list[dict]:
                     [p["bpp"] for p in test], [p["psnr"] for p in test])
             rates.append(bd_rate(*args))
             psnrs.append(bd_psnr(*args))
-        rate_mean, rate_std = _mean_std(rates)
-        psnr_mean, psnr_std = _mean_std(psnrs)
+        rate_mean, rate_std = mean_std(rates)
+        psnr_mean, psnr_std = mean_std(psnrs)
         rows.append(dict(curve=curve, reference=REFERENCE, bd_rate_percent_mean=rate_mean,
                          bd_rate_percent_std=rate_std, bd_rate_images=sum(r is not None for r in rates),
                          bd_psnr_db_mean=psnr_mean, bd_psnr_db_std=psnr_std,
@@ -520,7 +521,7 @@ def _timing_summary(images: list[dict]) -> dict:
 def _installed_models(latent: bool = False) -> dict[str, int]:
     """Model id -> channel count, for the inpainting (or, with ``latent``, the latent) models
     of the manifest whose files are there (denoisers are neither)."""
-    from ..manifest import InpainterEntry, LatentEntry, load
+    from ..runtime.manifest import InpainterEntry, LatentEntry, load
     manifest = load()
 
     def files(e) -> list:
@@ -532,7 +533,7 @@ def _installed_models(latent: bool = False) -> dict[str, int]:
 
 def _default_models() -> set[str]:
     """The models ``auto`` picks for some image kind (their entry's ``default_for``)."""
-    from ..manifest import InpainterEntry, load
+    from ..runtime.manifest import InpainterEntry, load
     return {e.id for e in load().of_kind(InpainterEntry).values() if e.default_for}
 
 
@@ -870,7 +871,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     >>> a.keep, a.repeats, a.output
     ((0.1, 0.02), 1, 'bench-out')
     """
-    from ..cli import argument
+    from ..options import argument
     p.description = ("Code real images with maskcodec (every inpainter), JPEG2000 at the same bytes and at a "
                      "rate sweep, and JPEG; write bench.json, bench.md and plots.")
     p.add_argument("inputs", nargs="+", help="images (.png, .tif, .npy) or folders of them")
@@ -882,7 +883,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                         "picks, each on the images it fits; maskcodec bench-models compares every model)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per encode/decode (default 3)")
     p.add_argument("--seed", type=int, default=SEED, help=f"mask seed (default {SEED})")
-    p.add_argument("--mask", choices=sorted(MASK_KIND_IDS), default=DEFAULT_KIND,
+    p.add_argument("--mask", choices=sorted(KIND_IDS), default=DEFAULT_KIND,
                    help=f"mask kind of the maskcodec files (default {DEFAULT_KIND})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

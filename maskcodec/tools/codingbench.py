@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..codec import decode, encode, inspect, refine
-from ..images import read_image
+from ..io.images import read_image
 from ..metrics import psnr
 from ..optional import require
 from .autobench import folder_group
@@ -202,7 +202,7 @@ def _errors(text: str) -> tuple[int, ...]:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-coding`` arguments to ``p``."""
-    from ..cli import argument
+    from ..options import argument
     from ..options import parse_keeps
     p.description = ("Per folder of images: bits per kept pixel of scan-coded and predictive files, the PSNR a "
                      "bounded error buys at the bytes of an exact file, and a refinement chain against a one-shot "
@@ -224,7 +224,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-coding`` from parsed arguments."""
     from ..errors import InvalidInputError
-    from ..images import find_images
+    from ..io.images import find_images
     if list(args.chain) != sorted(set(args.chain)) or len(args.chain) < 2:
         raise InvalidInputError(f"--chain must be two or more increasing keeps, got {args.chain}")
     if len(args.match_keep) != 1:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import argument
+from ..options import argument
 from ..codec import decode_report, encode, inspect
-from ..images import write_image
-from ..inpaint import AUTO, candidates
-from ..mask import mask
+from ..io.images import write_image
+from ..inpainting import AUTO, candidates
+from ..masks import mask
 from ..metrics import bits_per_pixel, psnr
 from ..options import parse_keeps
-from ..samples import sample_image
+from ..io.samples import sample_image
 
 __all__ = ["run_demo", "configure_parser", "run_cli"]
 

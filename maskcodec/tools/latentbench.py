@@ -37,11 +37,11 @@ import numpy as np
 
 from ..codec import decode, encode, inspect
 from ..errors import InvalidInputError
-from ..images import find_images, read_image
+from ..io.images import find_images, read_image
 from ..metrics import bits_per_pixel, psnr
 from ..optional import require
 from ..options import QUALITY_IDS, installed_levels
-from .bench import _mean_std, bd_psnr, bd_rate
+from .bench import mean_std, bd_psnr, bd_rate
 
 __all__ = ["run_latent_bench", "configure_parser", "run_cli", "J2K_BPP", "HTJ2K_QSTEPS", "JPEGXL_DISTANCES"]
 
@@ -122,7 +122,7 @@ def _bench_image(path: Path, repeats: int) -> dict | None:
 
 
 def _mean(values) -> float | None:
-    return _mean_std(list(values))[0]
+    return mean_std(list(values))[0]
 
 
 def _summary(images: list[dict]) -> dict:
@@ -142,7 +142,7 @@ def _summary(images: list[dict]) -> dict:
                    for a in ANCHORS}))
         for a in ANCHORS:
             rates = [im["deltas"][a]["bd_rate_percent"] for im in ims]
-            rate_mean, rate_std = _mean_std(rates)
+            rate_mean, rate_std = mean_std(rates)
             row[a] = dict(bd_rate_percent_mean=rate_mean, bd_rate_percent_std=rate_std,
                           bd_psnr_db_mean=_mean(im["deltas"][a]["bd_psnr_db"] for im in ims),
                           images_with_bd=sum(r is not None for r in rates),

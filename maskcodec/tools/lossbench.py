@@ -30,7 +30,7 @@ import numpy as np
 
 from ..codec import SalvageWarning, decode, encode
 from ..errors import InvalidInputError, MaskcodecError
-from ..images import read_image
+from ..io.images import read_image
 from ..metrics import psnr
 from .bench import run_timed
 from .reference_codecs import decode_pil, htj2k_at_size, jpeg2000_at_size
@@ -118,7 +118,7 @@ def stream_memory(frame: np.ndarray, keep: float, packet: int, rows: int = 16) -
     its bytes are ``encode``'s."""
     import hashlib
     import tracemalloc
-    from ..segments import StreamEncoder
+    from ..modes.mask.stream import StreamEncoder
     sent = hashlib.sha256()
     tracemalloc.start()
     encoder = StreamEncoder(frame.shape, frame.dtype, keep, seed=1, segment_size=packet)
@@ -265,7 +265,7 @@ def _markdown(result: dict) -> str:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-loss`` arguments to ``p``."""
-    from ..cli import argument
+    from ..options import argument
     from ..options import parse_keep
     p.description = ("Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, damage 1-40% "
                      "of the packets (deleted, zero-filled, bit-flipped) and compare each decode with the "
@@ -295,7 +295,7 @@ def _sides(text: str) -> tuple[int, ...]:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-loss`` from parsed arguments."""
-    from ..images import find_images
+    from ..io.images import find_images
     if args.trials < 0:
         raise InvalidInputError(f"--trials must be 0 or more, got {args.trials}")
     result = run_loss_bench(find_images(args.inputs), Path(args.output), keep=args.keep, packet=args.packet,

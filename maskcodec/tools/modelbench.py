@@ -32,10 +32,10 @@ import numpy as np
 
 from ..codec import decode, encode
 from ..errors import InvalidInputError
-from ..images import read_image
-from ..inpaint import CLASSICAL_NAMES
-from ..manifest import InpainterEntry, load, models_dir
-from ..mask import mask
+from ..io.images import read_image
+from ..inpainting import CLASSICAL_NAMES
+from ..runtime.manifest import InpainterEntry, load, models_dir
+from ..masks import mask
 from ..metrics import diff_variance, mad, psnr, ssim
 from ..optional import require
 from .bench import DEFAULT_KEEPS as KEEPS
@@ -260,7 +260,7 @@ def run_model_bench(paths: list[Path], out_dir: Path, keeps=KEEPS, *, ood: bool 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-models`` arguments to ``p``."""
-    from ..cli import argument
+    from ..options import argument
     from ..options import parse_keeps
     p.description = ("Encode each image once per keep and decode it with the classical inpainters, every installed "
                      "model trained across keep levels, and the fixed-level model trained at that keep; report "
@@ -279,7 +279,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec bench-models`` from parsed arguments."""
-    from ..images import find_images
+    from ..io.images import find_images
     command = (f"maskcodec bench-models {' '.join(args.inputs)} -o {args.output} "
                f"--keep {','.join(f'{k:g}' for k in args.keep)}{' --no-ood' if args.no_ood else ''}")
     result = run_model_bench(find_images(args.inputs), Path(args.output), keeps=args.keep, ood=not args.no_ood,

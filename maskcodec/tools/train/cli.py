@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ...manifest import models_dir, using
+from ...runtime.manifest import models_dir, using
 from ...optional import require
 from .config import read_json
 
@@ -125,7 +125,7 @@ def _cut(args: argparse.Namespace) -> int:
 
 def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
     """Export an inpainter or denoiser as one ONNX file, list it, and measure it on ``val_files``."""
-    from ...images import read_image
+    from ...io.images import read_image
     from .evaluate import decode_metrics, decode_speed, denoise_metrics
     from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
     from .loop import input_kind

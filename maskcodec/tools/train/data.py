@@ -5,7 +5,7 @@ batch at once with :func:`torch.nn.functional.affine_grid` (small rotations,
 shear, shifts, horizontal flips) and cut to size. Each crop then gets a mask
 from :func:`maskcodec.mask.mask` with its own random seed, a keep fraction
 drawn log-uniformly and a mask kind drawn by the config's shares, and the network input is built by
-:func:`maskcodec.networks.network_input`, the very function the decoder uses.
+:func:`maskcodec.runtime.onnx.network_input`, the very function the decoder uses.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import InvalidInputError
-from ...images import IMAGE_SUFFIXES, read_image
-from ...mask import DEFAULT_KIND, mask
-from ...networks import network_input
+from ...io.images import IMAGE_SUFFIXES, read_image
+from ...masks import DEFAULT_KIND, mask
+from ...inpainting.models import network_input
 
 __all__ = ["image_files", "load_images", "Augment", "random_crops", "masked_batch", "colour_noise", "fixed_crops"]
 
@@ -125,11 +125,11 @@ def masked_batch(clean: torch.Tensor, kind: str, keeps: np.ndarray, seeds: np.nd
     clean : torch.Tensor
         ``(N, C, H, W)`` crops on [0, 1].
     kind : str
-        A :data:`maskcodec.networks.INPUT_KINDS` entry.
+        A :data:`maskcodec.runtime.onnx.INPUT_KINDS` entry.
     keeps, seeds : numpy.ndarray
         Keep fraction and 32-bit mask seed of each crop.
     mask_kinds : list of str, optional
-        The mask kind (:data:`maskcodec.mask.MASK_KINDS`) of each crop; the
+        The mask kind (:data:`maskcodec.masks.KINDS`) of each crop; the
         default kind for all when omitted.
 
     Returns

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...codec import decode, encode
-from ...images import read_image
+from ...io.images import read_image
 from ...metrics import bits_per_pixel, psnr
 from ..modelbench import SEED, measure
 
@@ -56,7 +56,7 @@ def denoise_metrics(model_id: str, files: list[Path], shares: list[float], seed:
     """
     import torch
 
-    from ...denoise import denoise
+    from ...inpainting.denoise import denoise
     from .data import colour_noise
     images = [read_image(f) for f in files]
     out = {}
@@ -103,8 +103,8 @@ def training_latents(encoder, files: list[Path], channels: int, factor: int, eve
     (whole images, padded to ``factor``): what the context tables are fitted to."""
     import torch
 
-    from ...networks import pad
-    from ...rans import INT16
+    from ...runtime.onnx import pad
+    from ...entropy.rans import INT16
     from .data import load_images
 
     out = []

@@ -1,6 +1,6 @@
 """Export a trained network to ONNX, check it, and list it in the manifest.
 
-The ONNX contract is the one :mod:`maskcodec.networks` runs: one float32 NCHW
+The ONNX contract is the one :mod:`maskcodec.runtime.onnx` runs: one float32 NCHW
 input on [0, 1] named ``input`` with dynamic height and width (multiples of
 the network's ``multiple``), one output named ``output`` holding the image
 estimate with ``channels`` channels.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ModelError
-from ...manifest import sha256_file
+from ...runtime.manifest import sha256_file
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "export_onnx", "parity", "update_manifest"]
 

@@ -1,6 +1,6 @@
 """Latent models for latent mode: write the encoder and decoder halves as ONNX and list them.
 
-The contract (see :mod:`maskcodec.latent_mode`): the encoder takes ``image``
+The contract (see :mod:`maskcodec.modes.latent`): the encoder takes ``image``
 float32 ``(1, C, H, W)`` on [0, 1] with H and W multiples of ``factor`` and
 returns ``latent`` ``(1, K, H/factor, W/factor)``; the decoder takes
 ``latent`` and returns ``image`` ``(1, C, h*factor, w*factor)``. The manifest
@@ -18,10 +18,9 @@ Three ways to get one:
   for conformance vectors and tests.
 
 A model trained with a rate term also carries integer range-coder tables,
-written into both halves' ONNX metadata by :func:`write_tables`: fixed
-per-channel tables (:func:`laplace_tables`; the entry says ``"coder":
-"rans"``) or context tables fitted to the model's latents on the training
-images (:func:`context_tables`; ``"coder": "context"``).
+written into both halves' ONNX metadata by :func:`write_tables`: context
+tables fitted to the model's latents on the training images
+(:func:`context_tables`, a family of :func:`laplace_tables`; ``"coder": "context"``).
 
 onnx is imported inside the functions; torch only by :func:`export_halves`.
 """
@@ -35,12 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InvalidInputError
-from ...latent_mode import QUANTIZATIONS
-from ...rans import CONTEXT_METADATA_KEY, INT16, METADATA_KEY, ContextTables, Tables
+from ...modes.latent import QUANTIZATIONS
+from typing import NamedTuple
+
+from ...entropy.context import METADATA_KEY, ContextTables, context_classes, spatial_context
+from ...entropy.rans import INT16, FlatTables, lengths
 from .config import read_json
 
 __all__ = ["ENCODER_NAMES", "DECODER_NAMES", "CUT_KEYS", "split_onnx", "load_cut_config", "cut_from_config",
-           "export_halves", "reference_model", "check_halves", "laplace_tables", "context_tables", "write_tables",
+           "export_halves", "reference_model", "check_halves", "LaplaceFamily", "laplace_tables", "context_tables", "write_tables",
            "CONTEXT_SCALES", "SPATIAL_EDGES", "ENERGY_CLASSES"]
 
 ENCODER_NAMES = ("image", "latent")   # encoder input, output
@@ -53,7 +55,15 @@ CONTEXT_SCALES = tuple(float(v) for v in np.geomspace(0.04, 32.0, 24))
 CONTEXT_PRECISION = 14
 SPATIAL_EDGES = (1, 2, 3, 5, 8)
 ENERGY_CLASSES = 7
-CODER_OF = {Tables: ("rans", METADATA_KEY), ContextTables: ("context", CONTEXT_METADATA_KEY)}
+
+
+class LaplaceFamily(NamedTuple):
+    """Integer frequency tables, one per Laplace (mean, scale): table ``j`` codes the values ``lows[j] ..
+    lows[j] + len(freqs[j]) - 2``, its last symbol the escape; each sums to ``2**precision``."""
+
+    precision: int
+    lows: tuple[int, ...]
+    freqs: tuple[tuple[int, ...], ...]
 
 
 def _files(model_id: str) -> tuple[str, str]:
@@ -94,11 +104,11 @@ def check_halves(out_dir: str | Path, entry: dict, seed: int = 0) -> np.ndarray:
     return y
 
 
-def laplace_tables(mean, scale, precision: int = 15) -> Tables:
-    """Integer range-coder tables from a factorized Laplace prior (one ``mean`` and ``scale`` per channel).
+def laplace_tables(mean, scale, precision: int = 15) -> LaplaceFamily:
+    """Integer range-coder tables from Laplace distributions (one table per ``mean`` and ``scale``).
 
     Computed once, at export, in float64; the integers are then fixed and
-    stored with the model (coding never recomputes them). Channel c covers the
+    stored with the model (coding never recomputes them). Table c covers the
     integers within ``precision * ln 2 + 1`` scales of its mean (the tail
     beyond holds about ``2**-precision`` of the mass), each with
     ``floor(p * 2**precision)`` but at least 1, where p is the Laplace mass of
@@ -127,7 +137,7 @@ def laplace_tables(mean, scale, precision: int = 15) -> Tables:
         f[np.argmax(f)] += total - f.sum()
         lows.append(lo)
         freqs.append(tuple(int(x) for x in f))
-    return Tables(precision=precision, lows=tuple(lows), freqs=tuple(freqs))
+    return LaplaceFamily(precision=precision, lows=tuple(lows), freqs=tuple(freqs))
 
 
 def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: int = CONTEXT_PRECISION,
@@ -149,13 +159,11 @@ def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: 
     >>> t.channels, t.classes, len(t.freqs)
     (2, 42, 24)
     """
-    from ...rans import bits, context_classes, spatial_context
-
     z = [np.asarray(v, np.int64) for v in latents]
     k = z[0].shape[0]
     centers = tuple(int(v) for v in np.median(np.concatenate([v.reshape(k, -1) for v in z], axis=1), axis=1).round())
     family = laplace_tables([0.0] * len(scales), scales, precision)
-    one_table = [Tables(precision=precision, lows=(lo,) * k, freqs=(f,) * k) for lo, f in zip(family.lows, family.freqs)]
+    flat = FlatTables(precision, family.lows, family.freqs)
     residuals = [v - np.asarray(centers)[:, None, None] for v in z]
     energy = np.concatenate([spatial_context(r).sum(axis=0).ravel() for r in residuals])
     edges = tuple(sorted({int(np.quantile(energy, q / energy_classes)) + 1 for q in range(1, energy_classes)} - {0}))
@@ -166,8 +174,8 @@ def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: 
         cls, flat_r = context_classes(r, spatial_edges, edges).reshape(k, -1), r.reshape(k, -1)
         for c in range(k):
             seen[c, cls[c]] = True
-        for j, table in enumerate(one_table):
-            cost_j = bits(flat_r, table)
+        for j in range(len(scales)):
+            cost_j = lengths(flat, *flat.symbols(np.full(flat_r.shape, j), flat_r))
             for c in range(k):
                 cost[j, c] += np.bincount(cls[c], weights=cost_j[c], minlength=classes)
     best = np.where(seen, cost.argmin(axis=0), cost.sum(axis=2).argmin(axis=0)[:, None])
@@ -176,26 +184,25 @@ def context_tables(latents: list[np.ndarray], scales=CONTEXT_SCALES, precision: 
                          map=tuple(tuple(int(v) for v in row) for row in best))
 
 
-def write_tables(out_dir: str | Path, model_id: str, tables: Tables | ContextTables) -> None:
+def write_tables(out_dir: str | Path, model_id: str, tables: ContextTables) -> None:
     """Store ``tables`` in the metadata of both halves of ``model_id`` in ``out_dir`` (key
-    :data:`maskcodec.rans.METADATA_KEY` or :data:`~maskcodec.rans.CONTEXT_METADATA_KEY` by their kind),
-    so that each half's SHA-256 covers them; tables of the other kind are removed."""
+    :data:`maskcodec.entropy.context.METADATA_KEY`), so that each half's SHA-256 covers them."""
     import onnx
 
     for name in _files(model_id):
         model = onnx.load(str(Path(out_dir) / name))
-        kept = [p for p in model.metadata_props if p.key not in (METADATA_KEY, CONTEXT_METADATA_KEY)]
+        kept = [p for p in model.metadata_props if p.key != METADATA_KEY]
         del model.metadata_props[:]
         model.metadata_props.extend(kept)
-        model.metadata_props.add(key=CODER_OF[type(tables)][1], value=tables.to_json())
+        model.metadata_props.add(key=METADATA_KEY, value=tables.to_json())
         onnx.save(model, str(Path(out_dir) / name))
 
 
 def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, factor: int, quantization: str,
-           description: str, tables: Tables | ContextTables | None = None, **extra) -> dict:
+           description: str, tables: ContextTables | None = None, **extra) -> dict:
     """The manifest entry of the two halves written in ``out_dir`` (with their hashes); with ``tables``,
     those go into both halves first and the entry asks for the range coder."""
-    from ...manifest import sha256_file
+    from ...runtime.manifest import sha256_file
 
     if quantization not in QUANTIZATIONS.values():
         raise InvalidInputError(f"quantization {quantization!r} is unknown; expected one of "
@@ -205,7 +212,7 @@ def _entry(out_dir: Path, model_id: str, channels: int, latent_channels: int, fa
             raise InvalidInputError(f"range-coder tables need integer quantization and one table per latent "
                                     f"channel ({latent_channels}); got {quantization!r} and {tables.channels}")
         write_tables(out_dir, model_id, tables)
-        extra = {"coder": CODER_OF[type(tables)][0], **extra}
+        extra = {"coder": "context", **extra}
     enc, dec = _files(model_id)
     return {"id": model_id, "kind": "latent", "channels": channels, "latent_channels": latent_channels,
             "factor": factor, "quantization": quantization, "file": dec,
@@ -299,7 +306,7 @@ def load_cut_config(path: str | Path) -> dict:
 
 def cut_from_config(cfg: dict, out_dir: str | Path) -> dict:
     """Cut the latent model a cut config describes from its source model in ``out_dir`` and list it there."""
-    from ...manifest import load
+    from ...runtime.manifest import load
 
     source = load().get(cfg["cut_from"])
     return split_onnx(Path(out_dir) / source.onnx.file, cfg["cut"], out_dir, cfg["id"], factor=cfg["factor"],
@@ -308,7 +315,7 @@ def cut_from_config(cfg: dict, out_dir: str | Path) -> dict:
 
 
 def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, channels: int, latent_channels: int,
-                  factor: int, quantization: str = "integer", description: str = "", tables: Tables | None = None,
+                  factor: int, quantization: str = "integer", description: str = "", tables: ContextTables | None = None,
                   **extra) -> dict:
     """Export torch ``encoder`` and ``decoder`` modules as the two halves of a latent model.
 
@@ -319,8 +326,8 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
 
     Parameters are those of :func:`split_onnx`; ``quantization`` defaults to
     ``"integer"``, for models trained with rounding in the loop. ``tables``:
-    the model's range-coder tables (:func:`laplace_tables`), stored in both
-    halves; the entry then asks for coder ``"rans"``.
+    the model's context tables (:func:`context_tables`), stored in both
+    halves; the entry then asks for coder ``"context"``.
 
     Returns
     -------
@@ -353,7 +360,7 @@ def export_halves(encoder, decoder, out_dir: str | Path, model_id: str, *, chann
 
 
 def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor: int,
-                    quantization: str = "minmax", scale: float = 1.0, tables: Tables | ContextTables | None = None) -> dict:
+                    quantization: str = "minmax", scale: float = 1.0, tables: ContextTables | None = None) -> dict:
     """A tiny fixed latent model with exact arithmetic, for conformance vectors and tests.
 
     Encoder: per ``factor`` x ``factor`` block and channel, the maximum and the
@@ -414,5 +421,4 @@ def reference_model(out_dir: str | Path, model_id: str, *, channels: int, factor
 
 
 def _coded_with(tables) -> str:
-    return {None: "", Tables: "; range-coded with fixed tables",
-            ContextTables: "; range-coded with context tables"}[None if tables is None else type(tables)]
+    return "" if tables is None else "; range-coded with context tables"

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ...errors import InvalidInputError, ModelError
-from ...mask import MASK_KIND_IDS
+from ...masks import KIND_IDS
 from .config import read_json
 from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
 from .nets import build, count_parameters
@@ -85,9 +85,9 @@ def load_config(path: str | Path) -> dict:
     if cfg.get("corruption", "mask") not in CORRUPTIONS:
         raise InvalidInputError(f"{path}: unknown corruption {cfg['corruption']!r}; expected one of {CORRUPTIONS}")
     kinds = cfg.get("mask_kinds", DEFAULTS["mask_kinds"])
-    if (not isinstance(kinds, dict) or not kinds or any(k not in MASK_KIND_IDS for k in kinds)
+    if (not isinstance(kinds, dict) or not kinds or any(k not in KIND_IDS for k in kinds)
             or any(not isinstance(v, (int, float)) or v <= 0 for v in kinds.values())):
-        raise InvalidInputError(f"{path}: 'mask_kinds' must map mask kinds ({', '.join(MASK_KIND_IDS)}) to positive "
+        raise InvalidInputError(f"{path}: 'mask_kinds' must map mask kinds ({', '.join(KIND_IDS)}) to positive "
                                 f"shares, got {kinds!r}")
     if cfg.get("init_from") and cfg.get("continue_from"):
         raise InvalidInputError(f"{path}: give 'init_from' (a shipped model) or 'continue_from' (an earlier "
@@ -97,7 +97,7 @@ def load_config(path: str | Path) -> dict:
 
 
 def input_kind(cfg: dict) -> str:
-    """The network input kind (:data:`maskcodec.networks.INPUT_KINDS`, or ``"image"`` for a denoiser) a config trains for."""
+    """The network input kind (:data:`maskcodec.runtime.onnx.INPUT_KINDS`, or ``"image"`` for a denoiser) a config trains for."""
     return "image" if cfg["corruption"] == "colour_noise" else net_input_kind(cfg["arch"], cfg["net_options"])
 
 
@@ -146,7 +146,7 @@ def init_from_model(net: torch.nn.Module, model_id: str) -> None:
     import onnx
     from onnx import numpy_helper
 
-    from ...manifest import LatentEntry, load
+    from ...runtime.manifest import LatentEntry, load
     manifest = load()
     entry = manifest.get(model_id)
 
@@ -155,8 +155,9 @@ def init_from_model(net: torch.nn.Module, model_id: str) -> None:
         return {prefix + t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
 
     if isinstance(entry, LatentEntry):
+        k = entry.latent_channels  # a latent model's halves carry no rate model: it starts afresh
         weights = {**initializers(entry.encoder, "encoder."), **initializers(entry.decoder, "decoder."),
-                   **_laplace_from_tables(entry)}
+                   "mean": torch.zeros(k), "log_scale": torch.zeros(k)}
     else:
         weights = initializers(entry.onnx)
     load_weights(net, weights, f"model {model_id!r}")
@@ -181,18 +182,6 @@ def _end_convolutions(net: torch.nn.Module) -> tuple[str, str]:
     """The state-dict names of a latent network's first convolution weight and last (transposed) convolution."""
     convs = [n for n, m in net.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     return convs[0] + ".weight", convs[-1]
-
-
-def _laplace_from_tables(entry) -> dict:
-    """``mean`` and ``log_scale`` of a Laplace rate model recovered from a latent model's coder-1 tables."""
-    from ...latent_mode import model_tables
-    if entry.coder != "rans":  # no Laplace tables to read: the rate model starts afresh
-        return {"mean": torch.zeros(entry.latent_channels), "log_scale": torch.zeros(entry.latent_channels)}
-    tables = model_tables(entry, "decoder")
-    p0 = np.array([max(f[:-1]) for f in tables.freqs], np.float64) / (1 << tables.precision)
-    scale = -0.5 / np.log(np.clip(1 - p0, 1e-6, 1 - 1e-6))  # Laplace: P(mode) = 1 - exp(-1 / (2 b))
-    return {"mean": torch.from_numpy(tables.modes.astype(np.float32)),
-            "log_scale": torch.from_numpy(np.log(scale).astype(np.float32))}
 
 
 def _loss(out, target: torch.Tensor, known: torch.Tensor, cfg: dict, rate_weight: float = 1.0) -> torch.Tensor:

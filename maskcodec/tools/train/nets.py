@@ -31,7 +31,7 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class NormalizedConvolution(nn.Module):
     """A fixed (untrained) multi-scale normalized convolution fill, in torch.
 
-    The same scheme as :func:`maskcodec.inpaint.nconv`: kept values and
+    The same scheme as :func:`maskcodec.inpainting.classical.nconv`: kept values and
     their weights are averaged down an image pyramid; from the coarsest level
     (whose estimate starts at the image's mean kept value) down to the finest,
     each level blurs its values and weights, and where its blurred weight is
@@ -226,7 +226,7 @@ class LatentCAE(nn.Module):
     is what a factorized Laplace model with a learned mean and scale per
     channel would spend on the noisy latents. In eval mode it returns the
     image decoded from rounded latents, which is what latent mode sends (see
-    :mod:`maskcodec.latent_mode`).
+    :mod:`maskcodec.modes.latent`).
 
     Parameters
     ----------
@@ -316,7 +316,7 @@ BASE_INPUT_KIND = {"nconv": "masked+mask", "linear": "linear+mask"}  # ResidualU
 
 
 def input_kind(arch: str, net_options: dict) -> str:
-    """The input kind (:data:`maskcodec.networks.INPUT_KINDS`) of a network built with these options."""
+    """The input kind (:data:`maskcodec.runtime.onnx.INPUT_KINDS`) of a network built with these options."""
     if arch == "residual_unet":
         return BASE_INPUT_KIND[net_options.get("base", "nconv")]
     return INPUT_KIND[arch]

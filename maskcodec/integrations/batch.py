@@ -1,0 +1,308 @@
+"""Archive-scale decoding: many ``.mcx`` files to images, in parallel.
+
+:func:`decode_many` decodes in local processes (``concurrent.futures``) or on
+a dask.distributed cluster, one frame per task. Each worker process loads the
+inpainting model once (the ONNX sessions are cached per process by
+:mod:`maskcodec.runtime.onnx`; workers are warmed on the first input before frames
+are handed out), so no frame pays for a model load. A frame that fails (a
+damaged file, a missing model...) is reported in :attr:`BatchResult.failures`
+and the batch goes on.
+
+Examples
+--------
+>>> import tempfile, maskcodec
+>>> from pathlib import Path
+>>> from maskcodec.integrations.batch import decode_many
+>>> tmp = Path(tempfile.mkdtemp())
+>>> _ = (tmp / "navcam.mcx").write_bytes(maskcodec.encode(maskcodec.sample_image("navcam"), 0.2, seed=1))
+>>> result = decode_many([tmp / "navcam.mcx"], tmp / "out", inpainter="nconv", workers=1, progress=False)
+>>> result.decoded, result.failures, sorted(p.name for p in (tmp / "out").iterdir())
+(1, [], ['navcam.png'])
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidInputError, MaskcodecError
+from ..records import DecodeReport
+from ..optional import require
+
+__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header"]
+
+PEEK_BYTES = 1 << 21  # enough for any header within the default limits (metadata up to 1 MiB)
+
+
+@dataclass
+class BatchResult:
+    """What :func:`decode_many` did.
+
+    Attributes
+    ----------
+    decoded : int
+        Frames decoded and written.
+    failures : list of (Path, str)
+        Frames that failed, in input order, with the error message.
+    seconds : float
+        Wall time from the first frame handed out to the last one done (the
+        start-up of the worker pool or cluster is not counted).
+    decoded_by : dict of str to int
+        What filled the decoded frames (``"inpainter default"``,
+        ``"latent model latent-q1"``, ...) and how many each.
+    reports : list of (Path, str)
+        Per decoded frame, in input order, its :class:`~maskcodec.DecodeReport` as text.
+    """
+
+    decoded: int
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    decoded_by: dict[str, int] = field(default_factory=dict)  # "inpainter default" -> frames it decoded
+    reports: list[tuple[Path, str]] = field(default_factory=list)  # per decoded frame, what filled it (estimate)
+
+    @property
+    def frames_per_second(self) -> float:
+        """Decoded frames per second of wall time (0 when nothing was decoded)."""
+        return self.decoded / self.seconds if self.seconds > 0 else 0.0
+
+
+def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = "auto",
+                workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
+                force: bool = False, progress: bool = True, estimate: bool = False,
+                verbose: bool = False) -> BatchResult:
+    """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
+
+    Parameters
+    ----------
+    inputs : list of Path
+        The files to decode; their stems must be distinct.
+    out_dir : Path
+        Folder for the images (created when missing).
+    inpainter : str
+        As for :func:`maskcodec.decode`.
+    fmt : str
+        Output type: ``"auto"`` (default: PNG where it holds the frame, else TIFF), ``".png"``,
+        ``".tif"``, ``".tiff"`` or ``".npy"``.
+    workers : int, optional
+        Worker processes (default ``os.cpu_count()``); with no ``scheduler``,
+        ``workers=1`` decodes in this process.
+    scheduler : str, optional
+        None: local processes (``concurrent.futures``). ``"local"``: a
+        dask.distributed ``LocalCluster`` of ``workers`` single-threaded
+        processes. ``"tcp://host:port"`` (any dask address): an existing dask
+        scheduler, whose workers must have maskcodec installed.
+    salvage : bool
+        Decode damaged segmented streams as :func:`maskcodec.decode` does with
+        ``strict=False``; what was lost is printed on stderr.
+    force : bool
+        Overwrite existing outputs (else they are refused before any decoding).
+    progress : bool
+        Show a progress bar on stderr.
+    estimate : bool
+        Estimate each frame's PSNR also for a named inpainter (``auto``
+        always does; see :func:`maskcodec.decode_report`).
+    verbose : bool
+        Print each frame's report on stderr as it is done.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    InvalidInputError
+        No inputs, two inputs with the same stem, an unknown ``fmt``, ``out_dir``
+        not a folder, outputs that exist (without ``force``) or a PNG that cannot
+        hold a frame, a bad ``workers`` or ``scheduler``.
+    MissingDependencyError
+        dask.distributed missing for a ``scheduler`` (the ``pipeline`` extra).
+        Errors of single frames are collected in ``BatchResult.failures``.
+    """
+    from ..io.images import IMAGE_SUFFIXES, check_output, output_suffix
+    sources = [Path(p) for p in inputs]
+    if not sources:
+        raise InvalidInputError("no .mcx files to decode")
+    fmt = output_suffix(fmt)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InvalidInputError(f"workers must be a positive integer or None, got {workers!r}")
+    if scheduler is not None and scheduler != "local" and "://" not in str(scheduler):
+        raise InvalidInputError(f"scheduler must be 'local' or a dask scheduler address like "
+                                f"'tcp://host:8786', got {scheduler!r}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir() or not out_dir.exists() and out_dir.suffix.lower() in IMAGE_SUFFIXES:
+        raise InvalidInputError(f"{out_dir}: several inputs decode into a folder; -o names that folder, not a file")
+    headers = [peek_header(src) for src in sources]
+    from ..inpainting import choose
+    for h in headers:  # an unknown inpainter fails here, before any output
+        if h is not None and h.mode == "mask":
+            choose(inpainter, h)
+    targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
+               for src, h in zip(sources, headers)]
+    if len(set(targets)) < len(targets):
+        twice = sorted({t.name for t in targets if targets.count(t) > 1})
+        raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
+                                f"decode inputs with the same name into separate folders")
+    created = [d for d in (out_dir, *out_dir.parents) if not d.exists()]  # deepest first
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        for target, h in zip(targets, headers):  # every output checked before any frame is decoded
+            check_output(target, *((h.dtype, h.channels) if h else ()), force=force)
+    except InvalidInputError:
+        for d in created:  # refused: leave no trace of the run
+            d.rmdir()
+        raise
+    jobs = [(str(s), str(t), inpainter, salvage, estimate) for s, t in zip(sources, targets)]
+    workers = workers or os.cpu_count() or 1
+    if scheduler is not None:
+        run = _on_dask(jobs, scheduler, workers)
+    elif workers == 1:
+        run = _in_process(jobs)
+    else:
+        run = _on_pool(jobs, workers)
+    return _collect(run, sources, progress, verbose)
+
+
+def peek_header(src: str | Path):
+    """The header of a file from its first bytes; for a segmented stream whose first segment is damaged, from
+    its first intact segment; None when nothing parses (damage, not maskcodec, unreadable)."""
+    from ..codec import inspect
+    from ..framing import stream
+    from ..modes.mask.stream import salvage
+    from ..records import Limits
+    try:
+        with open(src, "rb") as f:
+            head = f.read(PEEK_BYTES)
+        try:
+            return inspect(head)
+        except MaskcodecError:
+            if stream.SYNC not in head:  # not a segmented stream whose start was damaged
+                return None
+            return salvage(Path(src).read_bytes(), Limits())[0]
+    except (MaskcodecError, OSError):
+        return None
+
+
+def output_path_suffix(header) -> str:
+    """The output type of a frame when none is asked for (PNG where it holds the image, else TIFF)."""
+    from ..io.images import default_suffix
+    return default_suffix(header.dtype, header.channels) if header is not None else ".png"
+
+
+def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
+                estimate: bool = False) -> tuple[list[str], DecodeReport]:
+    """Decode one ``.mcx`` file (or a chain: a list of a first file and its refinements, in order) into an
+    image file; returns the salvage messages (empty when intact) and what filled it
+    (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
+
+    Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
+    """
+    from ..codec import SalvageWarning, decode_report
+    from ..io.images import write_image
+    data = [Path(s).read_bytes() for s in src] if isinstance(src, list) else Path(src).read_bytes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SalvageWarning)
+        image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
+    write_image(dst, image)
+    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
+
+
+def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool
+                 ) -> tuple[str, str | None, list[str], DecodeReport | None]:
+    """Decode one file; returns (src, error message or None, salvage messages, report). Runs in a worker."""
+    try:
+        return src, None, *decode_file(src, dst, inpainter, salvage, estimate)
+    except (MaskcodecError, OSError) as e:
+        return src, f"{type(e).__name__}: {e}", [], None
+
+
+def _warm(src: str, inpainter: str) -> None:
+    """Load the inpainters that ``src`` may need, once per worker process (a model session is cached)."""
+    from .. import inpainting as inpaint
+    from ..codec import inspect
+    try:
+        inpaint.candidates(inpainter, inspect(Path(src).read_bytes()))
+    except (MaskcodecError, OSError):
+        pass  # the frame's own task reports it
+
+
+def _warm_worker(src: str, inpainter: str) -> None:
+    """:func:`_warm` for a worker process: one onnxruntime thread, the workers share the cores."""
+    from ..runtime.onnx import THREADS_ENV
+    os.environ.setdefault(THREADS_ENV, "1")
+    _warm(src, inpainter)
+
+
+def _in_process(jobs):
+    """Yield once ready (inpainter loaded), then each frame's result."""
+    _warm(jobs[0][0], jobs[0][2])
+    yield
+    for job in jobs:
+        yield _decode_file(*job)
+
+
+def _on_pool(jobs, workers: int):
+    """Yield once every worker process is started and warmed, then each frame's result."""
+    workers = min(workers, len(jobs))
+    # spawn: a forked child would inherit the parent's onnxruntime threads and sessions, which can hang it
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_warm_worker, initargs=(jobs[0][0], jobs[0][2])) as pool:
+        list(pool.map(abs, range(workers)))  # start the workers before the clock starts
+        yield
+        for future in as_completed([pool.submit(_decode_file, *job) for job in jobs]):
+            yield future.result()
+
+
+def _on_dask(jobs, scheduler: str, workers: int):
+    """Yield once connected and every dask worker is warmed, then each frame's result."""
+    distributed = require("dask.distributed", "decoding on a dask scheduler (--scheduler)")
+    Client, LocalCluster, dask_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster or scheduler, timeout=30)
+    except (OSError, TimeoutError) as e:
+        if cluster is not None:
+            cluster.close()
+        raise InvalidInputError(f"cannot reach the dask scheduler at {scheduler}: {e}") from None
+    try:
+        client.run(_warm_worker, jobs[0][0], jobs[0][2])
+        yield
+        for future in dask_completed(client.map(_decode_file, *zip(*jobs), pure=False)):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _collect(run, sources: list[Path], progress: bool, verbose: bool) -> BatchResult:
+    """Drive a runner: wait until it is ready, then gather the frames' results under a progress bar."""
+    from tqdm import tqdm
+    errors: dict[str, str] = {}
+    reports: dict[str, DecodeReport] = {}
+    with closing(run):
+        next(run)  # workers started and warmed: the clock starts now
+        start = time.perf_counter()
+        with tqdm(total=len(sources), desc="decoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
+            for src, error, notes, report in run:
+                if error is not None:
+                    errors[src] = error
+                else:
+                    reports[src] = report
+                for note in notes + ([str(report)] if verbose and report else []):
+                    tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
+                bar.update()
+        seconds = time.perf_counter() - start
+    failures = [(p, errors[str(p)]) for p in sources if str(p) in errors]
+    done = [(p, reports[str(p)]) for p in sources if str(p) in reports]
+    by = Counter(("latent model " if r.mode == "latent" else "inpainter ") + r.inpainter for _, r in done)
+    return BatchResult(decoded=len(done), failures=failures, seconds=seconds, decoded_by=dict(by),
+                       reports=[(p, str(r)) for p, r in done])
