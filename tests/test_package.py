@@ -232,7 +232,7 @@ def test_header_description_fields_are_the_spec_table():
     table = text[text.index("### 10.1"):text.index("## 11.")]
     rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
     keys = {k.strip(" `") for row in rows for k in row.split(",")}
-    latent = maskcodec.inspect((VECTORS / "valid" / "latent_gray8_rans.mcx").read_bytes()).to_json()
+    latent = maskcodec.inspect((VECTORS / "valid" / "latent_rgb8_context.mcx").read_bytes()).to_json()
     mask = maskcodec.inspect((VECTORS / "valid" / "rgb8_keep0.1.mcx").read_bytes()).to_json()
     assert keys == set(latent) == set(mask) | {"latent"}
 

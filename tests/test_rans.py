@@ -218,13 +218,13 @@ def test_shipped_range_coded_models_code_exactly_and_beat_zstd(encoder_output):
 
 
 def test_latents_of_a_range_coded_file_need_its_model(monkeypatch, tmp_path):
-    """latents() of a coder-1 file decodes its integers with the named model's tables; without the model, a
-    ModelError says so."""
+    """latents() of a range-coded (coder 3) file decodes its integers with the named model's tables; without the
+    model, a ModelError says so."""
     vectors = Path(__file__).resolve().parent.parent / "spec" / "vectors"
-    data = (vectors / "valid" / "latent_gray8_rans.mcx").read_bytes()
+    data = (vectors / "valid" / "latent_rgb8_context.mcx").read_bytes()
     monkeypatch.setenv("MASKCODEC_MODELS", str(vectors / "models"))
-    assert (maskcodec.latents(data) == np.load(vectors / "valid" / "latent_gray8_rans.latent.npy")).all()
+    assert (maskcodec.latents(data) == np.load(vectors / "valid" / "latent_rgb8_context.latent.npy")).all()
     (tmp_path / "manifest.json").write_text('{"models": []}')
     monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path))
-    with pytest.raises(ModelError, match="ref-gray-rans"):
+    with pytest.raises(ModelError, match="ref-rgb-context"):
         maskcodec.latents(data)

@@ -163,6 +163,9 @@ def parse(data: bytes, pos: int, limits: Limits) -> Segment:
     fail_if(data[end - CRC_SIZE:end] != crc(data[pos:end - CRC_SIZE]), ChecksumError, f"{where}: CRC32 does not match")
     fail_if(h.flags & ~FLAG_DESCRIPTION, FormatError,
             f"{where}: reserved flag bits are set (flags={h.flags:#04x}); only bit 0 is defined")
+    fail_if(h.segment_index > h.first, FormatError,
+            f"{where}: segment_index {h.segment_index} exceeds first {h.first} (every earlier segment holds at "
+            f"least one survivor)")
     body_start = pos + HEAD_SIZE
     description = None
     if h.flags & FLAG_DESCRIPTION:
