@@ -504,5 +504,6 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
 def _salvaged(data: bytes, inpainter: str, limits: Limits, estimate: bool
               ) -> tuple[np.ndarray, DecodeReport, SalvageReport]:
     """What survived of a segmented stream, filled: the image, what filled it, what was lost."""
+    identify(data)  # a retired framing is refused, not searched
     header, known, values, report = stream.salvage(bytes(data), limits)
     return *inpainting.fill(header, known, values, inpainter, estimate), report

@@ -153,7 +153,7 @@ def test_latent_models_are_benchmarked(tmp_path, monkeypatch):
     monkeypatch.setenv("MASKCODEC_MODELS", str(VECTORS / "models"))  # the reference latent models only
     result = bench.run_bench([sample_path("mastcam_pano")], keeps=(0.25,), out_dir=tmp_path, inpainters=["nconv"],
                              repeats=1, progress=False)
-    assert result["settings"]["latent_models"] == ["ref-gray-int", "ref-gray-rans", "ref-rgb", "ref-rgb-context"]
+    assert result["settings"]["latent_models"] == ["ref-gray-int", "ref-rgb", "ref-rgb-context"]
     image = read_image(sample_path("mastcam_pano"))
     point = next(p for p in result["images"][0]["points"] if p["curve"] == "latent/ref-rgb")  # RGB: ref-rgb only
     assert {p["curve"] for p in result["images"][0]["points"]} >= {"maskcodec/nconv", "latent/ref-rgb"}

@@ -14,6 +14,8 @@ from maskcodec.runtime import manifest, onnx as networks
 from maskcodec.entropy import context, rans
 from maskcodec.errors import FormatError, InvalidInputError, ModelError
 from maskcodec.entropy.context import ContextTables
+from maskcodec.framing.zstd_frame import compress
+from maskcodec.runtime.manifest import LatentEntry, load
 
 ROOT = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 CONTEXT_VECTORS = ["latent_rgb8_context", "latent_rgb8_context_edge"]
@@ -245,3 +247,37 @@ def test_decoding_is_deterministic_across_onnxruntime_settings(level, threads, m
     monkeypatch.setattr(networks, "_session", make)
     assert maskcodec.latents(data).tobytes() == z.tobytes()
     assert np.abs(maskcodec.decode(data).astype(np.int16) - default).max() <= 1
+
+
+def test_shipped_range_coded_models_code_exactly_and_beat_zstd(encoder_output):
+    """latent-q models (coder 3): both halves carry the same tables; an odd-sized real crop round-trips
+    its integer latents exactly, and the range code is smaller than the zstd coding of the same latents."""
+    entries = {k: e for k, e in load().of_kind(LatentEntry).items() if e.coder != "zstd"}
+    if not entries:
+        pytest.skip("no range-coded latent model in models/")
+    images = {3: maskcodec.sample_image("mastcam")[:203, :317], 1: maskcodec.sample_image("navcam")[:203, :217]}
+    for model_id, entry in sorted(entries.items()):
+        image = images[entry.channels]
+        tables = maskcodec.modes.latent.model_tables(entry, "decoder")
+        assert maskcodec.modes.latent.model_tables(entry, "encoder") == tables
+        data = maskcodec.encode(image, mode="latent", model=model_id)
+        h = maskcodec.inspect(data)
+        assert h.latent.coder == entry.coder and h.latent.offsets == () and h.shape == image.shape
+        z = encoder_output(image, model_id)
+        assert (maskcodec.latents(data) == np.rint(z)).all()
+        assert maskcodec.decode(data).shape == image.shape
+        q, _, _ = maskcodec.modes.latent.quantize(np.rint(z), "integer")
+        assert h.payload_size < len(compress(q.tobytes())), model_id
+
+
+def test_latents_of_a_range_coded_file_need_its_model(monkeypatch, tmp_path):
+    """latents() of a range-coded (coder 3) file decodes its integers with the named model's tables; without the
+    model, a ModelError says so."""
+    vectors = Path(__file__).resolve().parent.parent / "spec" / "vectors"
+    data = (vectors / "valid" / "latent_rgb8_context.mcx").read_bytes()
+    monkeypatch.setenv("MASKCODEC_MODELS", str(vectors / "models"))
+    assert (maskcodec.latents(data) == np.load(vectors / "valid" / "latent_rgb8_context.latent.npy")).all()
+    (tmp_path / "manifest.json").write_text('{"models": []}')
+    monkeypatch.setenv("MASKCODEC_MODELS", str(tmp_path))
+    with pytest.raises(ModelError, match="ref-rgb-context"):
+        maskcodec.latents(data)

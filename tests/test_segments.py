@@ -1,4 +1,4 @@
-"""Segmented streams (format 3.0; 2.0 read only): strict round trips, streaming, salvage after packet loss, the CLI."""
+"""Segmented streams (format 3.0; 2.0 is refused): strict round trips, streaming, salvage after packet loss, the CLI."""
 import shutil
 import warnings
 
@@ -80,6 +80,8 @@ def test_salvage_report_and_warning(rgb8):
 
 def test_salvage_with_nothing_intact(rgb8):
     with pytest.raises(maskcodec.FormatError, match="no intact segment"):
+        maskcodec.salvage(b"\x89MCL" + bytes(3000))
+    with pytest.raises(maskcodec.UnsupportedVersionError, match="format 2.0 segmented streams were retired"):
         maskcodec.salvage(b"\x89MCS" + bytes(3000))
     data = maskcodec.encode(rgb8, 0.1, seed=3)
     with pytest.raises(maskcodec.FormatError):  # a 1.0 file is read strictly even with strict=False

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import site
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -40,6 +42,21 @@ print(json.dumps({
 """
 
 
+def _see_running_packages(python: Path) -> None:
+    """Let the probe environment ``python`` import the dependencies installed where the tests run.
+
+    ``venv --system-site-packages`` would give it the *base* interpreter's packages, which inside a virtual
+    environment are not the running one's (a fresh venv's base has no construct). A ``.pth`` file in the probe's
+    own site-packages lists the running interpreter's site-packages folders instead: they come after the
+    probe's own folder on ``sys.path`` (so the installed wheel wins), and the ``.pth`` files inside them (an
+    editable install's path to the checkout) are not processed."""
+    probe_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+    running = dict.fromkeys(site.getsitepackages() + [sysconfig.get_paths()["purelib"],
+                                                      sysconfig.get_paths()["platlib"]])
+    (Path(probe_site) / "_running_site_packages.pth").write_text("".join(f"{p}\n" for p in running))
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
@@ -65,8 +82,9 @@ def test_wheel_carries_models_spec_and_licence(wheel):
 
 def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    _see_running_packages(python)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
                    capture_output=True)
     work = tmp_path / "elsewhere"

@@ -173,6 +173,9 @@ def parse(data: bytes, pos: int, limits: Limits) -> Segment:
         raise ChecksumError(f"{where}: CRC32 does not match")
     if h.flags & ~FLAG_DESCRIPTION:
         raise FormatError(f"{where}: reserved flag bits are set (flags={h.flags:#04x}); only bit 0 is defined")
+    if h.segment_index > h.first:  # every earlier segment holds at least one survivor
+        raise FormatError(f"{where}: segment_index {h.segment_index} exceeds first {h.first} (every earlier segment "
+                          f"holds at least one survivor)")
     body_start = pos + HEAD_SIZE
     description = None
     if h.flags & FLAG_DESCRIPTION:

@@ -75,4 +75,4 @@ def unpack(raw: bytes, n: int, channels: int, bits: int, transform: int) -> np.n
         raise FormatError(f"survivor payload holds values wider than the header's {bits} bits")
     delta = ((zz >> wd(1)) ^ (wd(0) - (zz & wd(1)))) & mod_mask  # odd codes: -(k+1) mod 2**bits
     planes = np.cumsum(delta, axis=1, dtype=wd) & mod_mask
-    return inverse(planes.astype(np.int64), transform, 1 << bits).astype(wd)
+    return np.ascontiguousarray(inverse(planes.astype(np.int64), transform, 1 << bits), dtype=wd)

@@ -83,8 +83,8 @@ def forward(values: np.ndarray, transform: int, modulus: int) -> np.ndarray:
 
 
 def inverse(planes: np.ndarray, transform: int, modulus: int) -> np.ndarray:
-    """The values ``(N, C)`` whose :func:`forward` is ``planes``."""
-    out = np.empty(planes.shape[::-1], planes.dtype)
+    """The values ``(N, C)`` whose :func:`forward` is ``planes`` (a transposed view of ``(C, N)`` planes)."""
+    out = np.empty_like(planes)
     for plane, (c, ref) in zip(planes, order(planes.shape[0], transform)):  # a reference comes before its users
-        out[:, c] = plane if ref is None else (plane + out[:, ref]) % modulus
-    return out
+        out[c] = plane if ref is None else (plane + out[ref]) % modulus
+    return out.T
