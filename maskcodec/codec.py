@@ -143,7 +143,7 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
 def encode_with(image: np.ndarray, opts: options.EncodeOptions) -> bytes:
     """:func:`encode` with options already resolved by :func:`maskcodec.options.resolve` (the CLI and the
     Zarr codec check them once, before any image is read)."""
-    return MODES[opts.mode].encode(options.check_image(image), opts)
+    return MODES[opts.mode].encode(*options.prepare(image, opts))
 
 
 def refine(image: np.ndarray, previous, keep: float, *, max_error: int = 0, limits: Limits = Limits()) -> bytes:
@@ -199,9 +199,12 @@ def refine(image: np.ndarray, previous, keep: float, *, max_error: int = 0, limi
 def _read(data: bytes, limits: Limits) -> tuple[Header, bytes]:
     """The checked header and payload of a single container: the format's checks 1-6, the mode's check 7,
     then the format's checks 8-9 (spec section 8)."""
-    frame = container.parse_header(data, limits)
-    header = MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
-    return header, container.payload(data, frame)
+    return container.read(data, limits, _describe)
+
+
+def _describe(frame: container.Frame, limits: Limits) -> Header:
+    """The header of a parsed single container, its fields checked by the mode it names (check 7)."""
+    return MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
 
 
 def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
@@ -216,8 +219,7 @@ def inspect(data: bytes, *, limits: Limits = Limits()) -> Header:
     """
     if identify(data) == "stream":
         return stream.describe(data, limits)
-    frame = container.parse_header(data, limits)
-    return MODES[MODE_NAMES[frame.mode]].describe(frame, limits)
+    return _describe(container.parse_header(data, limits), limits)
 
 
 def verify(data: bytes, *, limits: Limits = Limits()) -> str | None:

@@ -31,12 +31,12 @@ from .framing.fixed import MAX_MODEL_ID, encode_metadata
 from .records import Limits
 from .framing.stream import MAX_SEGMENT, MIN_SEGMENT
 from .runtime.manifest import InpainterEntry, LatentEntry, load
-from .masks import DEFAULT_KIND, check_kind, check_seed, keep_to_threshold
+from .masks import DEFAULT_KIND, check_seed, keep_to_threshold, settle
 from .survivors.predictive import max_error_limit
 
 __all__ = ["argument", "EncodeOptions", "CODINGS", "resolve", "check_keep", "check_seed", "check_bits", "check_max_error", "parse_keep",
            "parse_keeps",
-           "check_image", "check_frame", "inpainting_model",
+           "prepare", "check_image", "check_frame", "inpainting_model",
            "DEFAULT_KEEP", "ENCODE_MODES", "QUALITY_ID", "GRAY_QUALITY_ID", "QUALITY_IDS",
            "installed_levels"]
 
@@ -192,6 +192,13 @@ def check_bits(bits) -> int | None:
     return int(bits)
 
 
+def prepare(image, opts: EncodeOptions) -> tuple[np.ndarray, EncodeOptions]:
+    """The checked ``image`` and ``opts`` settled for it: its significant bits (as asked, every value must fit;
+    else the dtype's width) and ``max_error`` within them. What an encoder of a mode receives."""
+    bits = opts.bits_for(check_image(image))
+    return image, replace(opts, bits=bits, max_error=check_max_error(opts.max_error, bits))
+
+
 def check_image(image) -> np.ndarray:
     """``image`` if it is one maskcodec codes: uint8 or uint16, ``(H, W)`` or ``(H, W, C)``."""
     if not isinstance(image, np.ndarray):
@@ -339,8 +346,9 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     if quality is not None:
         raise InvalidInputError("quality (--quality) picks a latent model; use latent mode (mode='latent', "
                                 "--mode latent); mask mode is sized by keep (--keep)")
-    keep = DEFAULT_KEEP if keep is None else check_keep(keep)
-    seed = secrets.randbits(32) if seed is None else check_seed(seed)
+    keep = DEFAULT_KEEP if keep is None else keep
+    threshold, seed, mask = settle(keep, secrets.randbits(32) if seed is None else seed,
+                                   DEFAULT_KIND if mask is None else mask)
     segment_size = _check_segment_size(segment_size)
     if coding is not None and coding not in CODINGS:
         raise InvalidInputError(f"coding (--coding) must be one of {', '.join(CODINGS)}, got {coding!r}")
@@ -352,10 +360,9 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
         raise InvalidInputError("max_error (--max-error) needs coding (--coding) predictive: scan-order coding "
                                 "(spec section 6) stores kept values exactly")
     model_id, sha = _mask_model(model)
-    return EncodeOptions(mode=mode, keep=keep, threshold=keep_to_threshold(keep), seed=seed, bits=bits,
-                         metadata=raw_metadata, segment_size=segment_size, model_id=model_id, model_sha256=sha,
-                         mask=DEFAULT_KIND if mask is None else check_kind(mask), max_error=max_error,
-                         coding=coding)
+    return EncodeOptions(mode=mode, keep=float(keep), threshold=threshold, seed=seed, bits=bits, metadata=raw_metadata,
+                         segment_size=segment_size, model_id=model_id, model_sha256=sha, mask=mask,
+                         max_error=max_error, coding=coding)
 
 
 def argument(parse: Callable[[str], object]) -> Callable[[str], object]:

@@ -12,6 +12,7 @@ anything that depends on a header field is allocated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import construct as cs
 import numpy as np
@@ -20,7 +21,7 @@ from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedEr
 from .fixed import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODEL_ID, MODES, build_fixed, check_image, crc, decode_metadata, parse_fixed)
 from ..records import Limits
 
-__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "INTEGER_CODERS", "Frame", "build", "parse_header",
+__all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "INTEGER_CODERS", "Frame", "build", "parse_header", "read",
            "payload"]
 
 MAGIC = b"\x89MCX"
@@ -59,6 +60,8 @@ _VARIABLE = cs.Struct(
     "payload_size" / cs.Int64ul,
     "end" / cs.Tell,
 )
+
+H = TypeVar("H")  # the header record a mode makes of a frame
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,15 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
                  model_id=v.model_id, model_sha256=v.model_sha256, metadata=metadata, block=v.block, coding=v.coding,
                  payload_raw_size=v.payload_raw_size, payload_size=v.payload_size, header_size=start,
                  file_size=start + v.payload_size + CRC_SIZE)
+
+
+def read(data: bytes, limits: Limits, describe: Callable[[Frame, Limits], H]) -> tuple[H, bytes]:
+    """A whole single container in the spec's order of checks (section 8): the framing's checks 1-6
+    (:func:`parse_header`), the mode's check 7 (``describe(frame, limits)``, which returns the mode's header),
+    then checks 8-9 (:func:`payload`); the mode's header and the payload as stored."""
+    frame = parse_header(data, limits)
+    header = describe(frame, limits)
+    return header, payload(data, frame)
 
 
 def payload(data: bytes, frame: Frame) -> bytes:

@@ -37,8 +37,8 @@ from .bluenoise import BlueNoiseMask
 from .hashed import HashMask
 from .integers import fmix32
 
-__all__ = ["MaskKind", "KINDS", "KIND_IDS", "DEFAULT_KIND", "kind_of", "mask", "mask_from_threshold", "kept_indices",
-           "kept_rows", "keys_at", "keep_to_threshold", "threshold_to_keep", "fmix32", "check_seed", "check_kind"]
+__all__ = ["MaskKind", "KINDS", "KIND_IDS", "DEFAULT_KIND", "settle", "kind_of", "mask", "mask_from_threshold", "kept_indices",
+           "kept", "kept_rows", "keys_at", "keep_to_threshold", "threshold_to_keep", "fmix32", "check_seed", "check_kind"]
 
 _TWO32 = 1 << 32
 
@@ -70,6 +70,12 @@ def check_kind(name: str) -> str:
     if name not in KIND_IDS:
         raise InvalidInputError(f"mask kind (--mask) must be one of {', '.join(KIND_IDS)}, got {name!r}")
     return name
+
+
+def settle(keep: float, seed: int, kind: str) -> tuple[int, int, str]:
+    """The mask an encoder is asked for, checked: ``(threshold, seed, kind)`` of a keep fraction, a 32-bit seed
+    and a kind name."""
+    return keep_to_threshold(keep), check_seed(seed), check_kind(kind)
 
 
 def kind_of(name: str) -> MaskKind:
@@ -157,6 +163,19 @@ def kept_rows(start: int, stop: int, width: int, threshold: int, seed: int, kind
     True
     """
     return kind_of(kind).kept_rows(start, stop, width, threshold, check_seed(seed))
+
+
+def kept(height: int, width: int, threshold: int, seed: int, kind: str = DEFAULT_KIND, keys: bool = False
+         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`kept_indices` and, with ``keys``, their :func:`keys_at` (else None): what an encoder gathers.
+
+    >>> idx, k = kept(30, 40, keep_to_threshold(0.1), 7, keys=True)
+    >>> bool((k <= keep_to_threshold(0.1)).all()), idx.size == k.size
+    (True, True)
+    """
+    mask_kind, seed = kind_of(kind), check_seed(seed)
+    idx = mask_kind.kept_indices(height, width, threshold, seed)
+    return idx, mask_kind.keys_at(idx, width, seed) if keys else None
 
 
 def keys_at(idx: np.ndarray, width: int, seed: int, kind: str = DEFAULT_KIND) -> np.ndarray:

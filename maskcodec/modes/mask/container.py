@@ -23,7 +23,6 @@ from ...errors import ChainError, FormatError
 from ...framing import container
 from ...framing.fixed import MODE_MASK
 from ...framing.zstd_frame import compress, decompress
-from ...options import check_max_error
 from ...records import Limits, MaskHeader
 from ...survivors import predictive
 from ...survivors.predictive import Prior, max_error_limit
@@ -76,13 +75,11 @@ def _coding_block(max_error: int, previous_threshold: int | None = None, predece
 
 
 def encode(image: np.ndarray, opts) -> bytes:
-    """The single container of a checked ``image`` under resolved options (:class:`maskcodec.options.EncodeOptions`)."""
-    bits = opts.bits_for(image)
+    """The single container of a checked ``image`` under options settled for it (:func:`maskcodec.options.prepare`)."""
     h, w = image.shape[:2]
-    kept = masks.kept_indices(h, w, opts.threshold, opts.seed, opts.mask)
-    keys = masks.keys_at(kept, w, opts.seed, opts.mask) if CODINGS[opts.coding].block else None
+    kept, keys = masks.kept(h, w, opts.threshold, opts.seed, opts.mask, keys=CODINGS[opts.coding].block)
     values = np.take(image.reshape(h * w, -1), kept, axis=0)
-    return encode_pixels(image, kept, keys, values, bits=bits, transforms=candidate_transforms(values.shape[1]),
+    return encode_pixels(image, kept, keys, values, bits=opts.bits, transforms=candidate_transforms(values.shape[1]),
                          coding=opts.coding, max_error=opts.max_error, seed=opts.seed, threshold=opts.threshold,
                          mask_kind=masks.KIND_IDS[opts.mask], model_id=opts.model_id,
                          model_sha256=opts.model_sha256, metadata=opts.metadata)
@@ -93,9 +90,9 @@ def encode_pixels(image: np.ndarray, idx, keys, values, *, bits: int, transforms
                   prior: Prior | None = None, previous_threshold: int | None = None,
                   predecessor: bytes | None = None) -> bytes:
     """The container of the pixels ``idx`` (their ``keys`` and ``values``) of ``image``: a first file, or with
-    ``prior`` a refinement of the chain that holds it."""
+    ``prior`` a refinement of the chain that holds it (``max_error`` checked against ``bits`` by the caller)."""
     scheme = CODINGS[coding]
-    block = _coding_block(check_max_error(max_error, bits), previous_threshold, predecessor) if scheme.block else None
+    block = _coding_block(max_error, previous_threshold, predecessor) if scheme.block else None
     prior = prior if prior is not None else Prior.empty(values.shape[1])
     transform, payload = scheme.encode(idx, keys, values, prior, image.shape, bits, transforms,
                                        block["max_error"] if block else 0)
@@ -143,9 +140,7 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> MaskHeader:
 def new_pixels(h: int, w: int, threshold: int, previous: int | None, seed: int, kind: int
                ) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices (ascending) and keys of the pixels kept at ``threshold`` and not at ``previous``."""
-    name = masks.KINDS[kind].name
-    idx = masks.kept_indices(h, w, threshold, seed, name)
-    keys = masks.keys_at(idx, w, seed, name)
+    idx, keys = masks.kept(h, w, threshold, seed, masks.KINDS[kind].name, keys=True)
     if previous is None:
         return idx, keys
     new = keys > previous
