@@ -16,7 +16,7 @@ neither numpy nor onnxruntime.
 
 Examples
 --------
->>> from maskcodec import manifest
+>>> from maskcodec.runtime import manifest
 >>> entry = manifest.load().get("default")
 >>> type(entry).__name__, entry.channels, entry.input
 ('InpainterEntry', 3, 'masked+mask')
