@@ -125,8 +125,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         fmt = output_suffix(args.format)
         if args.output and fmt != "auto" and Path(args.output).suffix.lower() != fmt:
             raise InvalidInputError(f"-o {args.output} and --format {args.format} disagree; give one of them")
-        out = Path(args.output) if args.output else inputs[-1].with_suffix(
-            output_path_suffix(header) if fmt == "auto" else fmt)
+        out = Path(args.output) if args.output else inputs[-1].with_suffix(  # never the image it was made from
+            ".decoded" + (output_path_suffix(header) if fmt == "auto" else fmt))
         check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
         messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
                                        estimate=args.verbose)
@@ -279,7 +279,8 @@ def _add_core(sub) -> None:
                                    "file followed by its refinements (encode --refines), in order, decode as one "
                                    "image: maskcodec decode base.mcx r1.mcx r2.mcx -o frame.png")
     p.add_argument("inputs", nargs="+", help=".mcx files or folders of them, or one chain of refinements")
-    p.add_argument("-o", "--output", help="output image (one input) or folder (batch)")
+    p.add_argument("-o", "--output", help="output image (one input; default: the input's name with .decoded.png or "
+                                          ".decoded.tif, so never the image it was encoded from) or folder (batch)")
     p.add_argument("--inpainter", default="auto",
                    help=f"auto (the default: the model the file names or the shipped model for the image's kind, "
                         f"or linear, whichever fills a few held-back kept pixels best; where no model fits, the "

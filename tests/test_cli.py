@@ -103,6 +103,19 @@ def test_demo(tmp_path, capsys):
     assert all(r[8] in ("default", "linear") for r in rows)
     for name in ("maskcodec", "jpeg2000", "htj2k", "jpegxl"):
         assert (tmp_path / "demo" / f"keep0.1_{name}.png").exists()
+    assert "replacing" not in text
+    assert main(["demo", "-o", str(tmp_path / "demo"), "--keep", "0.5"]) == 0
+    assert f"replacing the earlier demo output in {tmp_path / 'demo'}" in capsys.readouterr().out
+
+
+def test_decode_without_output_never_overwrites_the_source(tmp_path):
+    from maskcodec.io.images import read_image, write_image
+    source = tmp_path / "frame.png"
+    write_image(source, maskcodec.sample_image("navcam"))
+    assert main(["encode", str(source), "--keep", "0.2", "--seed", "1"]) == 0
+    assert main(["decode", str(tmp_path / "frame.mcx"), "--inpainter", "nconv"]) == 0
+    decoded = read_image(tmp_path / "frame.decoded.png")
+    assert (read_image(source) == maskcodec.sample_image("navcam")).all() and decoded.shape == (241, 255)
 
 
 def test_encode_a_mission_product(tmp_path, capsys):

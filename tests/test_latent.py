@@ -180,7 +180,7 @@ def test_cli(reference, tmp_path, capsys):
 
 
 def test_split_onnx_and_export_halves(tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs torch, the CPU build: pip install torch==2.13.0+cpu (docs/training.md)")
     pytest.importorskip("onnx")
     from maskcodec.tools.train.export import export_onnx, update_manifest
     from maskcodec.tools.train.latent_export import export_halves, split_onnx

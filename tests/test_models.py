@@ -70,7 +70,7 @@ def test_decode_keeps_known_pixels_and_reconstructs(entry, sample):
 
 
 def test_denoise_removes_the_papers_colour_noise():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs torch, the CPU build: pip install torch==2.13.0+cpu (docs/training.md)")
     from maskcodec.tools.train.data import colour_noise
     img = maskcodec.sample_image("mastcam")
     clean = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]

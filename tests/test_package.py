@@ -251,7 +251,7 @@ def test_train_with_a_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     assert "cannot read the model config" in capsys.readouterr().err
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"id": "x", "arch": "paper_cae", "no_such_key": 1}))
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs torch, the CPU build: pip install torch==2.13.0+cpu (docs/training.md)")
     assert main(["train", str(unknown)]) == 2
     assert "unknown config keys ['no_such_key']" in capsys.readouterr().err
 

@@ -23,7 +23,7 @@ from maskcodec.runtime.manifest import sha256_file
 from maskcodec.inpainting.models import network_input
 from maskcodec.io.samples import sample_path
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch, the CPU build: pip install torch==2.13.0+cpu (docs/training.md)")
 onnx = pytest.importorskip("onnx")
 
 from maskcodec.tools.train import configure_parser, run_cli  # noqa: E402

@@ -57,13 +57,30 @@ def _see_running_packages(python: Path) -> None:
     (Path(probe_site) / "_running_site_packages.pth").write_text("".join(f"{p}\n" for p in running))
 
 
+MAX_WHEEL_BYTES = 60_000_000  # issue 32: the wheel stays under 60 MB, whatever models ship
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel pip builds from the checkout, and what the build printed (verbose, warnings included)."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
-                    str(ROOT)], check=True, cwd=out, capture_output=True)
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w",
+                          str(out), str(ROOT)], check=True, cwd=out, capture_output=True, text=True)
     wheel, = out.glob("maskcodec-*.whl")
-    return wheel
+    return wheel, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built) -> Path:
+    return built[0]
+
+
+def test_the_build_warns_of_nothing_of_ours_and_the_wheel_is_small(built):
+    wheel, log = built
+    ours = [line for line in log.splitlines()
+            if "warning" in line.lower() and ("maskcodec" in line or "package" in line.lower())]
+    assert not ours, ours
+    assert wheel.stat().st_size <= MAX_WHEEL_BYTES, wheel.stat().st_size
 
 
 def test_wheel_carries_models_spec_and_licence(wheel):
@@ -75,7 +92,8 @@ def test_wheel_carries_models_spec_and_licence(wheel):
         for f in files:
             assert f"maskcodec/shipped_models/{f}" in names, f
     assert "maskcodec/shipped_models/manifest.json" in names
-    assert "maskcodec/shipped_spec/format.md" in names and "maskcodec/bluenoise128.u16" in names
+    assert "maskcodec/shipped_spec/format.md" in names and "maskcodec/masks/bluenoise128.u16" in names
+    assert "maskcodec/io/sample_images/mastcam.png" in names and "maskcodec/io/sample_images/CREDITS.md" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "models/", "spec/")) for n in names)
 

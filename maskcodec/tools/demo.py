@@ -38,6 +38,8 @@ def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
     its rows (HTJ2K and JPEG-XL need imagecodecs, the ``bench`` extra; the
     table says when they are left out).
     """
+    if out.exists() and any(out.iterdir()):
+        echo(f"maskcodec demo: replacing the earlier demo output in {out}/")
     out.mkdir(parents=True, exist_ok=True)
     img = sample_image(sample)
     write_image(out / "original.png", img)
