@@ -32,7 +32,7 @@ def rgb16(tmp_path) -> Path:
 
 def test_sixteen_bit_colour_decodes_to_tiff_by_default(rgb16, tmp_path, capsys):
     assert main(["decode", str(rgb16)]) == 0
-    out = rgb16.with_suffix(".tif")
+    out = rgb16.with_suffix(".decoded.tif")
     assert f"-> {out}" in capsys.readouterr().out
     image, dec = np.load(tmp_path / "rgb16.npy"), read_image(out)
     m = maskcodec.mask(image.shape, 0.25, 3)
