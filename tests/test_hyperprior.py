@@ -1,4 +1,6 @@
 """The variable-rate hyperprior model of issue 27: the integer hyper-decoder is exact, checkpoints resume."""
+import json
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,27 @@ def test_checkpoint_round_trip(tmp_path):
     b.train_step(*batches[2])
     for va, vb in zip(a.model.parameters(), b.model.parameters()):
         assert torch.equal(va, vb)
+
+
+def test_compact_checkpoint_resumes_on_a_new_machine_and_records_the_chain(tmp_path):
+    from maskcodec.tools.train.campaign import compact
+    cfg = dict(DEFAULTS, **TINY)
+    a = Campaign(cfg, tmp_path / "run")
+    x, lv = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(5)), torch.tensor([1, 2])
+    a.train_step(x, lv)
+    a.minutes, a.sittings = 2.0, [dict(start_step=0, end_step=1, minutes=2.0)]
+    a.save()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "manifest.json").write_text('{"models": []}')
+    record = compact(tmp_path / "run" / "last.pt", tmp_path / "models" / "checkpoints" / "tiny.pt",
+                     tmp_path / "models" / "manifest.json", "tiny")
+    assert record["steps"] == 1 and record["sittings"] == a.sittings
+    assert json.loads((tmp_path / "models" / "manifest.json").read_text())["campaigns"]["tiny"] == record
+    b = Campaign(cfg, tmp_path / "elsewhere")
+    assert b.load(tmp_path / "models" / "checkpoints" / "tiny.pt") and b.step == 1
+    for va, vb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(va, vb)  # the weights exactly; Adam's moments to bfloat16
+    sa, sb = a.opt.state_dict()["state"], b.opt.state_dict()["state"]
+    for k in sa:
+        assert sb[k]["exp_avg_sq"].dtype == torch.float32
+        assert torch.allclose(sa[k]["exp_avg"], sb[k]["exp_avg"], rtol=1e-2, atol=1e-12)

@@ -258,8 +258,8 @@ class Campaign:
         _atomic_write_bytes(path, lambda p: torch.save(self.state(), p))
         return path
 
-    def load(self, name: str = "last.pt") -> bool:
-        path = self.run / name
+    def load(self, name: str | Path = "last.pt") -> bool:
+        path = self.run / name  # an absolute path (a committed checkpoint) stays itself
         if not path.exists():
             return False
         st = torch.load(path, map_location="cpu", weights_only=False)
@@ -331,6 +331,31 @@ def run_eval(camp: Campaign, ev: Evaluator) -> dict:
     return row
 
 
+def compact(src: Path, dst: Path, manifest: Path, run_id: str) -> dict:
+    """Write the resumable checkpoint the repository keeps (weights in float32, Adam's moments in bfloat16:
+    a resumed optimizer casts them back) and record the run's chain of sittings in ``manifest`` under
+    ``"campaigns"`` (steps, active minutes, the checkpoint's SHA-256 and the last evaluation)."""
+    import hashlib
+    st = torch.load(src, map_location="cpu", weights_only=False)
+    for s in st["opt"]["state"].values():
+        for key in ("exp_avg", "exp_avg_sq"):
+            s[key] = s[key].to(torch.bfloat16)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(dst, lambda p: torch.save(st, p))
+    curve = src.parent / "curve.jsonl"
+    evals = [json.loads(line) for line in curve.read_text().splitlines() if line.strip()] if curve.exists() else []
+    record = {"config": f"configs/{run_id}.json", "checkpoint": str(dst.relative_to(manifest.parent)),
+              "checkpoint_sha256": hashlib.sha256(dst.read_bytes()).hexdigest(), "steps": st["step"],
+              "active_minutes": round(st["minutes"], 1), "cpu_minutes": round(st["cpu_minutes"], 1),
+              "sittings": st["sittings"],
+              "last_eval": {"step": evals[-1]["step"], "bd_rate_vs_jpeg2000": {
+                  cam: v["bd_rate_vs_jpeg2000"] for cam, v in evals[-1]["cameras"].items()}} if evals else None}
+    doc = json.loads(manifest.read_text())
+    doc.setdefault("campaigns", {})[run_id] = record
+    _atomic_text(manifest, json.dumps(doc, indent=2) + "\n")
+    return record
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m maskcodec.tools.train.campaign", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", help="JSON config (keys of DEFAULTS; missing keys take the defaults)")
@@ -338,14 +363,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", required=True, help="run folder (created; resumed from RUN/last.pt when present)")
     ap.add_argument("--max-steps", type=int, help="stop at this step (overrides the config)")
     ap.add_argument("--no-eval", action="store_true", help="skip evaluations (smoke tests)")
+    ap.add_argument("--start-from", help="a committed checkpoint (models/checkpoints/ID.pt) to resume from when RUN has "
+                                         "no last.pt: what a new machine starts with")
+    ap.add_argument("--compact-to", metavar="CHECKPOINT", help="do not train: write RUN/last.pt as the compact "
+                    "checkpoint CHECKPOINT and record the run's sittings in the manifest beside its folder's parent")
     args = ap.parse_args(argv)
+    if args.compact_to:
+        dst = Path(args.compact_to).resolve()
+        record = compact(Path(args.run) / "last.pt", dst, dst.parent.parent / "manifest.json", dst.stem)
+        print(json.dumps(record, indent=1))
+        return 0
     cfg = load_config(args.config)
     if args.max_steps is not None:
         cfg["max_steps"] = args.max_steps
     torch.set_num_threads(cfg["threads"])
     run = Path(args.run)
     camp = Campaign(cfg, run, Path(args.data))
-    resumed = camp.load()
+    resumed = camp.load() or (args.start_from is not None and camp.load(Path(args.start_from).resolve()))
     _atomic_text(run / "config.json", json.dumps(cfg, indent=1))
     _log(f"{'resumed at step ' + str(camp.step) if resumed else 'new run'}; {parameter_count(camp.model)} parameters; "
          f"crop {cfg['crop']} batch {cfg['batch']}; levels {cfg['lambdas']}; pid {os.getpid()}")
