@@ -39,8 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import intnet
+from .nets import GDN
 
-__all__ = ["HyperpriorVR", "IntHyperDecoder", "FactorizedPrior", "GDN", "gaussian_likelihood"]
+__all__ = ["HyperpriorVR", "IntHyperDecoder", "FactorizedPrior", "gaussian_likelihood"]
 
 
 # --------------------------------------------------------------------------- straight-through helpers
@@ -82,22 +83,6 @@ def ste_clamp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- GDN
-
-class GDN(nn.Module):
-    """Generalized divisive normalization (Ballé et al. 2016) or its inverse; ``beta`` and ``gamma`` kept
-    non-negative through squares."""
-
-    def __init__(self, channels: int, inverse: bool = False):
-        super().__init__()
-        self.inverse = inverse
-        self.beta_root = nn.Parameter(torch.ones(channels))
-        self.gamma_root = nn.Parameter(torch.eye(channels) * 0.1 ** 0.5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gamma = (self.gamma_root ** 2)[:, :, None, None]
-        norm = torch.sqrt(F.conv2d(x * x, gamma, self.beta_root ** 2 + 1e-6))
-        return x * norm if self.inverse else x / norm
-
 
 # --------------------------------------------------------------------------- integer hyper-decoder
 
