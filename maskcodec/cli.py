@@ -22,7 +22,7 @@ from .tools import TOOLS
 from .errors import InvalidInputError, MaskcodecError
 from .io.images import check_writable, output_suffix
 
-__all__ = ["main", "build_parser", "argument", "spec_path"]
+__all__ = ["main", "build_parser", "spec_path"]
 
 EPILOG = """\
 examples:

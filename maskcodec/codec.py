@@ -241,7 +241,7 @@ def verify(data: bytes, *, limits: Limits = Limits()) -> str | None:
             stream.read(data, limits)
             return None
         header, payload = _read(data, limits)
-        MODES[header.mode].contents(header, payload)  # a refinement's payload is checked with its chain
+        MODES[header.mode].check(header, payload)
         return None
     except FormatError as e:
         if framing != "stream":
@@ -499,6 +499,7 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
     >>> report.segments_expected - report.segments_received
     1
     """
+    identify(data)  # a retired framing is refused, not searched
     image, _, report = _salvaged(data, inpainter, limits, estimate=False)
     return image, report
 
@@ -506,6 +507,5 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
 def _salvaged(data: bytes, inpainter: str, limits: Limits, estimate: bool
               ) -> tuple[np.ndarray, DecodeReport, SalvageReport]:
     """What survived of a segmented stream, filled: the image, what filled it, what was lost."""
-    identify(data)  # a retired framing is refused, not searched
     header, known, values, report = stream.salvage(bytes(data), limits)
     return *inpainting.fill(header, known, values, inpainter, estimate), report

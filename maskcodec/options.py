@@ -194,8 +194,10 @@ def check_bits(bits) -> int | None:
 
 def prepare(image, opts: EncodeOptions) -> tuple[np.ndarray, EncodeOptions]:
     """The checked ``image`` and ``opts`` settled for it: its significant bits (as asked, every value must fit;
-    else the dtype's width) and ``max_error`` within them. What an encoder of a mode receives."""
-    bits = opts.bits_for(check_image(image))
+    else the dtype's width) and ``max_error`` within them. What an encoder of a mode receives. A stream
+    encoder (``segment_size``) checks the values as the rows arrive, so the frame is not scanned twice."""
+    check_image(image)
+    bits = opts.bits_for_dtype(image.dtype) if opts.segment_size is not None else opts.bits_for(image)
     return image, replace(opts, bits=bits, max_error=check_max_error(opts.max_error, bits))
 
 

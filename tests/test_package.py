@@ -23,8 +23,8 @@ from maskcodec.optional import require
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "maskcodec"
 VECTORS = ROOT / "spec" / "vectors"
-HEAVY = ("scipy", "onnxruntime", "torch", "matplotlib", "onnx", "skimage", "maskcodec.tools.")  # the registry
-# maskcodec.tools itself (a dict of names) loads with the command line; no tool module may
+# maskcodec.tools itself (the registry of commands, a dict) loads with the command line; no tool module may
+HEAVY = ("scipy", "onnxruntime", "torch", "matplotlib", "onnx", "skimage", "maskcodec.tools.")
 
 
 def _loaded_after(code: str) -> list[str]:

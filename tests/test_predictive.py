@@ -304,3 +304,14 @@ def test_very_wide_and_low_depth_images_round_trip():
     assert h.bits == 1 and (values.ravel() == binary[m]).all()
     with pytest.raises(errors.InvalidInputError, match=r"0\.\.0 for 1-bit"):
         maskcodec.encode(binary, 0.3, bits=1, max_error=1)
+
+
+def test_info_checks_a_predictive_payload_without_decoding_an_image():
+    """verify (maskcodec info) decodes the kept values of a predictive file: every damaged predictive vector
+    (but a refinement alone, which needs its chain) is reported."""
+    vectors = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "errors"
+    index = json.loads((vectors / "index.json").read_text())
+    names = [n for n, e in index.items() if n.startswith("p_") and e["error"] != "ChainError"]
+    assert len(names) > 10
+    for name in names:
+        assert maskcodec.codec.verify((vectors / f"{name}.mcx").read_bytes()) is not None, name

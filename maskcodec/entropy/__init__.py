@@ -12,12 +12,7 @@ from types import ModuleType
 
 from . import context
 
-__all__ = ["CODERS", "CODER_IDS", "coder"]
+__all__ = ["CODERS"]
 
-CODERS: dict[str, ModuleType] = {"context": context}  # coder name -> module (METADATA_KEY, tables, encode, decode, bits)
-CODER_IDS = {"context": 3}                             # coder name -> the latent block's coder byte
-
-
-def coder(name: str) -> ModuleType:
-    """The range coder called ``name``."""
-    return CODERS[name]
+# coder name -> module: NAME, ID (the latent block's coder byte), METADATA_KEY, TABLES, encode, decode, bits
+CODERS: dict[str, ModuleType] = {m.NAME: m for m in (context,)}

@@ -22,9 +22,10 @@ from ..errors import ModelError
 from .rans import (INT16, FlatTables, LaneDecoder, check_int16, check_tables, corrupted, encode_lanes, integer, lengths,
                    pack, tables_json, unpack)
 
-__all__ = ["METADATA_KEY", "MAX_EDGES", "ContextTables", "spatial_context", "context_classes", "symbols", "encode", "decode",
+__all__ = ["NAME", "ID", "TABLES", "METADATA_KEY", "MAX_EDGES", "ContextTables", "spatial_context", "context_classes", "symbols", "encode", "decode",
            "bits"]
 
+NAME, ID = "context", 3  # the coder's name and its byte in the latent block (spec section 12.2)
 METADATA_KEY = "maskcodec.context_tables"  # ONNX metadata_props key of a latent model's context tables
 MAX_EDGES = 15                             # at most this many class edges of each kind
 
@@ -101,6 +102,9 @@ class ContextTables:
         except (ValueError, TypeError, KeyError) as e:
             raise ModelError(f"context tables are not the JSON object of spec section 12.6.1: {e!r}") from None
         return cls(precision=precision, lows=lows, freqs=freqs, map=rows, **ints)
+
+
+TABLES = ContextTables  # the class of this coder's tables (the registry's contract)
 
 
 def spatial_context(residuals: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from . import container, stream
 __all__ = ["FRAMINGS", "RETIRED", "MAGICS", "identify", "container", "stream"]
 
 FRAMINGS = {container.MAGIC: "container", stream.SYNC: "stream"}  # first four bytes -> framing
-RETIRED = {b"\x89MCS": "format 2.0 segmented streams were retired in maskcodec 0.2 (spec changelog); "
+RETIRED = {b"\x89MCS": "format 2.0 segmented streams were retired (spec section 13); "
                        "re-encode the image with segment_size (--segment-size) to get a format 3.0 stream"}
 MAGICS = tuple(FRAMINGS)
 
@@ -40,4 +40,4 @@ def identify(data) -> str:
     head = bytes(data[:4]) if isinstance(data, (bytes, bytearray, memoryview)) else b""
     if head in RETIRED:
         raise UnsupportedVersionError(RETIRED[head])
-    return "stream" if head and stream.SYNC.startswith(head) else "container"
+    return next((name for magic, name in FRAMINGS.items() if head and magic.startswith(head)), "container")

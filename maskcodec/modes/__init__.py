@@ -7,7 +7,8 @@ a module with the same small contract:
 - ``NAME``: its name (``"mask"``, ``"latent"``);
 - ``encode(image, opts) -> bytes``: the file of a checked image under resolved options;
 - ``describe(frame, limits) -> Header``: the header of a parsed single container, its mode fields checked;
-- ``contents(header, payload) -> bytes``: what the payload codes, checked as far as no model is needed;
+- ``contents(header, payload) -> bytes``: what the payload codes (the bytes a conformance test compares);
+- ``check(header, payload)``: every check of the payload that needs no model (``maskcodec info``);
 - ``decode(header, payload, inpainter, estimate, fill) -> (image, DecodeReport)``: the image; a mode that
   inpaints hands its kept pixels to ``fill`` (the inpainting stage, which lies above the modes).
 

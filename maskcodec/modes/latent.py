@@ -46,15 +46,15 @@ from ..records import DecodeReport
 from ..runtime.manifest import LatentEntry, load
 from ..runtime.onnx import pad, session
 
-__all__ = ["NAME", "QUANTIZATIONS", "CODERS", "RANGE_CODERS", "quantize", "dequantize", "model_tables", "encode", "describe",
+__all__ = ["NAME", "check", "QUANTIZATIONS", "CODERS", "RANGE_CODERS", "quantize", "dequantize", "model_tables", "encode", "describe",
            "decode", "contents", "latents", "rate_map"]
 
 NAME = "latent"
 QUANTIZATIONS = {0: "minmax", 1: "integer"}  # latent quantization kinds (spec section 12.3)
 QUANTIZATION_IDS = {v: k for k, v in QUANTIZATIONS.items()}
-CODERS = {0: "zstd"} | {i: name for name, i in entropy.CODER_IDS.items()}  # the latent block's coder byte (spec 12.2)
+CODERS = {0: "zstd"} | {m.ID: name for name, m in entropy.CODERS.items()}  # the latent block's coder byte (spec 12.2)
 CODER_IDS = {v: k for k, v in CODERS.items()}
-RETIRED_CODERS = {1: "range coder 1 (fixed per-channel tables) was retired in maskcodec 0.2 (spec changelog)"}
+RETIRED_CODERS = {1: "range coder 1 (fixed per-channel tables) was retired (spec section 13)"}
 RANGE_CODERS = entropy.CODERS  # the range coders, by name
 
 
@@ -105,7 +105,7 @@ def model_tables(entry: LatentEntry, half: str):
         they are malformed, or they are not for the model's latent channels.
     """
     coder = RANGE_CODERS[entry.coder]
-    key, kind = coder.METADATA_KEY, coder.ContextTables
+    key, kind = coder.METADATA_KEY, coder.TABLES
     meta = session(getattr(entry, half)).get_modelmeta().custom_metadata_map
     if key not in meta:
         raise ModelError(f"the {half} of latent model {entry.id!r} has no range-coder tables "
@@ -298,6 +298,12 @@ def contents(header: LatentHeader, payload: bytes) -> bytes:
     """What a latent payload codes, checked as far as no model is needed: coder 0's zstd frame decompressed
     (the uint8 latent values), a range code (coder 3) as it is."""
     return payload if header.latent.coder in RANGE_CODERS else decompress(payload, header.payload_raw_size)
+
+
+def check(header: LatentHeader, payload: bytes) -> None:
+    """What can be checked of a latent payload without its model: coder 0's zstd frame (a range code is
+    checked when its model decodes it)."""
+    contents(header, payload)
 
 
 def latents(header: LatentHeader, payload: bytes) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import container
 from .stream import StreamEncoder
 
-__all__ = ["NAME", "encode", "describe", "contents", "decode"]
+__all__ = ["NAME", "encode", "describe", "contents", "check", "decode"]
 
 NAME = "mask"
 describe = container.describe
@@ -25,6 +25,12 @@ def encode(image, opts) -> bytes:
         return container.encode(image, opts)
     encoder = StreamEncoder.from_options(image.shape, image.dtype, opts)  # it checks the rows' bits as they arrive
     return encoder.write(image) + encoder.close()
+
+
+def check(header, payload: bytes) -> None:
+    """Checks 10-12 of a container: its kept values decoded (a refinement's only with its chain)."""
+    if not header.refines:
+        container.read(header, payload)
 
 
 def decode(header, payload: bytes, inpainter: str, estimate: bool, fill):

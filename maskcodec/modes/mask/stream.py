@@ -24,7 +24,7 @@ from ...options import check_frame, check_max_error, resolve
 from ...records import Limits, MaskHeader, SalvageReport
 from ...survivors import segment_coding as coding
 from ...survivors.predictive import max_error_limit
-from .fields import check_mask_fields, header_mask, mask_header
+from .fields import check_mask_fields, header_mask, known_mask, mask_header
 
 __all__ = ["StreamEncoder", "REPEAT", "least_segment", "header_of", "describe", "read", "salvage", "segment_size"]
 
@@ -208,8 +208,6 @@ class StreamEncoder:
         return data
 
 
-
-
 # ---------------------------------------------------------------- decoding
 
 def header_of(desc: framing.Description, file_size: int = 0, count: int = 0) -> MaskHeader:
@@ -289,9 +287,7 @@ def salvage(data: bytes, limits: Limits) -> tuple[MaskHeader, np.ndarray, np.nda
     report = SalvageReport(segments_expected=expected, segments_received=len(good),
                            lost_segments=sorted(set(range(expected)) - indices), survivors_expected=header.survivors,
                            survivors_recovered=int(at.size), bytes_skipped=skipped)
-    known = np.zeros(header.shape[0] * header.shape[1], bool)
-    known[kept[at]] = True
-    return (replace(header, segments=expected), known.reshape(header.shape[:2]),
+    return (replace(header, segments=expected), known_mask(header, kept[at]),
             values[np.argsort(at)].astype(desc.dtype), report)
 
 
