@@ -264,6 +264,11 @@ class Campaign:
             return False
         st = torch.load(path, map_location="cpu", weights_only=False)
         self.model.load_state_dict(st["model"])
+        if st.get("compact"):  # a committed checkpoint (:func:`compact`): Adam's moments expanded again
+            params = self.opt.param_groups[0]["params"]
+            for i, s in st["opt"]["state"].items():
+                s["exp_avg"] = torch.zeros_like(params[i])
+                s["exp_avg_sq"] = s["exp_avg_sq"].float().expand(params[i].shape).clone()
         self.opt.load_state_dict(st["opt"])
         for g in self.opt.param_groups:  # the config's learning rate wins (so a later sitting can lower it)
             g["lr"] = self.cfg["lr"]
@@ -332,14 +337,20 @@ def run_eval(camp: Campaign, ev: Evaluator) -> dict:
 
 
 def compact(src: Path, dst: Path, manifest: Path, run_id: str) -> dict:
-    """Write the resumable checkpoint the repository keeps (weights in float32, Adam's moments in bfloat16:
-    a resumed optimizer casts them back) and record the run's chain of sittings in ``manifest`` under
-    ``"campaigns"`` (steps, active minutes, the checkpoint's SHA-256 and the last evaluation)."""
+    """Write the resumable checkpoint the repository keeps, about a quarter of ``last.pt`` (under 8 MB):
+    weights in float16; of Adam's state the step count and the second moment's mean per output row in
+    bfloat16 (the first moment restarts at zero: with beta1 = 0.9 it is rebuilt within tens of steps, while
+    the second moment's scale would take about a thousand). :meth:`Campaign.load` expands it. Records the
+    run's chain of sittings in ``manifest`` under ``"campaigns"`` (steps, active minutes, the checkpoint's
+    SHA-256 and the last evaluation)."""
     import hashlib
     st = torch.load(src, map_location="cpu", weights_only=False)
+    st["model"] = {k: v.half() if v.is_floating_point() else v for k, v in st["model"].items()}
     for s in st["opt"]["state"].values():
-        for key in ("exp_avg", "exp_avg_sq"):
-            s[key] = s[key].to(torch.bfloat16)
+        sq = s.pop("exp_avg_sq")
+        s["exp_avg_sq"] = (sq if sq.ndim < 2 else sq.mean(dim=tuple(range(1, sq.ndim)), keepdim=True)).bfloat16()
+        del s["exp_avg"]
+    st["compact"] = True
     dst.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write_bytes(dst, lambda p: torch.save(st, p))
     curve = src.parent / "curve.jsonl"
