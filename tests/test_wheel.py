@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import site
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 import maskcodec
 from maskcodec.cli import main, spec_path
 from maskcodec.inpainting import choose
-from maskcodec.manifest import load
+from maskcodec.runtime.manifest import load
 img = maskcodec.sample_image("mastcam")
 data = maskcodec.encode(img, keep=0.1, seed=7)
 auto = maskcodec.decode(data)
@@ -64,8 +65,13 @@ MAX_WHEEL_BYTES = 60_000_000  # issue 32: the wheel stays under 60 MB, whatever 
 def built(tmp_path_factory) -> tuple[Path, str]:
     """The wheel pip builds from the checkout, and what the build printed (verbose, warnings included)."""
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy without build outputs: setuptools' build/lib keeps modules the checkout no longer has
+    # and would put them in the wheel, as it did on a machine that built before issue 26 moved them.
+    source = tmp_path_factory.mktemp("source") / "maskcodec"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache"))
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w",
-                          str(out), str(ROOT)], check=True, cwd=out, capture_output=True, text=True)
+                          str(out), str(source)], check=True, cwd=out, capture_output=True, text=True)
     wheel, = out.glob("maskcodec-*.whl")
     return wheel, run.stdout + run.stderr
 
@@ -96,6 +102,8 @@ def test_wheel_carries_models_spec_and_licence(wheel):
     assert "maskcodec/io/sample_images/mastcam.png" in names and "maskcodec/io/sample_images/CREDITS.md" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "models/", "spec/")) for n in names)
+    modules = {n for n in names if n.startswith("maskcodec/") and n.endswith(".py") and not n.startswith("maskcodec/shipped_")}
+    assert modules == {p.relative_to(ROOT).as_posix() for p in (ROOT / "maskcodec").rglob("*.py")}
 
 
 def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
