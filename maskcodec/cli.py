@@ -217,7 +217,7 @@ def _latent_lines(h, pixels: int) -> tuple[list[str], str]:
 
 
 _MODE_LINES = {"mask": _mask_lines, "latent": _latent_lines}  # what info prints of each mode's fields
-CODING_NAMES = {"predictive": "predictive (spec 6.5)", "scan": "scan order, zstd (spec 6)",
+CODING_NAMES = {"ranked": "ranked, range coded (spec 6.7)", "predictive": "predictive, Rice codes (spec 6.5)", "scan": "scan order, zstd (spec 6)",
                 "segment": "nearest neighbour in each segment, Rice codes (spec 11.3)"}
 
 
@@ -262,9 +262,10 @@ def _add_core(sub) -> None:
     p.add_argument("--max-error", type=int, default=0, metavar="D",
                    help="mask mode: every kept value decodes within +-D (default 0: exact); at the bytes of an "
                         "exact file, D=2 keeps about 1.9 times the pixels")
-    p.add_argument("--coding", choices=["predictive", "scan"], default=None,
-                   help="mask mode: predictive (default for one file: kept values coded coarse to fine, each "
-                        "predicted from those before it) or scan (scan-order deltas and zstd: the cheapest "
+    p.add_argument("--coding", choices=["ranked", "predictive", "scan"], default=None,
+                   help="mask mode: ranked (default for one file: kept values coded coarse to fine in rank order, "
+                        "each predicted from those before it, range coded), predictive (the same predictions in "
+                        "Rice codes) or scan (scan-order deltas and zstd: the cheapest "
                         "encoder, exact values); not with --segment-size, whose segments have their own coding)")
     p.add_argument("--refines", nargs="+", default=None, metavar="FILE",
                    help="write a refinement instead: only the pixels that --keep adds to the chain FILE ... (the "

@@ -95,12 +95,14 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         file, 2 keeps about 1.9 times the pixels (keep 0.229 against 0.121
         on Mastcam, +1.3 dB; README, "How the samples travel"). With
         ``segment_size`` the values are quantized to steps of 2 max_error + 1.
-    coding : {"predictive", "scan"}, optional
-        Mask mode: how the kept values are coded. ``"predictive"`` (the
-        single container's default): coarse to fine, each predicted from
-        the values before it, 13-16% fewer bytes than ``"scan"`` at keep 0.1
-        on Mastcam, Perseverance and 12-bit frames (README, "How the samples
-        travel").
+    coding : {"ranked", "predictive", "scan"}, optional
+        Mask mode: how the kept values are coded. ``"ranked"`` (the single
+        container's default, spec section 6.7): coarse to fine in rank
+        order, each predicted from the values before it, range coded under
+        adaptive counts. ``"predictive"`` (section 6.5): the same
+        predictions in Rice codes, 13-16% fewer bytes than ``"scan"`` at
+        keep 0.1 on Mastcam, Perseverance and 12-bit frames (README, "How
+        the samples travel").
         ``"scan"``: scan-order deltas and zstd (spec section 6), the
         cheapest encoder, exact values only. Not with ``segment_size``:
         segments have their own coding (spec section 11.3).

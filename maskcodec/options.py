@@ -42,7 +42,7 @@ __all__ = ["argument", "EncodeOptions", "CODINGS", "resolve", "check_keep", "che
 
 DEFAULT_KEEP = 0.1
 ENCODE_MODES = ("mask", "latent")
-CODINGS = ("predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.5 and 6)
+CODINGS = ("ranked", "predictive", "scan")  # how a mask-mode file codes its kept values (spec sections 6.7, 6.5, 6)
 QUALITY_ID = "latent-q{}"  # manifest id of the colour latent model that ``quality=q`` picks
 GRAY_QUALITY_ID = "latent-gray-q{}"  # ... and of the 1-channel one
 QUALITY_IDS = {3: QUALITY_ID, 1: GRAY_QUALITY_ID}  # image channels -> the ids its quality levels have
@@ -79,8 +79,8 @@ class EncodeOptions:
         Mask mode: every kept value decodes within +-max_error (0: exactly); its range
         against the sample depth is checked on encoding, when the bits are known.
     coding : str or None
-        Mask mode: ``"predictive"`` (the single container's default, spec section 6.5)
-        or ``"scan"`` (section 6: scan-order deltas and zstd, the cheapest encoder and
+        Mask mode: ``"ranked"`` (the single container's default, spec section 6.7),
+        ``"predictive"`` (section 6.5) or ``"scan"`` (section 6: scan-order deltas and zstd, the cheapest encoder and
         what segmented streams hold); None in latent mode.
     quality : int or None
         Latent mode: the quality level asked for (None: a model was named).
@@ -357,9 +357,9 @@ def resolve(mode: str = "mask", *, keep: float | None = None, seed: int | None =
     if segment_size is not None and coding is not None:
         raise InvalidInputError("coding (--coding) applies to the single container; segmented streams "
                                 "(--segment-size) have their own coding (spec section 11.3)")
-    coding = coding or (None if segment_size is not None else "predictive")
+    coding = coding or (None if segment_size is not None else "ranked")
     if coding == "scan" and max_error:
-        raise InvalidInputError("max_error (--max-error) needs coding (--coding) predictive: scan-order coding "
+        raise InvalidInputError("max_error (--max-error) needs coding (--coding) ranked or predictive: scan-order coding "
                                 "(spec section 6) stores kept values exactly")
     model_id, sha = _mask_model(model)
     return EncodeOptions(mode=mode, keep=float(keep), threshold=threshold, seed=seed, bits=bits, metadata=raw_metadata,

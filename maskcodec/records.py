@@ -105,7 +105,8 @@ class MaskHeader(Header):
     """The header of a mask-mode file or stream: the mask (seed, threshold, kind), the kept pixels' count and
     transform, how their values are coded, and for a refinement the chain it extends.
 
-    ``coding`` is ``"predictive"`` or ``"scan"`` for a single container (spec sections 6.5 and 6),
+    ``coding`` is ``"ranked"``, ``"predictive"`` or ``"scan"`` for a single container (spec sections 6.7, 6.5
+    and 6),
     ``"segment"`` for a segmented stream (section 11); ``segments`` counts a stream's segments (0 for a
     single container); ``max_error`` bounds every kept value's error.
     """
@@ -117,7 +118,7 @@ class MaskHeader(Header):
     transform: int
     survivors: int
     mask_kind: int = 0   # 0 hash, 1 blue-noise tile (spec section 5)
-    coding: str = "predictive"
+    coding: str = "ranked"
     max_error: int = 0
     previous_threshold: int | None = None  # a refinement (6.6): the threshold of the chain it extends
     refines: str = ""     # a refinement: SHA-256 (hex) of the file it extends

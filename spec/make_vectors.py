@@ -23,7 +23,7 @@ import maskcodec
 import maskcodec.records
 from maskcodec.runtime import manifest
 from maskcodec.modes.mask import chains as mask_chains, stream as mask_stream
-from maskcodec.survivors import predictive, rice
+from maskcodec.survivors import predictive, ranked, rice
 from maskcodec.framing import container
 from maskcodec.framing.fixed import MODE_LATENT, MODE_MASK
 from maskcodec.codec import coded
@@ -72,6 +72,22 @@ PREDICTIVE = {
     # smaller than a cell: every pixel of level 0 has no candidate
     "p_gray8_tiny_keep0.5": ("navcam", slice(0, 5), slice(0, 7), 0.5, 26, None, "hash", 0, None),
 }
+# Ranked coding (flag bits 1 and 2, section 6.7). name: as PREDICTIVE
+RANKED = {
+    "r_rgb8_keep0.1": ("mastcam", slice(0, 150), slice(0, 200), 0.1, 51, None, "bluenoise", 0, None),
+    "r_gray12_hash_keep0.25": ("navcam12", slice(20, 170), slice(30, 200), 0.25, 52, 12, "hash", 0, None),
+    # every pixel within +-8: mostly token 0, raw bits rare
+    "r_rgb8_maxerr8_keep1": ("mastcam", slice(100, 164), slice(50, 130), 1.0, 53, None, "bluenoise", 8, None),
+    "r_gray8_maxerr3_keep0.5": ("navcam", slice(40, 100), slice(60, 130), 0.5, 54, None, "hash", 3, None),
+    # four bands: transforms 0 and 2 tried, the smaller payload kept
+    "r_4band8_keep0.3": ("mastcam", slice(90, 160), slice(0, 110), 0.3, 55, None, "bluenoise", 0, [0, 1, 2, 1]),
+    # 16 significant bits (the 12-bit crop scaled by 16): tokens up to 33, up to 14 raw bits
+    "r_gray16_keep0.5": ("navcam12", slice(0, 40), slice(0, 60), 0.5, 56, 16, "bluenoise", 0, None),
+    # smaller than a cell: every pixel of level 0 has no candidate; and a file with no kept pixel
+    "r_gray8_tiny_keep0.5": ("navcam", slice(0, 5), slice(0, 7), 0.5, 57, None, "hash", 0, None),
+    "r_gray8_empty_keep0.01": ("navcam", slice(0, 4), slice(0, 5), 0.01, 58, None, "hash", 0, None),
+}
+SCALED = {"r_gray16_keep0.5": 16}  # ranked vectors whose crop is multiplied by this (uint16)
 # Chains of refinements (section 6.6). name: (sample, rows, cols, bits, seed, mask kind,
 # [(keep, max_error, coding of the first file), ...])
 CHAINS = {
@@ -79,6 +95,8 @@ CHAINS = {
                             [(0.02, 0, "predictive"), (0.2, 0, None), (1.0, 0, None)]),
     "chain_gray12_maxerr": ("navcam12", slice(20, 83), slice(30, 111), 12, 32, "bluenoise",
                             [(0.05, 2, "predictive"), (0.5, 1, None)]),
+    "chain_rgb8_ranked": ("mastcam", slice(0, 64), slice(0, 80), None, 34, "bluenoise",
+                          [(0.05, 0, "ranked"), (0.3, 2, None), (1.0, 0, None)]),
     "chain_gray8_scan_base": ("navcam", slice(0, 61), slice(0, 97), None, 33, "hash",
                               [(0.1, 0, "scan"), (0.3, 0, None)]),
 }
@@ -191,10 +209,13 @@ def valid_vectors() -> dict[str, bytes]:
                                 mask="bluenoise" if name in BLUENOISE else "hash",
                                 coding="scan")  # written before predictive coding
         out |= _valid(name, img, data)
-    for name, (sample, rows, cols, keep, seed, bits, kind, max_error, bands) in PREDICTIVE.items():
-        img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
-        out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind,
-                                                  max_error=max_error))
+    for coding, table in (("predictive", PREDICTIVE), ("ranked", RANKED)):
+        for name, (sample, rows, cols, keep, seed, bits, kind, max_error, bands) in table.items():
+            img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
+            if name in SCALED:
+                img = img.astype(np.uint16) * SCALED[name]
+            out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind,
+                                                      max_error=max_error, coding=coding))
     for name, (sample, rows, cols, keep, seed, bits, kind, max_error, meta, bands, size) in LEAN.items():
         img = np.ascontiguousarray(_crop(sample, rows, cols)[..., bands] if bands else _crop(sample, rows, cols))
         out |= _valid(name, img, maskcodec.encode(img, keep=keep, seed=seed, bits=bits, mask=kind, metadata=meta,
@@ -478,7 +499,7 @@ def predictive_error_vectors(exact: bytes, bounded: bytes, refinement: bytes) ->
     no model id and no metadata: the coding block starts at byte 73)."""
     h, table, unary, fixed = _streams(exact)
     hb, table_b, unary_b, fixed_b = _streams(bounded)
-    step, rng, _ = predictive._range(hb.bits, hb.max_error)
+    step, rng, _ = predictive.quantizer(hb.bits, hb.max_error)
     bits = np.unpackbits(np.frombuffer(unary, np.uint8))
     ones = np.flatnonzero(bits)
     long_run = np.concatenate([np.zeros(rice.QMAX + 1, np.uint8), bits[ones[0]:]])  # first code: 17 zeros
@@ -522,6 +543,45 @@ def predictive_error_vectors(exact: bytes, bounded: bytes, refinement: bytes) ->
                                     ((h.survivors - 1) * 2).to_bytes(8, "little"), header_size=h.header_size),
                              "FormatError",
                              "survivor count (and payload_raw_size) one less than the mask keeps"),
+    }
+
+
+def _ranked_file(h, payload: bytes, flags: int | None = None) -> bytes:
+    """A ranked container like ``h``'s (a first file) holding ``payload`` (both CRCs consistent); ``flags``
+    rewrites the flags too (the header CRC recomputed)."""
+    data = container.build(shape=h.shape, dtype=np.dtype(h.dtype), bits=h.bits, mode=MODE_MASK,
+                           transform=h.transform, seed=h.seed, keep_threshold=h.keep_threshold, survivors=h.survivors,
+                           mask_kind=h.mask_kind, payload=payload, payload_raw_size=h.payload_raw_size,
+                           coding=dict(max_error=h.max_error, refines=0, previous_threshold=None, predecessor=None),
+                           ranked=True)
+    return data if flags is None else _patch(data, 6, flags.to_bytes(2, "little"), header_size=h.header_size)
+
+
+def ranked_error_vectors(exact: bytes, bounded: bytes, scan: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """Ranked files (section 6.7) that must be rejected, from valid ones."""
+    h, payload = coded(exact)
+    hb = maskcodec.inspect(bounded)
+    _, rng, _ = predictive.quantizer(hb.bits, hb.max_error)
+    # the bounded file's codes with the first one replaced by RANGE (a token that exists, a code too large)
+    idx, keys = mask_chains.new_pixels(hb.shape[0], hb.shape[1], hb.keep_threshold, None, hb.seed, hb.mask_kind)
+    levels, _ = ranked.codes(idx, keys, maskcodec.survivors(bounded)[2].reshape(idx.size, -1),
+                             predictive.Prior.empty(hb.channels), hb.shape[:2], hb.bits, hb.transform, hb.max_error)
+    levels[0][1][0, 0] = rng
+    hs = maskcodec.inspect(scan)
+    return {
+        "r_code_out_of_range": (_ranked_file(hb, ranked.pack(levels, hb.bits)), "FormatError",
+                                f"the first code is RANGE = {rng} (max_error {hb.max_error}: codes are below RANGE)"),
+        "r_bytes_after_last_symbol": (_ranked_file(h, payload + bytes(1)), "FormatError",
+                                      "a zero byte after the range code's last byte"),
+        "r_payload_ends_early": (_ranked_file(h, payload[:-1]), "FormatError",
+                                 "the range code's last byte missing (sizes and CRCs consistent)"),
+        "r_interval_overrun": (_ranked_file(h, b"\xff" * len(payload)), "FormatError",
+                               "a code word of all ones: the first symbol lies outside its interval"),
+        "r_payload_too_short": (_ranked_file(h, payload[:3]), "FormatError",
+                                "a ranked payload of 3 bytes (a range code has at least 4)"),
+        "r_flag_without_predictive": (_patch(scan, 6, (int.from_bytes(scan[6:8], "little") | 4).to_bytes(2, "little"),
+                                             header_size=hs.header_size), "FormatError",
+                                      "flag bit 2 (ranked) in a scan-coded file, without bit 1"),
     }
 
 
@@ -637,6 +697,8 @@ def write_all(descriptions: bool) -> int:
     files |= chain_files
     errors |= predictive_error_vectors(files["valid/p_gray12_hash_keep0.25.mcx"],
                                        files["valid/p_rgb8_maxerr2_keep0.2.mcx"], chains["chain_gray12_maxerr"][1])
+    errors |= ranked_error_vectors(files["valid/r_gray12_hash_keep0.25.mcx"], files["valid/r_gray8_maxerr3_keep0.5.mcx"],
+                                   files["valid/gray8_keep0.25.mcx"])
     latent = files["valid/latent_gray8_integer.mcx"]
     errors["p_flag_in_latent"] = (_patch(latent, 6, bytes([latent[6] | 2, latent[7]])),) + errors["p_flag_in_latent"][1:]
     files |= lean_salvage_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"])

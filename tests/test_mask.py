@@ -141,3 +141,13 @@ def test_bluenoise_spec_test_values():
     assert rank_tile()[:2, :4].tolist() == [[5801, 15741, 4609, 11346], [962, 8540, 3029, 14036]]
     rows = ["11101011", "10010100", "10100101", "01101001"]
     assert ["".join(str(int(b)) for b in r) for r in maskcodec.mask((4, 8), 0.5, 7)] == rows
+
+
+def test_bluenoise_indices_past_int32_in_very_wide_images():
+    # 128 rows of a width above 2**24 hold offsets past 2**31 (found by the C core's comparison): every kept
+    # index is the one the keys say, none wrapped negative
+    from maskcodec.masks import keys_at
+    w, t = (1 << 24) + 1000, keep_to_threshold(0.0005)
+    idx = kept_indices(1, w, t, 3, "bluenoise")
+    every = np.arange(w, dtype=np.int64)
+    assert np.array_equal(idx, every[keys_at(every, w, 3, "bluenoise") <= t])

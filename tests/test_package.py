@@ -104,7 +104,7 @@ def test_the_framing_knows_bytes_only():
 # layers below it, never above. Top-level modules are placed by name; a folder is one layer.
 LAYERS = [
     {"errors", "records", "optional", "metrics"},
-    {"framing"}, {"masks"}, {"survivors"}, {"entropy"}, {"runtime"}, {"inpainting"},
+    {"framing"}, {"masks"}, {"entropy"}, {"survivors"}, {"runtime"}, {"inpainting"},
     {"options"}, {"modes"}, {"io"}, {"codec", ""}, {"integrations"}, {"tools"}, {"cli", "__main__"},
 ]
 

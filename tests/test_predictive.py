@@ -23,29 +23,15 @@ def _bits_of(data: bytes) -> list[int]:
     return [(byte >> (7 - i)) & 1 for byte in data for i in range(8)]
 
 
-def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, width: int, channels: int, bits: int,
-                transform: int, d: int) -> dict:
-    """Section 6.5, one pixel and one code at a time: {flat index: [values]} of the coded ``pixels``
-    ((flat index, key) pairs, ascending index), given the ``prior`` pixels of earlier files."""
-    table = payload[:9 * channels]
-    u = int.from_bytes(payload[9 * channels:9 * channels + 4], "little")
-    unary = _bits_of(payload[9 * channels + 4:9 * channels + 4 + u])
-    fixed = _bits_of(payload[9 * channels + 4 + u:])
-    upos = fpos = 0
-    maxval = (1 << bits) - 1
-    step = 2 * d + 1
-    rng = (maxval + 2 * d) // step + 1
-    planes = {1: [(1, None), (0, 1), (2, 1)], 2: [(c, c - 1 if c else None) for c in range(channels)]}.get(
-        transform, [(c, None) for c in range(channels)])
-    lead = 1 if transform == 1 else 0
-
+def _spec_levels(pixels: list[tuple[int, int]], known: dict, width: int, channels: int, bits: int, lead: int):
+    """Section 6.5's levels, lowest first: the level's (index, key) pairs, each pixel's spatial predictions and
+    context, and the dict the caller fills with the level's decoded values (added to ``known`` after it)."""
     def level(key):
         return 0 if key < 1 << 22 else key.bit_length() - 22
 
-    known = dict(prior)
     by_level = {}
     for i, key in pixels:
-        by_level.setdefault(level(key), []).append(i)
+        by_level.setdefault(level(key), []).append((i, key))
     for j in sorted(by_level):
         s = max(1, (12 - j) >> 1)
         cells = {}
@@ -54,7 +40,7 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
             if len(cells.setdefault(cell, [])) < 2:
                 cells[cell].append(i)
         spatial, contexts = {}, {}
-        for i in by_level[j]:
+        for i, _ in by_level[j]:
             y, x = divmod(i, width)
             cand = [k for a in (-1, 0, 1) for b in (-1, 0, 1) for k in cells.get(((y >> s) + a, (x >> s) + b), [])]
             w = {k: (1 << 30) // (((k // width - y) ** 2 + (k % width - x) ** 2) ** 2) for k in cand}
@@ -66,9 +52,47 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
             used = [known[k][lead] for k in cand if w[k] > 0]
             a = (max(used) - min(used)) * 256 >> bits
             contexts[i] = sum(t <= a for t in (3, 6, 10, 16, 25, 40, 64))
-        decoded = {i: [None] * channels for i in by_level[j]}
-        for p, (ch, ref) in enumerate(planes):
-            for i in by_level[j]:
+        decoded = {i: [None] * channels for i, _ in by_level[j]}
+        yield by_level[j], spatial, contexts, decoded
+        known.update(decoded)
+
+
+def _spec_planes(transform: int, channels: int) -> list[tuple[int, int | None]]:
+    return {1: [(1, None), (0, 1), (2, 1)], 2: [(c, c - 1 if c else None) for c in range(channels)]}.get(
+        transform, [(c, None) for c in range(channels)])
+
+
+def _spec_value(z: int, spatial: list[int], decoded: list, ch: int, ref: int | None, bits: int, d: int) -> int:
+    """Section 6.5's planes and quantization: the value a code ``z`` gives channel ``ch`` of a pixel."""
+    maxval, step = (1 << bits) - 1, 2 * d + 1
+    rng = (maxval + 2 * d) // step + 1
+    assert z < rng
+    q = -((z + 1) // 2) if z & 1 else z // 2
+    pred = spatial[ch]
+    if ref is not None:
+        pred = min(max(pred + decoded[ref] - spatial[ref], 0), maxval)
+    r = pred + q * step
+    if r < -d:
+        r += rng * step
+    elif r > maxval + d:
+        r -= rng * step
+    return min(max(r, 0), maxval)
+
+
+def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, width: int, channels: int, bits: int,
+                transform: int, d: int) -> dict:
+    """Section 6.5, one pixel and one code at a time: {flat index: [values]} of the coded ``pixels``
+    ((flat index, key) pairs, ascending index), given the ``prior`` pixels of earlier files."""
+    table = payload[:9 * channels]
+    u = int.from_bytes(payload[9 * channels:9 * channels + 4], "little")
+    unary = _bits_of(payload[9 * channels + 4:9 * channels + 4 + u])
+    fixed = _bits_of(payload[9 * channels + 4 + u:])
+    upos = fpos = 0
+    known = dict(prior)
+    for level, spatial, contexts, decoded in _spec_levels(pixels, known, width, channels, bits,
+                                                          1 if transform == 1 else 0):
+        for p, (ch, ref) in enumerate(_spec_planes(transform, channels)):
+            for i, _ in level:
                 run = 0
                 while unary[upos] == 0:
                     run, upos = run + 1, upos + 1
@@ -79,19 +103,64 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
                 field = int("".join(map(str, fixed[fpos:fpos + width_bits])) or "0", 2)
                 fpos += width_bits
                 z = field if run == 16 else (run << k) | field
-                assert z < rng
-                q = -((z + 1) // 2) if z & 1 else z // 2
-                pred = spatial[i][ch]
-                if ref is not None:
-                    pred = min(max(pred + decoded[i][ref] - spatial[i][ref], 0), maxval)
-                r = pred + q * step
-                if r < -d:
-                    r += rng * step
-                elif r > maxval + d:
-                    r -= rng * step
-                decoded[i][ch] = min(max(r, 0), maxval)
-        known.update(decoded)
+                decoded[i][ch] = _spec_value(z, spatial[i], decoded[i], ch, ref, bits, d)
     assert sum(unary[upos:]) == 0 and len(unary) - upos < 8 and sum(fixed[fpos:]) == 0 and len(fixed) - fpos < 8
+    return {i: known[i] for i, _ in pixels}
+
+
+def spec_decode_ranked(payload: bytes, pixels: list[tuple[int, int]], prior: dict, width: int, channels: int,
+                       bits: int, transform: int, d: int) -> dict:
+    """Section 6.7 from its text: the levels of 6.5, each in rank order, range-coded tokens under adaptive
+    counts, one symbol at a time."""
+    assert len(payload) >= 4
+    code, rng_, pos = int.from_bytes(payload[:4], "big"), 0xFFFFFFFF, 4
+
+    def symbol(total, find):
+        nonlocal code, rng_, pos
+        r = rng_ // total
+        v = code // r
+        assert v < total
+        start, freq, result = find(v)
+        code -= start * r
+        rng_ = freq * r
+        while rng_ < 1 << 24:
+            rng_ = (rng_ << 8) & 0xFFFFFFFF
+            code = ((code << 8) | payload[pos]) & 0xFFFFFFFF
+            pos += 1
+        return result
+
+    ntok = max(8, 2 * bits + 2)
+    models = {}
+
+    def token(model):
+        f = models.setdefault(model, [max(1, 12 - t) for t in range(ntok)])
+
+        def find(v):
+            start = 0
+            for t in range(ntok):
+                if v < start + f[t]:
+                    return start, f[t], t
+                start += f[t]
+        t = symbol(sum(f), find)
+        f[t] += 24
+        if sum(f) > 8192:
+            f[:] = [(v + 1) >> 1 for v in f]
+        return t
+
+    known = dict(prior)
+    for level, spatial, contexts, decoded in _spec_levels(pixels, known, width, channels, bits,
+                                                          1 if transform == 1 else 0):
+        for i, _ in sorted(level, key=lambda ik: (ik[1], ik[0])):  # rank order: key, then scan order
+            for p, (ch, ref) in enumerate(_spec_planes(transform, channels)):
+                t = token(9 * p + contexts[i])
+                if t < 8:
+                    z = t
+                else:
+                    e = (t - 8) // 2 + 4
+                    n = e - 2
+                    z = (1 << (e - 1)) + ((t & 1) << n) + symbol(1 << n, lambda v: (v, 1, v))
+                decoded[i][ch] = _spec_value(z, spatial[i], decoded[i], ch, ref, bits, d)
+    assert pos == len(payload)
     return {i: known[i] for i, _ in pixels}
 
 
@@ -101,11 +170,15 @@ def _spec_values(data: bytes, prior: dict) -> dict:
     idx = kept_indices(h.shape[0], h.shape[1], h.keep_threshold, h.seed, kind)
     keys = keys_at(idx, h.shape[1], h.seed, kind)
     pixels = [(int(i), int(k)) for i, k in zip(idx, keys) if h.previous_threshold is None or k > h.previous_threshold]
-    return spec_decode(payload, pixels, prior, h.shape[1], h.channels, h.bits, h.transform, h.max_error)
+    decoder = spec_decode_ranked if h.coding == "ranked" else spec_decode
+    return decoder(payload, pixels, prior, h.shape[1], h.channels, h.bits, h.transform, h.max_error)
 
 
 @pytest.mark.parametrize("name", ["p_gray8_tiny_keep0.5", "p_rgb8_maxerr2_keep0.2", "p_2band8_keep0.3",
-                                  "p_4band8_keep0.3", "p_gray12_hash_keep0.25"])
+                                  "p_4band8_keep0.3", "p_gray12_hash_keep0.25",
+                                  "r_gray8_tiny_keep0.5", "r_gray8_empty_keep0.01", "r_rgb8_maxerr8_keep1",
+                                  "r_4band8_keep0.3", "r_gray12_hash_keep0.25", "r_gray16_keep0.5",
+                                  "r_gray8_maxerr3_keep0.5"])
 def test_spec_text_alone_decodes_the_vectors(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     expected = np.load(VECTORS / "valid" / f"{name}.survivors.npy")
@@ -113,8 +186,9 @@ def test_spec_text_alone_decodes_the_vectors(name):
     assert np.array_equal(np.array([values[i] for i in sorted(values)]).reshape(expected.shape), expected)
 
 
-def test_spec_text_alone_decodes_a_chain():
-    index = json.loads((VECTORS / "chains" / "index.json").read_text())["chains"]["chain_gray12_maxerr"]
+@pytest.mark.parametrize("chain", ["chain_gray12_maxerr", "chain_rgb8_ranked"])
+def test_spec_text_alone_decodes_a_chain(chain):
+    index = json.loads((VECTORS / "chains" / "index.json").read_text())["chains"][chain]
     files = [(VECTORS / "chains" / f).read_bytes() for f in index["files"]]
     known = {}
     for data in files:
@@ -138,11 +212,12 @@ def test_levels_and_keys_follow_the_spec():
 
 @pytest.mark.parametrize("sample,bits", [("mastcam", None), ("navcam", None), ("navcam12", 12)])
 @pytest.mark.parametrize("kind", ["bluenoise", "hash"])
-def test_predictive_round_trip_is_exact(sample, bits, kind):
+@pytest.mark.parametrize("coding", [None, "predictive"])
+def test_predictive_round_trip_is_exact(sample, bits, kind, coding):
     img = maskcodec.sample_image(sample)
-    data = maskcodec.encode(img, 0.1, seed=5, bits=bits, mask=kind)
+    data = maskcodec.encode(img, 0.1, seed=5, bits=bits, mask=kind, coding=coding)
     h, m, values = maskcodec.survivors(data)
-    assert h.coding == "predictive" and h.max_error == 0
+    assert h.coding == (coding or "ranked") and h.max_error == 0  # ranked by default
     assert (values.reshape(img[m].shape) == img[m]).all()
 
 

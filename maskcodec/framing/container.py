@@ -18,7 +18,7 @@ import construct as cs
 import numpy as np
 
 from ..errors import ChecksumError, FormatError, LimitExceededError, TruncatedError
-from .fixed import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, MODE_LATENT, MODE_MASK, MODEL_ID, MODES, build_fixed, check_image, crc, decode_metadata, parse_fixed)
+from .fixed import (CRC_SIZE, FIXED_SIZE, FLAG_CHANNEL_AXIS, FLAG_PREDICTIVE, FLAG_RANKED, MODE_LATENT, MODE_MASK, MODEL_ID, MODES, build_fixed, check_image, crc, decode_metadata, parse_fixed)
 from ..records import Limits
 
 __all__ = ["MAGIC", "VERSION", "LATENT_BLOCK", "CODING_BLOCK", "INTEGER_CODERS", "Frame", "build", "parse_header", "read",
@@ -93,17 +93,19 @@ class Frame:
 def build(*, shape: tuple[int, ...], dtype: np.dtype, mode: int, bits: int, payload: bytes, payload_raw_size: int,
           transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0, mask_kind: int = 0,
           model_id: str = "", model_sha256: bytes = bytes(32), metadata: bytes = b"", block: dict | None = None,
-          coding: dict | None = None) -> bytes:
+          coding: dict | None = None, ranked: bool = False) -> bytes:
     """A complete file: header, header CRC, ``payload`` as given, payload CRC.
 
     ``metadata`` is the block's bytes (see :func:`maskcodec.framing.fixed.encode_metadata`); ``block``
     the fields of :data:`LATENT_BLOCK` for mode 1; ``coding`` those of :data:`CODING_BLOCK` for a
-    predictive mask-mode file (flag bit 1 is set when it is given).
+    predictive mask-mode file (flag bit 1 is set when it is given), whose payload is ranked (flag bit 2) when
+    ``ranked`` is true.
     """
     predictive = coding is not None
     head = build_fixed(MAGIC, VERSION, shape=shape, dtype=dtype, mode=mode, bits=bits, transform=transform,
                        seed=seed, keep_threshold=keep_threshold, survivors=survivors,
-                       mask_kind=mask_kind, predictive=predictive) + _VARIABLE.build(dict(
+                       mask_kind=mask_kind, flags=(FLAG_PREDICTIVE if predictive else 0) | (FLAG_RANKED if ranked else 0)
+                       ) + _VARIABLE.build(dict(
         model_id=model_id, model_sha256=model_sha256, metadata=metadata, block=block, coding=coding,
         payload_raw_size=payload_raw_size, payload_size=len(payload)), mode=mode, predictive=predictive)
     return head + crc(head) + payload + crc(payload)
@@ -130,7 +132,7 @@ def parse_header(data: bytes, limits: Limits = Limits()) -> Frame:
         raise TruncatedError(f"file of {len(data)} bytes ends inside the header checksum")
     if data[header_length:header_length + CRC_SIZE] != crc(data[:header_length]):
         raise ChecksumError("header CRC32 does not match: the header is corrupted")
-    dtype, shape = check_image(f, limits, FLAG_CHANNEL_AXIS | (FLAG_PREDICTIVE if f.mode == MODE_MASK else 0))
+    dtype, shape = check_image(f, limits, FLAG_CHANNEL_AXIS | (FLAG_PREDICTIVE | FLAG_RANKED if f.mode == MODE_MASK else 0))
     if (len(v.model_id) == 0) != (v.model_sha256 == bytes(32)):
         raise FormatError("model id and model hash must be both present or both absent")
     if len(v.metadata) > limits.max_metadata:

@@ -18,7 +18,7 @@ from ..errors import FormatError, InvalidInputError, LimitExceededError, Truncat
 from ..records import Limits
 
 __all__ = ["FIXED", "FIXED_SIZE", "CRC_SIZE", "MODE_MASK", "MODE_LATENT",
-           "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "FLAG_PREDICTIVE", "MAX_MODEL_ID", "crc",
+           "MODES", "SAMPLE_FORMATS", "SAMPLE_FORMAT_IDS", "FLAG_CHANNEL_AXIS", "FLAG_PREDICTIVE", "FLAG_RANKED", "MAX_MODEL_ID", "crc",
            "MODEL_ID", "OPTIONAL_MODEL_SHA256", "build_fixed", "parse_fixed", "check_image", "encode_metadata", "decode_metadata"]
 
 MODE_MASK, MODE_LATENT = 0, 1
@@ -27,6 +27,7 @@ SAMPLE_FORMATS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16)}
 SAMPLE_FORMAT_IDS = {v: k for k, v in SAMPLE_FORMATS.items()}
 FLAG_CHANNEL_AXIS = 0x0001  # the image was (H, W, C), also when C == 1
 FLAG_PREDICTIVE = 0x0002    # mask-mode single container: a coding block follows, the payload is section 6.5's
+FLAG_RANKED = 0x0004        # with bit 1: the payload is section 6.7's ranked code instead
 MAX_MODEL_ID = 64           # what an encoder writes (the field holds up to 255)
 CRC_SIZE = 4
 
@@ -62,11 +63,12 @@ def crc(data: bytes) -> bytes:
 
 def build_fixed(magic: bytes, version: tuple[int, int], *, shape: tuple[int, ...], dtype: np.dtype, mode: int,
                 bits: int, transform: int = 0, seed: int = 0, keep_threshold: int = 0, survivors: int = 0,
-                mask_kind: int = 0, predictive: bool = False) -> bytes:
-    """The 36 bytes of the fixed header for an image of ``shape`` and ``dtype``."""
+                mask_kind: int = 0, flags: int = 0) -> bytes:
+    """The 36 bytes of the fixed header for an image of ``shape`` and ``dtype``; ``flags`` the mode's flag bits
+    (bit 0 is the shape's)."""
     return FIXED.build(dict(
         magic=magic, version_major=version[0], version_minor=version[1],
-        flags=(FLAG_CHANNEL_AXIS if len(shape) == 3 else 0) | (FLAG_PREDICTIVE if predictive else 0), mode=mode,
+        flags=(FLAG_CHANNEL_AXIS if len(shape) == 3 else 0) | flags, mode=mode,
         sample_format=SAMPLE_FORMAT_IDS[np.dtype(dtype)], bits=bits, transform=transform,
         channels=shape[2] if len(shape) == 3 else 1, mask_kind=mask_kind, reserved=0, height=shape[0],
         width=shape[1], seed=seed, keep_threshold=keep_threshold, survivors=survivors))
@@ -93,7 +95,8 @@ def check_image(f, limits: Limits, flags: int = FLAG_CHANNEL_AXIS) -> tuple[np.d
     """Check the image fields of a parsed fixed header (spec section 8, check 5) and return the
     sample dtype and the image shape. ``flags``: the flag bits this framing and mode define. Mode fields
     (transform, seed, threshold, survivors) are the mode's."""
-    defined = "bits 0 and 1 are" if flags & FLAG_PREDICTIVE else "bit 0 is"
+    defined = f"bits {', '.join(str(b) for b in range(16) if flags >> b & 1)} are" if flags != FLAG_CHANNEL_AXIS \
+        else "bit 0 is"
     if f.flags & ~flags or f.reserved != 0:
         raise FormatError(f"reserved header bits are set (flags={f.flags:#06x}, reserved byte 15={f.reserved:#04x}); "
             f"only flag {defined} defined here and the rest must be zero")

@@ -65,7 +65,8 @@ def _band(width: int, threshold: int, seed: int) -> np.ndarray:
     x = (np.arange(0, width, TILE, dtype=np.int64)[:, None] + xi[None, :]).ravel()
     y = np.broadcast_to(yi, (-(-width // TILE), yi.size)).ravel()
     inside = x < width
-    band = np.sort(y[inside] * width + x[inside]).astype(np.int32)  # offsets below 128 * width < 2**31
+    offsets = y[inside].astype(np.int64) * width + x[inside]
+    band = np.sort(offsets).astype(np.int32 if TILE * width < 1 << 31 else np.int64)  # int32 for common widths
     band.flags.writeable = False
     return band
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -55,7 +56,8 @@ from . import rice
 from ..errors import FormatError
 from .transform import order as transform_order
 
-__all__ = ["Prior", "levels", "least_payload_size", "max_error_limit", "encode", "decode", "LEVEL_BASE", "CONTEXTS", "UNARY_SIZE"]
+__all__ = ["Prior", "Level", "levels", "least_payload_size", "max_error_limit", "quantized_levels", "reconstructed",
+           "encode", "decode", "quantizer", "LEVEL_BASE", "CONTEXTS", "UNARY_SIZE"]
 
 LEVEL_BASE = 22         # keys below 2**22 are level 0; key k >= 2**22 is level bit_length(k) - 22 (1..10)
 CANDIDATES_PER_CELL = 2
@@ -183,7 +185,7 @@ def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: 
     return pred, np.where(has, ctx, NO_PREDICTION)
 
 
-def _quantize(e: np.ndarray, step: int, rng: int) -> np.ndarray:
+def quantize(e: np.ndarray, step: int, rng: int) -> np.ndarray:
     """The quantized, range-reduced error of JPEG-LS near-lossless (T.87 A.4.4 and A.4.5)."""
     d = step >> 1
     q = np.where(e >= 0, (e + d) // step, -((d - e) // step))
@@ -191,15 +193,14 @@ def _quantize(e: np.ndarray, step: int, rng: int) -> np.ndarray:
     return np.where(q >= (rng + 1) >> 1, q - rng, q)
 
 
-def _reconstruct(pred: np.ndarray, q: np.ndarray, step: int, rng: int, maxval: int) -> np.ndarray:
+def reconstruct(pred: np.ndarray, q: np.ndarray, step: int, rng: int, maxval: int) -> np.ndarray:
     d = step >> 1
     r = pred + q * step
-    r = np.where(r < -d, r + rng * step, r)
-    r = np.where(r > maxval + d, r - rng * step, r)
+    r = np.where(r < -d, r + rng * step, np.where(r > maxval + d, r - rng * step, r))  # one or the other (6.5)
     return np.clip(r, 0, maxval)
 
 
-def _range(bits: int, max_error: int) -> tuple[int, int, int]:
+def quantizer(bits: int, max_error: int) -> tuple[int, int, int]:
     """(step, RANGE, MAXVAL): quantization step, number of quantized error values, largest sample."""
     maxval, step = (1 << bits) - 1, 2 * max_error + 1
     return step, (maxval + 2 * max_error) // step + 1, maxval
@@ -210,7 +211,7 @@ def _level_slices(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
     return [(int(j), np.flatnonzero(lv == j)) for j in np.unique(lv)]
 
 
-def _walk(prior: Prior, idx: np.ndarray, keys: np.ndarray, recon: np.ndarray, width: int, bits: int, lead: int):
+def walk(prior: Prior, idx: np.ndarray, keys: np.ndarray, recon: np.ndarray, width: int, bits: int, lead: int):
     """Level by level, lowest first: the level, the positions of its pixels in ``idx``, their spatial
     predictions ``(T, C)`` and contexts, from what is known when the level starts (``recon`` of the
     lower levels, filled in by the caller before it asks for the next level)."""
@@ -222,35 +223,77 @@ def _walk(prior: Prior, idx: np.ndarray, keys: np.ndarray, recon: np.ndarray, wi
         done[at] = True
 
 
-def _plane_prediction(pred: np.ndarray, recon: np.ndarray, ch: int, ref: int | None, maxval: int) -> np.ndarray:
+def plane_prediction(pred: np.ndarray, recon: np.ndarray, ch: int, ref: int | None, maxval: int) -> np.ndarray:
     """A plane's prediction: its channel's spatial prediction, corrected by the reference channel's error."""
     if ref is None:
         return pred[:, ch]
     return np.clip(pred[:, ch] + recon[:, ref] - pred[:, ref], 0, maxval)
 
 
+class Level(NamedTuple):
+    """One level's pixels (their positions in ``idx``, scan order), contexts ``(T,)`` and codes ``(T, planes)``:
+    the zigzagged quantized errors, planes in coding order."""
+
+    level: int
+    at: np.ndarray
+    contexts: np.ndarray
+    codes: np.ndarray
+
+
+def quantized_levels(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int],
+                     bits: int, transform: int, max_error: int) -> tuple[list[Level], np.ndarray]:
+    """Every level's codes of ``values`` ``(N, C)`` at the flat indices ``idx`` (ascending) with their mask
+    ``keys``, and the values the decoder will reconstruct (``values`` itself when ``max_error`` is 0): what
+    predictive and ranked coding both code (spec 6.5)."""
+    n, channels = values.shape
+    order = transform_order(channels, transform)
+    step, rng, maxval = quantizer(bits, max_error)
+    values = values.astype(np.int64)
+    recon = np.zeros((n, channels), np.int64)
+    levels = []
+    for level, at, pred, ctx in walk(prior, idx, keys, recon, shape[1], bits, order[0][0]):
+        level_recon = recon[at]
+        codes = np.empty((at.size, len(order)), np.int64)
+        for p, (ch, ref) in enumerate(order):
+            base = plane_prediction(pred, level_recon, ch, ref, maxval)
+            q = quantize(values[at, ch] - base, step, rng)
+            level_recon[:, ch] = reconstruct(base, q, step, rng, maxval)
+            codes[:, p] = rice.zigzag(q)
+        recon[at] = level_recon
+        levels.append(Level(level, at, ctx, codes))
+    return levels, recon
+
+
+def reconstructed(idx: np.ndarray, keys: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int, transform: int,
+                  max_error: int, channels: int, read: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """The values ``(N, C)`` (int64) of the pixels ``idx`` whose codes ``read(at, contexts)`` gives level by level
+    (``(T, planes)`` for the level's pixels ``at``, scan order), each checked below RANGE."""
+    order = transform_order(channels, transform)
+    step, rng, maxval = quantizer(bits, max_error)
+    recon = np.zeros((idx.size, channels), np.int64)
+    for level, at, pred, ctx in walk(prior, idx, keys, recon, shape[1], bits, order[0][0]):
+        z = read(at, ctx)
+        if bool((z >= rng).any()):
+            raise FormatError(f"residual code {int(z.max())} in level {level} is out of range: codes must be "
+                              f"below RANGE = {rng} (bits={bits}, max_error={max_error})")
+        level_recon = recon[at]
+        for p, (ch, ref) in enumerate(order):
+            level_recon[:, ch] = reconstruct(plane_prediction(pred, level_recon, ch, ref, maxval),
+                                             rice.unzigzag(z[:, p]), step, rng, maxval)
+        recon[at] = level_recon
+    return recon
+
+
 def encode(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
            transform: int, max_error: int) -> tuple[bytes, np.ndarray]:
     """The payload coding ``values`` ``(N, C)`` at the flat indices ``idx`` (ascending) with their mask
-    ``keys``, and the values the decoder will reconstruct (``values`` itself when ``max_error`` is 0)."""
-    width = shape[1]
-    n, channels = values.shape
-    order = transform_order(channels, transform)
-    step, rng, maxval = _range(bits, max_error)
-    values = values.astype(np.int64)
-    recon = np.zeros((n, channels), np.int64)
-    codes, contexts = [], []
-    for _, at, pred, ctx in _walk(prior, idx, keys, recon, width, bits, order[0][0]):
-        level_recon = recon[at]
-        for p, (ch, ref) in enumerate(order):
-            base = _plane_prediction(pred, level_recon, ch, ref, maxval)
-            q = _quantize(values[at, ch] - base, step, rng)
-            level_recon[:, ch] = _reconstruct(base, q, step, rng, maxval)
-            codes.append(rice.zigzag(q))
-            contexts.append(p * CONTEXTS + ctx)
-        recon[at] = level_recon
-    z, group = (np.concatenate(codes), np.concatenate(contexts)) if codes else (np.zeros(0, np.int64),) * 2
-    k = _choose_k(z, group, len(order), bits, rng)
+    ``keys`` as Rice codes, and the values the decoder will reconstruct."""
+    levels, recon = quantized_levels(idx, keys, values, prior, shape, bits, transform, max_error)
+    planes = values.shape[1]
+    z = np.concatenate([lv.codes.T.ravel() for lv in levels] or [np.zeros(0, np.int64)])  # level, plane, pixel
+    group = np.concatenate([(np.arange(planes)[:, None] * CONTEXTS + lv.contexts).ravel() for lv in levels]
+                           or [np.zeros(0, np.int64)])
+    k = _choose_k(z, group, planes, bits, quantizer(bits, max_error)[1])
     return rice.block(z, group, k, bits, UNARY_SIZE), recon
 
 
@@ -266,20 +309,9 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
            transform: int, max_error: int, channels: int) -> np.ndarray:
     """The values ``(N, C)`` (int64) a predictive payload codes for the pixels ``idx`` with ``keys``
     (spec section 6.5), checked: Rice parameters, stream lengths and padding, every code below RANGE."""
-    width, n = shape[1], idx.size
-    order = transform_order(channels, transform)
-    step, rng, maxval = _range(bits, max_error)
-    reader = rice.BlockReader(payload, len(order) * CONTEXTS, n * channels, bits, UNARY_SIZE, "the predictive payload")
-    recon = np.zeros((n, channels), np.int64)
-    for level, at, pred, ctx in _walk(prior, idx, keys, recon, width, bits, order[0][0]):
-        level_recon = recon[at]
-        for p, (ch, ref) in enumerate(order):
-            z = reader.take(at.size, reader.table[p * CONTEXTS + ctx])
-            if bool((z >= rng).any()):
-                raise FormatError(f"residual code {int(z.max())} in level {level} is out of range: codes must be "
-                                  f"below RANGE = {rng} (bits={bits}, max_error={max_error})")
-            level_recon[:, ch] = _reconstruct(_plane_prediction(pred, level_recon, ch, ref, maxval), rice.unzigzag(z),
-                                              step, rng, maxval)
-        recon[at] = level_recon
+    reader = rice.BlockReader(payload, channels * CONTEXTS, idx.size * channels, bits, UNARY_SIZE,
+                              "the predictive payload")
+    recon = reconstructed(idx, keys, prior, shape, bits, transform, max_error, channels, lambda at, ctx: np.stack(
+        [reader.take(at.size, reader.table[p * CONTEXTS + ctx]) for p in range(channels)], axis=1))
     reader.finish()
     return recon

@@ -17,7 +17,7 @@ from ...framing.fixed import MODE_MASK
 from ...options import check_max_error
 from ...records import Limits, MaskHeader
 from ...survivors.predictive import Prior
-from .container import describe, encode_pixels, new_pixels, values
+from .container import CODINGS, describe, encode_pixels, new_pixels, values
 from .fields import known_mask
 
 __all__ = ["refine", "read_chain", "read_chain_image"]
@@ -40,10 +40,16 @@ def refine(image: np.ndarray, previous: list[bytes], threshold: int, max_error: 
     h, w = image.shape[:2]
     idx, keys = new_pixels(h, w, threshold, header.keep_threshold, header.seed, header.mask_kind)
     return encode_pixels(image, idx, keys, np.take(image.reshape(h * w, -1), idx, axis=0), bits=header.bits,
-                         transforms=(header.transform,), coding="predictive", max_error=max_error, seed=header.seed,
+                         transforms=(header.transform,), coding=_refinement_coding(header.coding), max_error=max_error, seed=header.seed,
                          threshold=threshold, mask_kind=header.mask_kind, model_id=header.model_id,
                          model_sha256=bytes.fromhex(header.model_sha256) if header.model_id else bytes(32),
                          prior=prior, previous_threshold=header.keep_threshold, predecessor=bytes.fromhex(digest))
+
+
+def _refinement_coding(coding: str) -> str:
+    """A refinement is coded as the chain's last file, or predictive after a scan-coded file (which has no
+    coding block to carry the chain)."""
+    return coding if CODINGS[coding].block else "predictive"
 
 
 _SAME_IMAGE = ("shape", "dtype", "bits", "channels", "transform", "seed", "mask_kind")

@@ -1,9 +1,11 @@
 """Mask mode in the single container (format 1.0): the kept pixels of one image, coded in one payload.
 
 Encoding: image -> mask (:mod:`maskcodec.masks`) -> the kept pixels -> a payload
-in one of the :data:`CODINGS`: ``"predictive"`` (the default; coarse to fine,
-each value predicted from those already coded, :mod:`maskcodec.survivors.predictive`)
-or ``"scan"`` (scan-order deltas and zstd, :mod:`maskcodec.survivors.scan`).
+in one of the :data:`CODINGS`: ``"ranked"`` (the default; coarse to fine in rank
+order, each value predicted from those already coded and range coded,
+:mod:`maskcodec.survivors.ranked`), ``"predictive"`` (the same predictions in Rice
+codes, :mod:`maskcodec.survivors.predictive`) or ``"scan"`` (scan-order deltas and
+zstd, :mod:`maskcodec.survivors.scan`).
 Decoding goes back to the header, the mask and the kept values; the
 inpainting stage fills the rest. A *refinement* (:mod:`.chains`) holds only the
 pixels a larger keep adds to the files before it.
@@ -21,10 +23,10 @@ import numpy as np
 from ... import masks
 from ...errors import ChainError, FormatError
 from ...framing import container
-from ...framing.fixed import MODE_MASK
+from ...framing.fixed import FLAG_PREDICTIVE, FLAG_RANKED, MODE_MASK
 from ...framing.zstd_frame import compress, decompress
 from ...records import Limits, MaskHeader
-from ...survivors import predictive
+from ...survivors import predictive, ranked
 from ...survivors.predictive import Prior, max_error_limit
 from ...survivors.scan import pack, unpack, value_bytes
 from ...survivors.transform import candidate_transforms
@@ -39,18 +41,26 @@ class Coding(NamedTuple):
 
     encode: Callable[..., tuple[int, bytes]]
     decode: Callable[[MaskHeader, bytes, np.ndarray, np.ndarray, Prior], np.ndarray]
-    block: bool  # whether the file carries the coding block (flag bit 1: max_error and the chain)
+    flags: int  # the header's coding flags: 0, or bit 1 (a coding block: max_error and the chain) and bit 2
+    least: Callable[[int, int], int]  # the fewest payload bytes for (survivors, channels)
+
+    @property
+    def block(self) -> bool:
+        return bool(self.flags & FLAG_PREDICTIVE)
 
 
-def _encode_predictive(idx, keys, values, prior: Prior, shape, bits: int, transforms, max_error: int):
-    payloads = {t: predictive.encode(idx, keys, values, prior, shape[:2], bits, t, max_error)[0] for t in transforms}
-    best = min(payloads, key=lambda t: len(payloads[t]))
-    return best, payloads[best]
+def _predictive_coding(coder) -> Coding:
+    """The coding of a predictive coder module (``encode``/``decode`` of spec 6.5 or 6.7): the smallest payload
+    over the transforms to try."""
+    def encode(idx, keys, values, prior: Prior, shape, bits: int, transforms, max_error: int):
+        payloads = {t: coder.encode(idx, keys, values, prior, shape[:2], bits, t, max_error)[0] for t in transforms}
+        best = min(payloads, key=lambda t: len(payloads[t]))
+        return best, payloads[best]
 
-
-def _decode_predictive(header: MaskHeader, payload: bytes, idx, keys, prior: Prior) -> np.ndarray:
-    return predictive.decode(payload, idx, keys, prior, header.shape[:2], header.bits, header.transform,
-                             header.max_error, header.channels)
+    def decode(header: MaskHeader, payload: bytes, idx, keys, prior: Prior) -> np.ndarray:
+        return coder.decode(payload, idx, keys, prior, header.shape[:2], header.bits, header.transform,
+                            header.max_error, header.channels)
+    return encode, decode
 
 
 def _encode_scan(idx, keys, values, prior: Prior, shape, bits: int, transforms, max_error: int):
@@ -64,9 +74,14 @@ def _decode_scan(header: MaskHeader, payload: bytes, idx, keys, prior: Prior) ->
                   header.transform)
 
 
-# how the kept values of a single container are coded (spec sections 6.5 and 6); a new coding is one line here
-CODINGS = {"predictive": Coding(_encode_predictive, _decode_predictive, block=True),
-           "scan": Coding(_encode_scan, _decode_scan, block=False)}
+# how the kept values of a single container are coded (spec sections 6.7, 6.5 and 6); a new coding is one line here
+CODINGS = {"ranked": Coding(*_predictive_coding(ranked), flags=FLAG_PREDICTIVE | FLAG_RANKED,
+                            least=lambda n, c: ranked.LEAST_PAYLOAD),
+           "predictive": Coding(*_predictive_coding(predictive), flags=FLAG_PREDICTIVE,
+                                least=predictive.least_payload_size),
+           "scan": Coding(_encode_scan, _decode_scan, flags=0, least=lambda n, c: 0)}
+_BY_FLAGS = {c.flags: name for name, c in CODINGS.items()}
+_CODING_FLAGS = FLAG_PREDICTIVE | FLAG_RANKED
 
 
 def _coding_block(max_error: int, previous_threshold: int | None = None, predecessor: bytes | None = None) -> dict:
@@ -99,7 +114,8 @@ def encode_pixels(image: np.ndarray, idx, keys, values, *, bits: int, transforms
     return container.build(shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits, transform=transform,
                            seed=seed, keep_threshold=threshold, survivors=values.shape[0], mask_kind=mask_kind,
                            payload=payload, payload_raw_size=values.size * value_bytes(bits), model_id=model_id,
-                           model_sha256=model_sha256, metadata=metadata, coding=block)
+                           model_sha256=model_sha256, metadata=metadata, coding=block,
+                           ranked=bool(scheme.flags & FLAG_RANKED))
 
 
 # ---------------------------------------------------------------- decoding
@@ -109,6 +125,10 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> MaskHeader:
     mode has no limits beyond the format's: ``limits`` is there for the modes' common contract)."""
     f, block = frame.fixed, frame.coding
     check_mask_fields(f)
+    coding = _BY_FLAGS.get(f.flags & _CODING_FLAGS)
+    if coding is None:
+        raise FormatError(f"flags {f.flags:#06x}: bit 2 (ranked) is set without bit 1 (predictive); a ranked payload "
+                          f"needs the coding block bit 1 announces")
     if block is not None:  # the coding block: max_error within the sample depth, refines 0 or 1
         if block.max_error > max_error_limit(f.bits):
             raise FormatError(f"max_error {block.max_error} is out of range for bits={f.bits}: expected "
@@ -118,11 +138,10 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> MaskHeader:
         if block.refines == 1 and block.previous_threshold >= f.keep_threshold:
             raise FormatError(f"a refinement's previous threshold {block.previous_threshold} must be below its keep "
                               f"threshold {f.keep_threshold}")
-        least = predictive.least_payload_size(f.survivors, f.channels)
+        least = CODINGS[coding].least(f.survivors, f.channels)
         if frame.payload_size < least:
-            raise FormatError(f"predictive payload of {frame.payload_size} bytes cannot hold {f.survivors} x "
-                              f"{f.channels} codes (at least {least} bytes: Rice parameters, unary size, one bit "
-                              f"per code)")
+            raise FormatError(f"{coding} payload of {frame.payload_size} bytes cannot hold {f.survivors} x "
+                              f"{f.channels} codes (at least {least} bytes)")
     expected = f.survivors * f.channels * value_bytes(f.bits)
     if frame.payload_raw_size != expected:
         raise FormatError(f"payload_raw_size is {frame.payload_raw_size}, expected {expected} ({f.survivors} pixels "
@@ -131,7 +150,7 @@ def describe(frame: container.Frame, limits: Limits = Limits()) -> MaskHeader:
     return mask_header(f, frame.dtype, frame.shape, version=frame.version, model_id=frame.model_id,
                        model_sha256=frame.model_sha256, metadata=frame.metadata, header_size=frame.header_size,
                        payload_size=frame.payload_size, file_size=frame.file_size,
-                       coding="scan" if block is None else "predictive",
+                       coding=coding,
                        max_error=0 if block is None else block.max_error,
                        previous_threshold=block.previous_threshold if refinement else None,
                        refines=block.predecessor if refinement else None)
@@ -149,14 +168,14 @@ def new_pixels(h: int, w: int, threshold: int, previous: int | None, seed: int, 
 
 def contents(header: MaskHeader, payload: bytes) -> bytes:
     """What a mask-mode payload codes: the survivor layout, decompressed (check 10); a predictive payload
-    (section 6.5) is its own exact bytes."""
-    return payload if header.coding == "predictive" else decompress(payload, header.payload_raw_size)
+    (section 6.5) or a ranked one (6.7) is its own exact bytes."""
+    return decompress(payload, header.payload_raw_size) if header.coding == "scan" else payload
 
 
 def values(header: MaskHeader, payload: bytes, prior: Prior) -> tuple[np.ndarray, np.ndarray]:
     """The pixels (flat indices, ascending) a file codes (its new pixels, for a refinement) and their values
     ``(n, C)``, given what the chain before it holds (checks 10-12)."""
-    if header.coding == "predictive":
+    if CODINGS[header.coding].block:
         idx, keys = new_pixels(header.shape[0], header.shape[1], header.keep_threshold, header.previous_threshold,
                                header.seed, header.mask_kind)
         if idx.size != header.survivors:
