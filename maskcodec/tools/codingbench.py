@@ -9,14 +9,21 @@ Per image (blue-noise mask, seed ``SEED + image index``):
    the largest keep whose bytes do not exceed the scan-coded file at the
    reference keep (``--match-keep``, default 0.1), and its PSNR as
    :func:`maskcodec.decode` fills it (``auto``), against the scan-coded file's.
-3. **The refinement chain** ``--chain`` (default 0.01 -> 0.1 -> 1.0, exact):
+3. **Near-lossless at keep 1** (issue 28): for each ``max_error`` d of
+   ``--near``, the bytes and encode/decode seconds of maskcodec's default
+   coding (ranked, spec 6.7) and of JPEG-LS (CharLS, ``imagecodecs.jpegls_encode``
+   with ``level=d``) at the same maximum error, with the Rice-coded predictive
+   file (6.5) beside them; at d = 0 also JPEG-XL lossless (effort 7). Codecs are
+   interleaved frame by frame.
+4. **The refinement chain** ``--chain`` (default 0.01 -> 0.1 -> 1.0, exact):
    its total bytes against the one-shot predictive file at the chain's last
    keep, and (when the chain ends at 1.0) the lossless anchors on the same
    frame: optimized PNG (Pillow), JPEG-XL lossless (effort 7) and JPEG2000
    lossless (reversible 5/3, OpenJPEG), through ``imagecodecs``.
 
 Images are grouped by folder (one camera or product type each); 16-bit images
-whose values fit in 12 bits are coded with ``bits=12``. Written to the output
+whose values fit in 12 bits are coded with ``bits=12``; ``--crop`` takes centre
+crops of that side first. Written to the output
 folder: ``coding.json`` (every frame) and ``coding.md``.
 """
 from __future__ import annotations
@@ -29,18 +36,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codec import decode, encode, inspect, refine
+from ..codec import decode, encode, inspect, refine, survivors
 from ..io.images import read_image
 from ..metrics import psnr
 from ..optional import require
 from .autobench import folder_group
 from .bench import run_timed
 
-__all__ = ["SEED", "KEEPS", "MAX_ERRORS", "CHAIN", "measure", "run_coding_bench", "configure_parser", "run_cli"]
+__all__ = ["SEED", "KEEPS", "MAX_ERRORS", "NEAR", "CHAIN", "measure", "near_lossless", "run_coding_bench",
+           "configure_parser", "run_cli"]
 
 SEED = 3000
 KEEPS = (0.5, 0.1, 0.02)
 MAX_ERRORS = (0, 1, 2, 4)
+NEAR = (0, 1, 2, 4, 8)
 CHAIN = (0.01, 0.1, 1.0)
 MATCH_KEEP = 0.1
 
@@ -74,12 +83,34 @@ def _largest_keep_within(image: np.ndarray, seed: int, bits: int, max_error: int
     return best if best is not None else (lo, encode(image, lo, seed=seed, bits=bits, max_error=max_error))
 
 
+def near_lossless(image: np.ndarray, seed: int, bits: int, near=NEAR) -> dict:
+    """Keep 1 at each maximum error: maskcodec (ranked, and Rice-coded predictive) against JPEG-LS at the same
+    error, bytes and seconds (each coded once), and JPEG-XL lossless at 0; every maskcodec value checked."""
+    codecs = require("imagecodecs", "the JPEG-LS and JPEG-XL anchors of bench-coding")
+    plane = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
+    out = {}
+    for d in near:
+        data, t_enc, _ = run_timed(lambda: encode(image, 1.0, seed=seed, bits=bits, max_error=d), 1, 0.0)
+        (_, kept, values), t_dec, _ = run_timed(lambda: survivors(data), 1, 0.0)
+        if not kept.all() or np.abs(values.reshape(image.shape).astype(np.int64) - image).max() > d:
+            raise AssertionError(f"a keep-1 file with max_error {d} decoded outside its bound")
+        rice = encode(image, 1.0, seed=seed, bits=bits, max_error=d, coding="predictive")
+        jls, t_jenc, _ = run_timed(lambda: codecs.jpegls_encode(plane, level=d), 1, 0.0)
+        _, t_jdec, _ = run_timed(lambda: codecs.jpegls_decode(jls), 1, 0.0)
+        out[str(d)] = {"bytes": len(data), "predictive_bytes": len(rice), "jpegls_bytes": len(jls),
+                       "seconds": {"encode": t_enc, "decode": t_dec, "jpegls_encode": t_jenc, "jpegls_decode": t_jdec}}
+        if d == 0:
+            out[str(d)]["jpegxl_bytes"] = len(codecs.jpegxl_encode(plane, lossless=True, effort=7))
+    return out
+
+
 def measure(image: np.ndarray, seed: int, keeps=KEEPS, max_errors=MAX_ERRORS, chain=CHAIN,
-            match_keep: float = MATCH_KEEP) -> dict:
+            match_keep: float = MATCH_KEEP, near=NEAR) -> dict:
     """Every measurement of one image (see the module's description)."""
     bits = _bits(image)
     pixels = image.shape[0] * image.shape[1]
-    row: dict = {"pixels": pixels, "bits": bits, "keeps": {}, "bounded": {}, "chain": {}}
+    row: dict = {"pixels": pixels, "bits": bits, "keeps": {}, "bounded": {}, "chain": {},
+                 "near_lossless": near_lossless(image, seed, bits, near)}
     for keep in keeps:
         scan, t_scan, _ = run_timed(lambda: encode(image, keep, seed=seed, bits=bits, coding="scan"), 1, 0.0)
         pred, t_pred, _ = run_timed(lambda: encode(image, keep, seed=seed, bits=bits), 1, 0.0)
@@ -105,14 +136,23 @@ def measure(image: np.ndarray, seed: int, keeps=KEEPS, max_errors=MAX_ERRORS, ch
     return row
 
 
+def _centre(image: np.ndarray, crop: int | None) -> np.ndarray:
+    if crop is None:
+        return image
+    h, w = image.shape[:2]
+    top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+    return np.ascontiguousarray(image[top:top + crop, left:left + crop])
+
+
 def run_coding_bench(files: list[Path], out_dir: Path, *, keeps=KEEPS, max_errors=MAX_ERRORS, chain=CHAIN,
-                     match_keep: float = MATCH_KEEP, progress: bool = True, command: str = "") -> dict:
+                     match_keep: float = MATCH_KEEP, near=NEAR, crop: int | None = None, progress: bool = True,
+                     command: str = "") -> dict:
     """Measure every image of ``files``; write ``coding.json`` and ``coding.md``; return the result."""
     from tqdm import tqdm
     rows = []
     for i, f in enumerate(tqdm(files, desc="bench-coding", unit="image", file=sys.stderr, disable=not progress)):
         rows.append({"group": folder_group(f), "file": f.name,
-                     **measure(read_image(f), SEED + i, keeps, max_errors, chain, match_keep)})
+                     **measure(_centre(read_image(f), crop), SEED + i, keeps, max_errors, chain, match_keep, near)})
     result = {"command": command, "seed": f"{SEED} + image index", "match_keep": match_keep,
               "summary": summarize(rows), "frames": rows}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +193,20 @@ def summarize(rows: list[dict]) -> list[dict]:
             for name in rs[0]["chain"]["lossless"]:
                 chain[f"bpp_{name}"] = _mean(8 * r["chain"]["lossless"][name] / r["pixels"] for r in rs)
             chain["one_shot_below_png"] = sum(r["chain"]["one_shot"] < r["chain"]["lossless"]["png"] for r in rs)
-        out.append({"group": g, "frames": len(rs), "keeps": keeps, "bounded": bounded, "chain": chain})
+        near = {}
+        for d in rs[0]["near_lossless"]:
+            cells = [r["near_lossless"][d] for r in rs]
+            seconds = {k: sum(c["seconds"][k] for c in cells) for k in cells[0]["seconds"]}
+            near[d] = {"vs_jpegls_mean": _mean(c["bytes"] / c["jpegls_bytes"] for c in cells),
+                       "vs_jpegls_worst": round(max(c["bytes"] / c["jpegls_bytes"] for c in cells), 4),
+                       "vs_predictive_mean": _mean(c["bytes"] / c["predictive_bytes"] for c in cells),
+                       "bpp": _mean(8 * c["bytes"] / r["pixels"] for c, r in zip(cells, rs)),
+                       "mp_per_s": {k: round(pixels / 1e6 / v, 2) for k, v in seconds.items()}}
+            if "jpegxl_bytes" in cells[0]:
+                near[d]["vs_jpegxl_mean"] = _mean(c["bytes"] / c["jpegxl_bytes"] for c in cells)
+                near[d]["vs_jpegxl_worst"] = round(max(c["bytes"] / c["jpegxl_bytes"] for c in cells), 4)
+        out.append({"group": g, "frames": len(rs), "keeps": keeps, "bounded": bounded, "chain": chain,
+                    "near_lossless": near})
     return out
 
 
@@ -176,6 +229,18 @@ def markdown(result: dict) -> str:
         for e, v in g["bounded"].items():
             lines.append(f"| {g['group']} | {e} | {v['keep']:.3f} | {v['bpp']:.3f} | {v['psnr']:.2f} | "
                          f"{v['gain_db']:+.2f}, {v['gain_db_worst']:+.2f} |")
+    lines += ["", "Near-lossless at keep 1: maskcodec bytes / JPEG-LS bytes at the same maximum error d (mean, worst "
+              "frame), / the Rice-coded predictive file (mean), / JPEG-XL lossless at d = 0 (mean, worst); MP/s of "
+              "maskcodec and JPEG-LS encode and decode (each coded once).", "",
+              "| images | d | bpp | vs JPEG-LS (mean, worst) | vs Rice | vs JPEG-XL (mean, worst) | "
+              "encode MP/s ours, JPEG-LS | decode MP/s ours, JPEG-LS |", "|---|---|---|---|---|---|---|---|"]
+    for g in s:
+        for d, v in g["near_lossless"].items():
+            xl = f"{v['vs_jpegxl_mean']:.3f}, {v['vs_jpegxl_worst']:.3f}" if "vs_jpegxl_mean" in v else "-"
+            m = v["mp_per_s"]
+            lines.append(f"| {g['group']} | {d} | {v['bpp']:.3f} | {v['vs_jpegls_mean']:.3f}, {v['vs_jpegls_worst']:.3f}"
+                         f" | {v['vs_predictive_mean']:.3f} | {xl} | {m['encode']:.2f}, {m['jpegls_encode']:.2f} | "
+                         f"{m['decode']:.2f}, {m['jpegls_decode']:.2f} |")
     lines += ["", "Refinement chain against the one-shot file at its last keep (bits per pixel; overhead mean, worst) "
               "and lossless anchors when it ends at keep 1.", "",
               "| images | chain bpp | one-shot bpp | overhead (mean, worst) | PNG | JPEG-XL lossless | "
@@ -205,8 +270,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     from ..options import argument
     from ..options import parse_keeps
     p.description = ("Per folder of images: bits per kept pixel of scan-coded and predictive files, the PSNR a "
-                     "bounded error buys at the bytes of an exact file, and a refinement chain against a one-shot "
-                     "file and lossless PNG, JPEG-XL and JPEG2000.")
+                     "bounded error buys at the bytes of an exact file, keep 1 at each maximum error against JPEG-LS "
+                     "(and JPEG-XL lossless), and a refinement chain against a one-shot file and lossless PNG, "
+                     "JPEG-XL and JPEG2000.")
     p.epilog = "example: maskcodec bench-coding ../shared/data/mars_rgb/val -o benchmarks/results/coding_mars_rgb_val"
     p.add_argument("inputs", nargs="+", help="images or folders of images (one table row per folder)")
     p.add_argument("-o", "--output", default="bench-out", help="folder for coding.json and coding.md (default bench-out)")
@@ -216,6 +282,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help=f"error bounds of the curve (default {','.join(map(str, MAX_ERRORS))})")
     p.add_argument("--match-keep", type=argument(parse_keeps), default=(MATCH_KEEP,),
                    help=f"the keep of the exact scan-coded file whose bytes the curve matches (default {MATCH_KEEP})")
+    p.add_argument("--near", type=argument(_errors), default=NEAR,
+                   help=f"maximum errors of the keep-1 comparison with JPEG-LS (default {','.join(map(str, NEAR))})")
+    p.add_argument("--crop", type=int, default=None, metavar="N",
+                   help="measure N x N centre crops of the images (default: whole images)")
     p.add_argument("--chain", type=argument(parse_keeps), default=CHAIN,
                    help=f"keeps of the refinement chain, increasing (default {','.join(f'{k:g}' for k in CHAIN)})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -231,10 +301,13 @@ def run_cli(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--match-keep takes one keep, got {args.match_keep}")
     fmt = lambda values: ",".join(f"{v:g}" for v in values)  # noqa: E731
     command = (f"maskcodec bench-coding {' '.join(args.inputs)} -o {args.output} --keep {fmt(args.keep)} "
-               f"--max-error {fmt(args.max_error)} --match-keep {args.match_keep[0]:g} --chain {fmt(args.chain)}")
+               f"--max-error {fmt(args.max_error)} --match-keep {args.match_keep[0]:g} --chain {fmt(args.chain)} "
+               f"--near {fmt(args.near)}" + (f" --crop {args.crop}" if args.crop else ""))
+    if args.crop is not None and args.crop < 8:
+        raise InvalidInputError(f"--crop must be at least 8 pixels, got {args.crop}")
     result = run_coding_bench(find_images(args.inputs), Path(args.output), keeps=args.keep,
                               max_errors=args.max_error, chain=args.chain, match_keep=args.match_keep[0],
-                              progress=not args.quiet, command=command)
+                              near=args.near, crop=args.crop, progress=not args.quiet, command=command)
     print((Path(args.output) / "coding.md").read_text())
     print(f"results in {args.output}/coding.json and coding.md ({len(result['frames'])} images)")
     return 0
