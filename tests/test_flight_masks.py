@@ -5,7 +5,6 @@ checkout's flight/build is left alone. ``mcmask -c`` prints the kept pixels (sca
 checks, row by row, that its three ways of finding them agree (the workspace fast path, the tile-row scan and
 every pixel's key); the test compares the lines with ``kept_indices`` and ``keys_at``.
 """
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,12 +13,7 @@ import pytest
 
 from maskcodec.masks import keep_to_threshold, kept_indices, keys_at
 
-ROOT = Path(__file__).resolve().parent.parent
-FLIGHT = ROOT / "flight"
-RANKS = ROOT / "spec" / "bluenoise128.u16"
-
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("make") is None,
-                                reason="the flight core needs gcc and make")
+RANKS = Path(__file__).resolve().parent.parent / "spec" / "bluenoise128.u16"
 
 KINDS = {0: "hash", 1: "bluenoise"}
 SHAPES = [(1, 1), (3, 200), (127, 129), (300, 257), (130, 256), (9, 1000), (2, 77)]
@@ -27,35 +21,16 @@ KEEPS = [0.001, 0.1, 0.5, 1.0]
 SEEDS = [0, 7, 2**32 - 1]
 
 
-def _make(folder: Path, *targets: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-C", str(folder), *targets, f"RANKS={RANKS}"], capture_output=True, text=True)
+@pytest.fixture
+def flight(flight_build) -> Path:
+    """The built copy of flight/ (``make all check`` passed)."""
+    return flight_build.parent
 
 
-@pytest.fixture(scope="module")
-def flight(tmp_path_factory) -> Path:
-    """A built copy of flight/ (``make all check`` passed)."""
-    copy = tmp_path_factory.mktemp("flight") / "flight"
-    shutil.copytree(FLIGHT, copy, ignore=shutil.ignore_patterns("build"))
-    done = _make(copy, "all", "check")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "spec 5 test values ok" in done.stdout
-    assert "warning" not in done.stderr
-    return copy
-
-
-@pytest.fixture(scope="module")
-def sanitized(flight) -> Path:
-    """``make sanitize`` of the copy passed; its mcmask (AddressSanitizer and UBSan)."""
-    done = _make(flight, "sanitize")
-    if done.returncode != 0:
-        probe = flight / "build" / "probe.c"
-        probe.write_text("int main(void) { return 0; }\n")
-        linked = subprocess.run(["gcc", "-fsanitize=address,undefined", "-o", str(probe.with_suffix("")), str(probe)],
-                                capture_output=True)
-        if linked.returncode != 0:
-            pytest.skip("gcc here cannot link the address and undefined-behaviour sanitizers")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return flight / "build" / "sanitize" / "mcmask"
+@pytest.fixture
+def sanitized(flight_sanitized) -> Path:
+    """mcmask built with AddressSanitizer and UBSan (``make sanitize`` passed)."""
+    return flight_sanitized / "mcmask"
 
 
 def _c_kept(binary: Path, kind: int, h: int, w: int, threshold: int, seed: int) -> np.ndarray:

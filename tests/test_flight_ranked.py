@@ -8,7 +8,6 @@ values, prior) and writes the payload (encode) or the decoded values (decode); a
 kinds, 1 to 4 bands with every transform, refinements with a prior and corrupted payloads (the corrupted ones
 also through the AddressSanitizer and UBSan build).
 """
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,13 +20,6 @@ from maskcodec.masks import keep_to_threshold, kept_indices, keys_at
 from maskcodec.survivors import ranked
 from maskcodec.survivors.predictive import Prior
 
-ROOT = Path(__file__).resolve().parent.parent
-FLIGHT = ROOT / "flight"
-RANKS = ROOT / "spec" / "bluenoise128.u16"
-
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("make") is None,
-                                reason="the flight core needs gcc and make")
-
 KINDS = ("hash", "bluenoise")
 KEEPS = (0.02, 0.1, 0.5, 1.0)
 MAX_ERRORS = (0, 1, 2, 8)
@@ -38,39 +30,16 @@ REFUSALS = {"short": "has at least 4", "interval": "outside its interval", "trun
             "residual": "is out of range", "trailing": "after its last symbol"}
 
 
-def _make(folder: Path, *targets: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-C", str(folder), *targets, f"RANKS={RANKS}"], capture_output=True, text=True)
+@pytest.fixture
+def flight(flight_build) -> Path:
+    """mcranked of the built copy of flight/ (``make all check`` passed)."""
+    return flight_build / "mcranked"
 
 
-@pytest.fixture(scope="module")
-def flight(tmp_path_factory) -> Path:
-    """A built copy of flight/ (``make all check`` passed); its mcranked."""
-    copy = tmp_path_factory.mktemp("flight") / "flight"
-    shutil.copytree(FLIGHT, copy, ignore=shutil.ignore_patterns("build"))
-    done = _make(copy, "all", "check")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "mcranked selftest: ranked coder ok" in done.stdout
-    assert "warning" not in done.stderr
-    return copy / "build" / "mcranked"
-
-
-@pytest.fixture(scope="module")
-def sanitized(flight) -> Path:
-    """mcranked built with AddressSanitizer and UBSan (``make sanitize``'s build of it, its round trips passed)."""
-    folder = flight.parent.parent
-    done = _make(folder, "build/sanitize/mcranked")
-    if done.returncode != 0:
-        probe = folder / "build" / "probe.c"
-        probe.write_text("int main(void) { return 0; }\n")
-        linked = subprocess.run(["gcc", "-fsanitize=address,undefined", "-o", str(probe.with_suffix("")), str(probe)],
-                                capture_output=True)
-        if linked.returncode != 0:
-            pytest.skip("gcc here cannot link the address and undefined-behaviour sanitizers")
-    assert done.returncode == 0, done.stdout + done.stderr
-    binary = folder / "build" / "sanitize" / "mcranked"
-    done = subprocess.run([str(binary), "selftest"], capture_output=True, text=True)
-    assert done.returncode == 0 and "mcranked selftest: ranked coder ok" in done.stdout, done.stdout + done.stderr
-    return binary
+@pytest.fixture
+def sanitized(flight_sanitized) -> Path:
+    """mcranked built with AddressSanitizer and UBSan (``make sanitize`` passed, its round trips included)."""
+    return flight_sanitized / "mcranked"
 
 
 class Case:
