@@ -22,7 +22,7 @@ from .tools import TOOLS
 from .errors import InvalidInputError, MaskcodecError
 from .io.images import check_writable, output_suffix
 
-__all__ = ["main", "build_parser", "spec_path"]
+__all__ = ["main", "build_parser", "spec_path", "version_text"]
 
 EPILOG = """\
 examples:
@@ -310,10 +310,30 @@ def _add_core(sub) -> None:
                                    "without inpainting. Exit status 1 when the file is damaged (the line 'integrity' "
                                    "says how, and what --salvage would recover from a segmented stream).")
     p.add_argument("input", help=".mcx file")
+    p.add_argument("--version", action=_Version)
     p.add_argument("--json", action="store_true",
                    help="print the header as JSON (spec/format.md section 10.1) with a 'damage' entry (null when "
                         "intact)")
     p.set_defaults(func=_cmd_info)
+
+
+def version_text() -> str:
+    """What ``--version`` prints: the version and which survivor coder runs (the C extension or the numpy
+    reference, and why)."""
+    from .survivors.ranked import IMPLEMENTATION
+    return f"maskcodec {__version__}\nsurvivor coder: {IMPLEMENTATION}"
+
+
+class _Version(argparse.Action):
+    """``--version`` (also ``info --version``): print :func:`version_text` and exit."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="print the version and which survivor coder runs (C or the numpy reference), then exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -322,7 +342,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG.format(spec=spec_path()),
         description="Compress images by keeping a seeded random subset of pixels; "
                     "decode by inpainting the rest.")
-    parser.add_argument("--version", action="version", version=f"maskcodec {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_core(sub)
     for name, (module, help_text) in TOOLS.items():

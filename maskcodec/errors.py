@@ -17,6 +17,9 @@ crossed:
 - :class:`MissingDependencyError`: an optional package that a feature needs is
   not installed; the message names the ``pip install`` extra. It is also an
   :class:`ImportError`.
+
+One warning, :class:`ReferenceCoderWarning`, says (once a process) that the
+survivors are coded by the numpy reference because the C extension did not load.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ __all__ = [
     "ChainError",
     "ModelError",
     "MissingDependencyError",
+    "ReferenceCoderWarning",
 ]
 
 # optional module -> the extra of pyproject.toml that installs it
@@ -89,3 +93,8 @@ class MissingDependencyError(MaskcodecError, ImportError):
         how = f"pip install 'maskcodec[{extra}]'" if extra else f"pip install {module}"
         super().__init__(f"{purpose} needs {module}, which is not installed: {how}")
         self.module = module
+
+
+class ReferenceCoderWarning(UserWarning):
+    """The C survivor coder (the extension ``maskcodec.survivors._flight``) did not load, so the numpy reference
+    codes the survivors: the same bytes, many times slower. Issued once a process, when it first runs."""

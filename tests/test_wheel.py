@@ -1,4 +1,7 @@
-"""What a user installs is what we measured: the built wheel, installed non-editable, run from another folder."""
+"""What a user installs is what we measured: the built wheel, installed non-editable, run from another folder.
+
+The wheel holds the C extension maskcodec.survivors._flight (setup.py), so it is built for this interpreter and
+platform (``cp311-cp311-linux_x86_64`` here), and the installed package codes survivors in C."""
 from __future__ import annotations
 
 import json
@@ -22,6 +25,7 @@ import maskcodec
 from maskcodec.cli import main, spec_path
 from maskcodec.inpainting import choose
 from maskcodec.runtime.manifest import load
+from maskcodec.survivors import _flight, ranked
 img = maskcodec.sample_image("mastcam")
 data = maskcodec.encode(img, keep=0.1, seed=7)
 auto = maskcodec.decode(data)
@@ -39,6 +43,7 @@ print(json.dumps({
     "latents": list(maskcodec.latents(latent).shape),
     "denoised": bool(maskcodec.metrics.psnr(img, clean) > maskcodec.metrics.psnr(img, noisy)),
     "spec": spec_path().is_file(),
+    "coder": ranked.IMPLEMENTATION, "extension": _flight.__file__,
 }))
 """
 
@@ -59,6 +64,10 @@ def _see_running_packages(python: Path) -> None:
 
 
 MAX_WHEEL_BYTES = 60_000_000  # issue 32: the wheel stays under 60 MB, whatever models ship
+# the wheel's tag: this CPython and platform, for the compiled extension
+PY = f"cp{sys.version_info.major}{sys.version_info.minor}"
+TAG = f"{PY}-{PY}-" + sysconfig.get_platform().replace("-", "_").replace(".", "_")
+EXTENSION = "maskcodec/survivors/_flight" + sysconfig.get_config_var("EXT_SUFFIX")
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +78,11 @@ def built(tmp_path_factory) -> tuple[Path, str]:
     # and would put them in the wheel, as it did on a machine that built before issue 26 moved them.
     source = tmp_path_factory.mktemp("source") / "maskcodec"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache"))
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache",
+        "*.so", "*.pyd"))  # the extension pip install -e . built in place: the wheel's is built afresh
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w",
                           str(out), str(source)], check=True, cwd=out, capture_output=True, text=True)
-    wheel, = out.glob("maskcodec-*.whl")
+    wheel, = out.glob(f"maskcodec-*-{TAG}.whl")
     return wheel, run.stdout + run.stderr
 
 
@@ -101,9 +111,11 @@ def test_wheel_carries_models_spec_and_licence(wheel):
     assert "maskcodec/shipped_spec/format.md" in names and "maskcodec/masks/bluenoise128.u16" in names
     assert "maskcodec/io/sample_images/mastcam.png" in names and "maskcodec/io/sample_images/CREDITS.md" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
-    assert not any(n.startswith(("tests/", "models/", "spec/")) for n in names)
+    assert not any(n.startswith(("tests/", "models/", "spec/", "flight/")) for n in names)
     modules = {n for n in names if n.startswith("maskcodec/") and n.endswith(".py") and not n.startswith("maskcodec/shipped_")}
     assert modules == {p.relative_to(ROOT).as_posix() for p in (ROOT / "maskcodec").rglob("*.py")}
+    compiled = {n for n in names if n.endswith((".so", ".pyd", ".dll", ".dylib"))}
+    assert compiled == {EXTENSION}, compiled  # the extension, and nothing else compiled
 
 
 def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
@@ -123,4 +135,5 @@ def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
     assert got["models"].startswith(str(venv)) and got["entries"] >= 15
     assert got["auto"] == "default" and got["auto_is_default"] and got["auto_differs_from_nconv"]
     assert got["latent_psnr"] > 25 and got["latents"] == [64, 16, 20] and got["denoised"] and got["spec"]
+    assert got["coder"] == "C (flight core)" and got["extension"].startswith(str(venv)), got["extension"]
     assert any(line.startswith("inpainter: auto (default or linear,") for line in lines)  # the demo names the shipped model

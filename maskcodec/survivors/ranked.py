@@ -18,6 +18,13 @@ So no code costs a whole bit when the residuals are small (a flat area at a larg
 tables, and a prefix of the survivors in rank order is the mask of a smaller
 threshold, coded the same way.
 
+:func:`encode` and :func:`decode` run the flight core's C coder (``flight/src/ranked.c``, the extension
+``maskcodec.survivors._flight`` that ``pip install`` builds) when it loads, else the numpy reference
+:func:`encode_reference` and :func:`decode_reference`, saying so once with a
+:class:`~maskcodec.errors.ReferenceCoderWarning`; both give the same bytes and values.
+:data:`IMPLEMENTATION` names the one that runs. Images of more than :data:`C_CHANNELS` bands (spectral
+cubes) are coded by the reference in any case.
+
 Examples
 --------
 >>> import maskcodec
@@ -32,15 +39,31 @@ Examples
 True
 >>> bool(np.array_equal(decode(payload, idx, keys, Prior.empty(1), (h, w), 8, 0, 2, 1), recon))
 True
+>>> encode_reference(idx, keys, values, Prior.empty(1), (h, w), 8, 0, 2)[0] == payload   # whichever coder ran
+True
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from ..entropy.range_coder import AdaptiveDecoder, AdaptiveEncoder
+from ..errors import InvalidInputError, ReferenceCoderWarning
 from .predictive import CONTEXTS, Prior, quantized_levels, reconstructed
 
-__all__ = ["Prior", "encode", "decode", "codes", "pack", "tokens", "token_of", "code_of", "LEAST_PAYLOAD"]
+try:
+    from ._flight import ranked_decode as _c_decode, ranked_encode as _c_encode
+except ImportError as e:  # not built: a checkout used without pip install, or an install without a C compiler
+    _c_encode = _c_decode = None
+    IMPLEMENTATION = f"numpy reference (the C extension did not load: {e})"
+else:
+    IMPLEMENTATION = "C (flight core)"
+
+C_CHANNELS = 255  # the most channels the C coder takes (mc_ranked_params); spectral cubes of more run in numpy
+
+__all__ = ["Prior", "encode", "decode", "encode_reference", "decode_reference", "IMPLEMENTATION", "C_CHANNELS",
+           "codes", "pack", "tokens", "token_of", "code_of", "LEAST_PAYLOAD"]
 
 SMALL = 8          # codes below 8 are their own token
 LEAST_PAYLOAD = 4  # the fewest bytes a range-coded stream has
@@ -99,7 +122,22 @@ def codes(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, s
 def encode(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
            transform: int, max_error: int) -> tuple[bytes, np.ndarray]:
     """The payload coding ``values`` ``(N, C)`` of the pixels ``idx`` (ascending) with their mask ``keys``, and
-    the values the decoder will reconstruct (``values`` itself when ``max_error`` is 0)."""
+    the values ``(N, C)`` (int64) the decoder will reconstruct (``values`` itself when ``max_error`` is 0):
+    :func:`encode_reference`'s, by the C coder where it is built."""
+    if _c_encode is None or values.shape[1] > C_CHANNELS:
+        _reference_runs()
+        return encode_reference(idx, keys, values, prior, shape, bits, transform, max_error)
+    h, w = int(shape[0]), int(shape[1])
+    channels = values.shape[1]
+    payload, recon = _c_encode(h, w, channels, int(bits), int(transform), int(max_error), *_survivors(idx, keys, h * w),
+                               _uint(values, np.uint16, "values"), *_survivors(prior.idx, None, h * w),
+                               _uint(prior.values, np.uint16, "the prior's values"))
+    return payload, np.frombuffer(recon, np.uint16).reshape(-1, channels).astype(np.int64)
+
+
+def encode_reference(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int],
+                     bits: int, transform: int, max_error: int) -> tuple[bytes, np.ndarray]:
+    """:func:`encode` in numpy: the reference the C coder matches byte for byte."""
     levels, recon = codes(idx, keys, values, prior, shape, bits, transform, max_error)
     return pack(levels, bits), recon
 
@@ -119,7 +157,22 @@ def pack(levels: list[tuple[np.ndarray, np.ndarray]], bits: int) -> bytes:
 def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
            transform: int, max_error: int, channels: int) -> np.ndarray:
     """The values ``(N, C)`` (int64) a ranked payload codes for the pixels ``idx`` with ``keys`` (spec 6.7),
-    checked: every code below RANGE, no interval overrun, every byte used."""
+    checked: every code below RANGE, no interval overrun, every byte used (a
+    :class:`~maskcodec.errors.FormatError` otherwise). :func:`decode_reference`'s, by the C coder where it is
+    built."""
+    if _c_decode is None or channels > C_CHANNELS:
+        _reference_runs()
+        return decode_reference(payload, idx, keys, prior, shape, bits, transform, max_error, channels)
+    h, w = int(shape[0]), int(shape[1])
+    values = _c_decode(h, w, int(channels), int(bits), int(transform), int(max_error), payload,
+                       *_survivors(idx, keys, h * w), *_survivors(prior.idx, None, h * w),
+                       _uint(prior.values, np.uint16, "the prior's values"))
+    return np.frombuffer(values, np.uint16).reshape(-1, channels).astype(np.int64)
+
+
+def decode_reference(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shape: tuple[int, int],
+                     bits: int, transform: int, max_error: int, channels: int) -> np.ndarray:
+    """:func:`decode` in numpy: the reference the C coder matches value for value, refusing what it refuses."""
     dec = AdaptiveDecoder(payload, channels * CONTEXTS, tokens(bits), "the ranked payload")
 
     def read(at: np.ndarray, ctx: np.ndarray) -> np.ndarray:
@@ -134,3 +187,36 @@ def decode(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: Prior, shap
     recon = reconstructed(idx, keys, prior, shape, bits, transform, max_error, channels, read)
     dec.finish()
     return recon
+
+
+_told = False
+
+
+def _reference_runs() -> None:
+    """Say once a process that the numpy reference codes the survivors because the extension did not load (not
+    for the images of more than :data:`C_CHANNELS` bands that the C coder leaves to it)."""
+    global _told
+    if not _told and _c_encode is None:
+        _told = True
+        warnings.warn(f"maskcodec codes survivors with the {IMPLEMENTATION}: the same bytes, many times slower; "
+                      f"pip install maskcodec (with a C compiler) builds the extension", ReferenceCoderWarning,
+                      stacklevel=3)
+
+
+def _uint(a: np.ndarray, dtype, what: str) -> np.ndarray:
+    """``a`` as a C-contiguous array of the unsigned ``dtype``, refused if a value would not fit."""
+    a = np.asarray(a)
+    if a.dtype != dtype and not np.can_cast(a.dtype, dtype, "safe") and a.size:
+        if not np.issubdtype(a.dtype, np.integer) or a.min() < 0 or a.max() > np.iinfo(dtype).max:
+            raise InvalidInputError(f"{what} must be integers in 0..{np.iinfo(dtype).max}")
+    return np.ascontiguousarray(a, dtype)
+
+
+def _survivors(idx: np.ndarray, keys: np.ndarray | None, pixels: int) -> tuple[np.ndarray, ...]:
+    """The flat indices as uint32 (and the keys, when given): an index outside the image is refused here, before
+    a cast could wrap it into it (the C coder checks the order and the bounds again)."""
+    idx = np.asarray(idx)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= pixels):
+        raise InvalidInputError(f"survivor indices must lie in the image's {pixels} pixels")
+    idx = np.ascontiguousarray(idx, np.uint32)
+    return (idx,) if keys is None else (idx, _uint(keys, np.uint32, "mask keys"))

@@ -1,0 +1,313 @@
+/* maskcodec.survivors._flight: the flight core's ranked survivor coder (flight/src/ranked.c) for CPython.
+ *
+ * The CPython C API and the buffer protocol only (no numpy headers): maskcodec/survivors/ranked.py passes
+ * C-contiguous native-order arrays (uint32 indices and keys, uint16 values, pixel-major) and gets bytes back.
+ * The coder allocates nothing; this wrapper allocates its workspace (mc_ranked_workspace_size) and the output
+ * (mc_ranked_payload_bound bytes, shrunk to the payload) and releases the GIL while the coder runs, so threads
+ * code in parallel. Every error code of the core becomes an exception of maskcodec.errors: MC_ERR_ARG an
+ * InvalidInputError, a refused payload a FormatError saying what the Python decoder says of it.
+ *
+ *   ranked_encode(height, width, channels, bits, transform, max_error, idx, keys, values, prior_idx,
+ *                 prior_values) -> (payload: bytes, recon: bytes)
+ *   ranked_decode(height, width, channels, bits, transform, max_error, payload, idx, keys, prior_idx,
+ *                 prior_values) -> values: bytes
+ *
+ * recon and values are uint16, n x channels, native order. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "maskcodec.h"
+
+/* Raises maskcodec.errors.<name>(message), falling back to ValueError if the package cannot be imported. */
+static PyObject *raise_maskcodec(const char *name, const char *message)
+{
+    PyObject *errors = PyImport_ImportModule("maskcodec.errors"), *cls = NULL;
+    if (errors) {
+        cls = PyObject_GetAttrString(errors, name);
+        Py_DECREF(errors);
+    }
+    if (!cls) {
+        PyErr_Clear();
+        cls = PyExc_ValueError;
+        Py_INCREF(cls);
+    }
+    PyErr_SetString(cls, message);
+    Py_DECREF(cls);
+    return NULL;
+}
+
+static PyObject *invalid(const char *message)
+{
+    return raise_maskcodec("InvalidInputError", message);
+}
+
+/* The exception of an error code of mc_ranked_encode / mc_ranked_decode. */
+static PyObject *raise_error(int err, const mc_ranked_params *p, size_t len)
+{
+    char message[256];
+    uint32_t d = p->max_error, maxval = (1u << p->bits) - 1u;
+    switch (err) {
+    case MC_ERR_ARG:
+        return invalid("the ranked coder refuses the survivors: indices not strictly ascending or outside the "
+                       "image, or a value above 2^bits - 1");
+    case MC_ERR_SHORT:
+        PyOS_snprintf(message, sizeof message,
+                      "the ranked payload is %zu bytes; a range-coded stream has at least 4", len);
+        break;
+    case MC_ERR_INTERVAL:
+        PyOS_snprintf(message, sizeof message, "the ranked payload is corrupted: a code lies outside its interval");
+        break;
+    case MC_ERR_TRUNCATED:
+        PyOS_snprintf(message, sizeof message,
+                      "the ranked payload ends early: %zu bytes hold fewer symbols than the header says", len);
+        break;
+    case MC_ERR_RESIDUAL:
+        PyOS_snprintf(message, sizeof message,
+                      "a residual code of the ranked payload is out of range: codes must be below RANGE = %lu "
+                      "(bits=%lu, max_error=%lu)", (unsigned long)((maxval + 2u * d) / (2u * d + 1u) + 1u),
+                      (unsigned long)p->bits, (unsigned long)d);
+        break;
+    case MC_ERR_TRAILING:
+        PyOS_snprintf(message, sizeof message, "the ranked payload has bytes after its last symbol");
+        break;
+    default:  /* MC_ERR_OUTPUT past the retry, or a code these functions never return */
+        PyErr_Format(PyExc_SystemError, "the flight ranked coder failed: error %d (%s)", err, mc_error_name(err));
+        return NULL;
+    }
+    return raise_maskcodec("FormatError", message);
+}
+
+/* The six parameters, each 0..2^32 - 1, checked with mc_ranked_check. */
+static int parse_params(PyObject *const *args, mc_ranked_params *p)
+{
+    uint32_t *field[6];
+    int i;
+    field[0] = &p->height;
+    field[1] = &p->width;
+    field[2] = &p->channels;
+    field[3] = &p->bits;
+    field[4] = &p->transform;
+    field[5] = &p->max_error;
+    for (i = 0; i < 6; i++) {
+        unsigned long long v;
+        if (!PyLong_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "the ranked coder's parameters are integers");
+            return 0;
+        }
+        v = PyLong_AsUnsignedLongLong(args[i]);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            v = (unsigned long long)UINT32_MAX + 1u;
+        }
+        if (v > UINT32_MAX) {
+            invalid("a parameter of the ranked coder is negative or above 2^32 - 1");
+            return 0;
+        }
+        *field[i] = (uint32_t)v;
+    }
+    if (mc_ranked_check(p) != MC_OK) {
+        invalid("the ranked coder refuses its parameters: height and width from 1 (at most 2^32 pixels), channels "
+                "1..255, bits 1..16, max_error at most 2^(bits-1) - 1, transform 0, 1 (3 channels) or 2 "
+                "(2 channels or more)");
+        return 0;
+    }
+    return 1;
+}
+
+/* The buffers of one call: each C-contiguous, aligned for its item size. */
+typedef struct {
+    Py_buffer b[6];
+    int n;
+} buffers;
+
+static void release(buffers *bs)
+{
+    while (bs->n > 0) PyBuffer_Release(&bs->b[--bs->n]);
+}
+
+/* Gets the buffer of obj into bs (count = its length / item); NULL on failure (an exception set). */
+static const void *take(buffers *bs, PyObject *obj, size_t item, const char *what, size_t *count)
+{
+    Py_buffer *b = &bs->b[bs->n];
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    bs->n++;
+    if ((size_t)b->len % item != 0 || (uintptr_t)b->buf % item != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: a buffer of %zu-byte items, aligned", what, item);
+        return NULL;
+    }
+    *count = (size_t)b->len / item;
+    return b->buf;
+}
+
+typedef struct {
+    mc_ranked_params p;
+    const uint32_t *idx, *keys;
+    size_t n;
+    mc_prior prior;
+    buffers bs;
+} survivors;
+
+/* The survivors' indices and keys and the prior (its indices and values) of a call. */
+static int take_survivors(survivors *s, PyObject *idx, PyObject *keys, PyObject *prior_idx, PyObject *prior_values)
+{
+    size_t nk, nv;
+    s->idx = take(&s->bs, idx, 4, "idx", &s->n);
+    if (!s->idx) return 0;
+    s->keys = take(&s->bs, keys, 4, "keys", &nk);
+    if (!s->keys) return 0;
+    s->prior.idx = take(&s->bs, prior_idx, 4, "prior_idx", &s->prior.n);
+    if (!s->prior.idx) return 0;
+    s->prior.values = take(&s->bs, prior_values, 2, "prior_values", &nv);
+    if (!s->prior.values) return 0;
+    if (nk != s->n || nv / s->p.channels != s->prior.n || nv % s->p.channels) {
+        invalid("the ranked coder needs as many keys as indices and channels values for each prior pixel");
+        return 0;
+    }
+    return 1;
+}
+
+/* A workspace for the call; NULL with an exception set. */
+static void *workspace(const survivors *s, size_t *size)
+{
+    void *ws;
+    *size = mc_ranked_workspace_size(&s->p, s->n, s->prior.n);
+    if (!*size) {
+        invalid("the ranked coder refuses the survivors: more of them (or of the prior) than the image has pixels");
+        return NULL;
+    }
+    ws = PyMem_RawMalloc(*size);
+    if (!ws) PyErr_NoMemory();
+    return ws;
+}
+
+static PyObject *ranked_encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    survivors s;
+    const uint16_t *values;
+    size_t nv, ws_size, bound, len = 0;
+    void *ws = NULL;
+    PyObject *payload = NULL, *recon = NULL, *result = NULL;
+    int err;
+    (void)self;
+    memset(&s, 0, sizeof s);
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "ranked_encode takes 11 arguments");
+        return NULL;
+    }
+    if (!parse_params(args, &s.p) || !take_survivors(&s, args[6], args[7], args[9], args[10])) goto done;
+    values = take(&s.bs, args[8], 2, "values", &nv);
+    if (!values) goto done;
+    if (nv != s.n * s.p.channels) {
+        invalid("the ranked coder needs channels values for each survivor");
+        goto done;
+    }
+    if (!(ws = workspace(&s, &ws_size))) goto done;
+    bound = mc_ranked_payload_bound(&s.p, s.n);
+    if (bound > PY_SSIZE_T_MAX || nv > PY_SSIZE_T_MAX / 2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)bound);
+    recon = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2u * nv));
+    if (!payload || !recon) goto done;
+    for (;;) {
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(payload);
+        uint16_t *rec = (uint16_t *)(void *)PyBytes_AS_STRING(recon);
+        size_t cap = (size_t)PyBytes_GET_SIZE(payload);
+        Py_BEGIN_ALLOW_THREADS
+        err = mc_ranked_encode(&s.p, s.idx, s.keys, values, s.n, &s.prior, ws, ws_size, out, cap, &len, rec);
+        Py_END_ALLOW_THREADS
+        if (err != MC_ERR_OUTPUT || len <= cap || len > PY_SSIZE_T_MAX) break;
+        /* the bound is safe, so this does not happen; should it, the coder said what it needs */
+        Py_DECREF(payload);
+        if (!(payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len))) goto done;
+    }
+    if (err != MC_OK) {
+        raise_error(err, &s.p, 0);
+        goto done;
+    }
+    if (_PyBytes_Resize(&payload, (Py_ssize_t)len) != 0) goto done;  /* frees payload and sets it NULL on failure */
+    result = PyTuple_Pack(2, payload, recon);
+done:
+    Py_XDECREF(payload);
+    Py_XDECREF(recon);
+    PyMem_RawFree(ws);
+    release(&s.bs);
+    return result;
+}
+
+static PyObject *ranked_decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    survivors s;
+    const unsigned char *data;
+    size_t len, ws_size;
+    void *ws = NULL;
+    PyObject *values = NULL;
+    int err;
+    (void)self;
+    memset(&s, 0, sizeof s);
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "ranked_decode takes 11 arguments");
+        return NULL;
+    }
+    if (!parse_params(args, &s.p)) goto done;
+    data = take(&s.bs, args[6], 1, "payload", &len);
+    if (!data) goto done;
+    if (!take_survivors(&s, args[7], args[8], args[9], args[10])) goto done;
+    if (!(ws = workspace(&s, &ws_size))) goto done;
+    if (s.n > PY_SSIZE_T_MAX / 2 / s.p.channels) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2u * s.n * s.p.channels));
+    if (!values) goto done;
+    {
+        uint16_t *out = (uint16_t *)(void *)PyBytes_AS_STRING(values);
+        Py_BEGIN_ALLOW_THREADS
+        err = mc_ranked_decode(&s.p, data, len, s.idx, s.keys, s.n, &s.prior, ws, ws_size, out);
+        Py_END_ALLOW_THREADS
+    }
+    if (err != MC_OK) {
+        Py_CLEAR(values);
+        raise_error(err, &s.p, len);
+    }
+done:
+    PyMem_RawFree(ws);
+    release(&s.bs);
+    return values;
+}
+
+static PyMethodDef methods[] = {
+    {"ranked_encode", (PyCFunction)(void (*)(void))ranked_encode, METH_FASTCALL,
+     "ranked_encode(height, width, channels, bits, transform, max_error, idx, keys, values, prior_idx, "
+     "prior_values) -> (payload, recon)\n\nThe ranked payload of values (uint16, n x channels) of the survivors idx "
+     "(uint32, ascending) with keys (uint32), and the uint16 values the decoder reconstructs (bytes)."},
+    {"ranked_decode", (PyCFunction)(void (*)(void))ranked_decode, METH_FASTCALL,
+     "ranked_decode(height, width, channels, bits, transform, max_error, payload, idx, keys, prior_idx, "
+     "prior_values) -> values\n\nThe uint16 values (n x channels, bytes) a ranked payload codes."},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef_Slot slots[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL}
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_flight",
+    "The flight core's ranked survivor coder (flight/src/ranked.c), byte for byte maskcodec.survivors.ranked's.",
+    0, methods, slots, NULL, NULL, NULL
+};
+
+PyMODINIT_FUNC PyInit__flight(void)
+{
+    return PyModuleDef_Init(&module);
+}
