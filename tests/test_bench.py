@@ -101,12 +101,13 @@ def test_summaries(run):
         assert r["bd_psnr_db_mean"] is None or math.isfinite(r["bd_psnr_db_mean"])
         assert r["bd_rate_percent_mean"] is None or math.isfinite(r["bd_rate_percent_mean"])
     t = result["timing"]
-    assert t["speed_ratio"] > 0 and t["statement"].startswith("maskcodec encode (predictive coding")
+    assert t["speed_ratio"] > 0 and t["statement"].startswith("maskcodec encode (ranked coding")
     assert t["scan_speed_ratio"] > t["speed_ratio"] and t["scan_htj2k_speed_ratio"] > 0
     assert t["htj2k_speed_ratio"] > 0 and t["htj2k_encode_ms_per_mp"] > 0 and "HTJ2K" in t["statement"]
     for r in result["images"]:  # HTJ2K timed at the quantization step that gives maskcodec's keep-0.1 bytes
         assert 0 < r["encoder_race"]["htj2k_qstep"] <= 2.0
-    assert set(t["encoder_stages_ms_per_mp"]) == {"mask generation", "gather", "keys", "predictive coding",
+    assert t["jpegls_lossless_encode_ms_per_mp"] > 0 and "JPEG-LS" in t["statement"]
+    assert set(t["encoder_stages_ms_per_mp"]) == {"mask generation", "gather", "keys", "ranked coding",
                                                    "container", "encode() total", "encode(coding='scan') total"}
 
 

@@ -304,9 +304,9 @@ def _bench_image(image: np.ndarray, ctx: Context, codecs: Iterable[Codec], repea
 
 
 def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
-    """maskcodec ``encode`` at keep 0.1 (predictive coding, the default, and scan coding), OpenJPEG at the
-    default's rate and HTJ2K (OpenJPH) at the quantization step that gives the same bytes (found first,
-    untimed), timed interleaved.
+    """maskcodec ``encode`` at keep 0.1 (ranked coding, the default, and scan coding), OpenJPEG at the
+    default's rate, HTJ2K (OpenJPH) at the quantization step that gives the same bytes (found first,
+    untimed) and JPEG-LS (CharLS) lossless, timed interleaved.
 
     Each runs once as a warm-up, then they alternate ``rounds`` times; the
     medians are compared, so a load change on the machine hits all alike.
@@ -316,8 +316,10 @@ def _encoder_race(image: np.ndarray, seed: int, rounds: int) -> dict:
     size = len(mc())
     ratio = image.size * image.dtype.itemsize / size
     qstep, _ = htj2k_at_size(image, size)
+    codecs = require("imagecodecs", "the JPEG-LS encoder of the race")
     coders = {"maskcodec": mc, "maskcodec_scan": partial(encode, image, RACE_KEEP, seed=seed, coding="scan"),
-              "openjpeg": partial(jpeg2000_encode, image, ratio), "htj2k": partial(htj2k_encode, image, qstep)}
+              "openjpeg": partial(jpeg2000_encode, image, ratio), "htj2k": partial(htj2k_encode, image, qstep),
+              "jpegls": partial(codecs.jpegls_encode, image)}
     ms = _interleaved_ms_per_mp(coders, image, rounds)
     return {**{f"{name}_ms_per_mp": t for name, t in ms.items()},
             "openjpeg_ratio": ratio, "htj2k_qstep": qstep, "rounds": rounds}
@@ -339,11 +341,12 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     """Median ms per megapixel of each stage of the maskcodec encoder at keep 0.1.
 
     The stages are the library's own functions called in the order
-    :func:`maskcodec.encode` calls them (predictive coding, the default), each once per round after a
-    warm-up round (interleaved, so a load change hits all stages alike). ``predictive coding`` codes with
-    every candidate transform, as the encoder does. The scan coding's total is timed beside them.
+    :func:`maskcodec.encode` calls them (ranked coding, the default), each once per round after a
+    warm-up round (interleaved, so a load change hits all stages alike). ``ranked coding`` codes with
+    every candidate transform, as the encoder does (the C coder where it is built: ``maskcodec --version``).
+    The scan coding's total is timed beside them.
     """
-    from ..survivors import predictive
+    from ..survivors import predictive, ranked
     from ..framing import container
     from ..framing.fixed import MODE_MASK
     from ..survivors.transform import candidate_transforms
@@ -358,17 +361,17 @@ def _encoder_stages(image: np.ndarray, seed: int, rounds: int) -> dict:
     keys = keys_at(kept, w, seed)
     prior = predictive.Prior.empty(values.shape[1])
     transforms = candidate_transforms(values.shape[1])
-    payload, _ = predictive.encode(kept, keys, values, prior, (h, w), bits, transforms[0], 0)
+    payload, _ = ranked.encode(kept, keys, values, prior, (h, w), bits, transforms[0], 0)
     stages = {
         "mask generation": partial(kept_indices, h, w, threshold, seed),
         "gather": partial(np.take, flat, kept, axis=0),
         "keys": partial(keys_at, kept, w, seed),
-        "predictive coding": lambda: [predictive.encode(kept, keys, values, prior, (h, w), bits, t, 0)
-                                      for t in transforms],
+        "ranked coding": lambda: [ranked.encode(kept, keys, values, prior, (h, w), bits, t, 0) for t in transforms],
         "container": partial(container.build, shape=image.shape, dtype=image.dtype, mode=MODE_MASK, bits=bits,
                              transform=transforms[0], seed=seed, keep_threshold=threshold,
                              survivors=values.shape[0], payload=payload, payload_raw_size=values.size,
-                             coding=dict(max_error=0, refines=0, previous_threshold=None, predecessor=None)),
+                             coding=dict(max_error=0, refines=0, previous_threshold=None, predecessor=None),
+                             ranked=True),
         "encode() total": partial(encode, image, RACE_KEEP, seed=seed),
         "encode(coding='scan') total": partial(encode, image, RACE_KEEP, seed=seed, coding="scan"),
     }
@@ -490,8 +493,8 @@ def _timing_summary(images: list[dict]) -> dict:
     if not races:
         return dict(statement="no image could be coded by OpenJPEG; no encoder comparison")
     mps = [im["megapixels"] for im in images if im.get("encoder_race")]
-    mc, scan, j2k, ht = (sum(r[f"{name}_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
-                         for name in ("maskcodec", "maskcodec_scan", "openjpeg", "htj2k"))
+    mc, scan, j2k, ht, jls = (sum(r[f"{name}_ms_per_mp"] * w for r, w in zip(races, mps)) / sum(mps)
+                              for name in ("maskcodec", "maskcodec_scan", "openjpeg", "htj2k", "jpegls"))
     ratio, ht_ratio, scan_ratio, scan_ht_ratio = j2k / mc, ht / mc, j2k / scan, ht / scan
     per_image = [r["openjpeg_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
     ht_per_image = [r["htj2k_ms_per_mp"] / r["maskcodec_ms_per_mp"] for r in races]
@@ -508,11 +511,13 @@ def _timing_summary(images: list[dict]) -> dict:
         htj2k_speed_ratio_per_image_median=float(np.median(ht_per_image)),
         htj2k_speed_ratio_per_image_min=float(np.min(ht_per_image)),
         htj2k_speed_ratio_per_image_max=float(np.max(ht_per_image)),
+        jpegls_lossless_encode_ms_per_mp=jls, jpegls_speed_ratio=jls / mc,
         scan_encode_ms_per_mp=scan, scan_speed_ratio=scan_ratio, scan_htj2k_speed_ratio=scan_ht_ratio,
-        statement=f"maskcodec encode (predictive coding, the default) is {word(ratio)} per megapixel than OpenJPEG "
+        statement=f"maskcodec encode (ranked coding, the default) is {word(ratio)} per megapixel than OpenJPEG "
                   f"and {word(ht_ratio)} than HTJ2K (OpenJPH); with scan coding {word(scan_ratio)} than OpenJPEG "
                   f"and {word(scan_ht_ratio)} than HTJ2K (keep {RACE_KEEP}; OpenJPEG at the default file's "
-                  f"compression ratio, HTJ2K at the quantization step that gives its bytes; interleaved, medians)",
+                  f"compression ratio, HTJ2K at the quantization step that gives its bytes; interleaved, medians); "
+                  f"{word(jls / mc)} than lossless JPEG-LS (CharLS)",
         goal_20x_met=ratio >= 20, encoder_stages_ms_per_mp=stages)
 
 
@@ -654,7 +659,8 @@ def _write_markdown(path: Path, result: dict) -> None:
                   f"Goal of 20 x over OpenJPEG: {'met' if t['goal_20x_met'] else 'not met'}. The machine was shared "
                   f"with other work (load average {s['load_average_start']} at start, "
                   f"{s['load_average_end']} at end); interleaving keeps the ratio fair, not the absolute times.",
-                  f"Scan coding (`coding=\"scan\"`): {t['scan_encode_ms_per_mp']:.1f} ms/MP.",
+                  f"Scan coding (`coding=\"scan\"`): {t['scan_encode_ms_per_mp']:.1f} ms/MP. JPEG-LS lossless "
+                  f"(CharLS): {t.get('jpegls_lossless_encode_ms_per_mp', float('nan')):.1f} ms/MP.",
                   "", "Where maskcodec's encode time goes (keep 0.1, each stage's library function timed alone, "
                   "mean over images; `container` is `format.container.build` framing the payload):",
                   "", "| stage | ms/MP | share of encode() |", "|---|---:|---:|"]
