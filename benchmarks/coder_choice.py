@@ -21,8 +21,7 @@ import numpy as np
 from maskcodec.io.images import read_image
 from maskcodec.masks import keep_to_threshold, kept_indices, keys_at
 from maskcodec.survivors import predictive as P
-from maskcodec.survivors import ranked, rice
-from maskcodec.survivors.transform import order as transform_order
+from maskcodec.survivors import ranked
 
 FOLDERS = {"mastcam": "mars_rgb/train", "m2020": "mars_rgb_m2020/train", "mahli": "mars_rgb_mahli/train",
            "12-bit": "raw16"}

@@ -1,7 +1,6 @@
 """``maskcodec bench-coding``: its tables on real crops, the near-lossless comparison with JPEG-LS, bad flags."""
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import maskcodec
+from survivor_cases import kept_survivors
 from maskcodec.cli import main
 from maskcodec.errors import FormatError, InvalidInputError, ReferenceCoderWarning
-from maskcodec.masks import keep_to_threshold, kept_indices, keys_at
 from maskcodec.survivors import ranked
 from maskcodec.survivors.predictive import Prior, max_error_limit
 
@@ -90,13 +90,8 @@ def _crop(img: np.ndarray, rng) -> np.ndarray:
 class Case:
     def __init__(self, img, keep, max_error, kind, transform, bits, prior=None, previous=None):
         h, w, c = img.shape
-        idx = kept_indices(h, w, keep_to_threshold(keep), SEED, kind)
-        keys = keys_at(idx, w, SEED, kind)
-        if previous is not None:
-            new = keys > keep_to_threshold(previous)
-            idx, keys = idx[new], keys[new]
+        self.idx, self.keys, self.values = kept_survivors(img, keep, kind, SEED, previous)
         self.args = ((h, w), bits, transform, max_error)
-        self.idx, self.keys, self.values = idx, keys, img.reshape(-1, c)[idx]
         self.prior = prior if prior is not None else Prior.empty(c)
         self.channels = c
         self.name = f"{h}x{w}x{c} bits {bits} transform {transform} keep {keep} max_error {max_error} {kind}"

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import maskcodec
+from survivor_cases import kept_survivors
 from maskcodec.errors import FormatError
-from maskcodec.masks import keep_to_threshold, kept_indices, keys_at
 from maskcodec.codec import coded
 from maskcodec.modes.mask.container import new_pixels
 from maskcodec.survivors import ranked
@@ -72,12 +72,7 @@ class Case:
 def _case(img, keep, max_error, kind, transform, bits, prior=None, previous=None) -> Case:
     """The survivors of ``img`` (H, W, C) at ``keep`` (above ``previous``, a refinement, when given)."""
     h, w, c = img.shape
-    idx = kept_indices(h, w, keep_to_threshold(keep), SEED, kind)
-    keys = keys_at(idx, w, SEED, kind)
-    if previous is not None:
-        new = keys > keep_to_threshold(previous)
-        idx, keys = idx[new], keys[new]
-    return Case((h, w), bits, transform, max_error, idx, keys, img.reshape(-1, c)[idx].astype(np.int64),
+    return Case((h, w), bits, transform, max_error, *kept_survivors(img, keep, kind, SEED, previous),
                 prior if prior is not None else Prior.empty(c))
 
 

@@ -87,7 +87,7 @@ def test_adaptive_coder_with_raw_bits_round_trips():
     for item in items:
         enc.code(*item)
     dec = AdaptiveDecoder(enc.finish(), 27, ranked.tokens(12), "a test stream")
-    assert [(m, (t := dec.symbol(m)), dec.raw(n), n) for m, _, _, n in items] == items
+    assert [(m, dec.symbol(m), dec.raw(n), n) for m, _, _, n in items] == items
     dec.finish()
 
 
