@@ -17,3 +17,23 @@ def kept_survivors(img: np.ndarray, keep: float, kind: str, seed: int, previous:
         new = keys > keep_to_threshold(previous)
         idx, keys = idx[new], keys[new]
     return idx, keys, img.reshape(-1, c)[idx].astype(np.int64)
+
+
+def corruptions(payload: bytes, rng) -> list[bytes]:
+    """Damaged copies of a payload: truncations, bytes appended, bit flips, tails overwritten at random, all zeros,
+    all ones and random bytes of twice its length."""
+    n = len(payload)
+    out = [payload[:k] for k in sorted({0, 1, 3, 4, 5, n // 2, n - 2, n - 1}) if 0 <= k < n]
+    out += [payload + b"\x00", payload + b"\xff\xff"]
+    for _ in range(12):
+        b = bytearray(payload)
+        at = int(rng.integers(0, n))
+        b[at] ^= 1 << int(rng.integers(0, 8))
+        out.append(bytes(b))
+    for _ in range(4):
+        b = bytearray(payload)
+        at = int(rng.integers(0, n))
+        b[at:] = rng.integers(0, 256, n - at, dtype=np.uint8).tobytes()
+        out.append(bytes(b))
+    out += [bytes(n), b"\xff" * n, rng.integers(0, 256, 2 * n, dtype=np.uint8).tobytes()]
+    return out

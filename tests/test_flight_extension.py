@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import maskcodec
-from survivor_cases import kept_survivors
+from survivor_cases import corruptions, kept_survivors
 from maskcodec.cli import main
 from maskcodec.errors import FormatError, InvalidInputError, ReferenceCoderWarning
 from maskcodec.survivors import ranked
@@ -184,22 +184,6 @@ def test_more_bands_than_the_c_coder_takes_run_in_numpy(recwarn):
         assert not [w for w in recwarn if issubclass(w.category, ReferenceCoderWarning)]
 
 
-def _corruptions(payload: bytes, rng) -> list[bytes]:
-    n = len(payload)
-    out = [payload[:k] for k in sorted({0, 1, 3, 4, 5, n // 2, n - 2, n - 1}) if 0 <= k < n]
-    out += [payload + b"\x00", payload + b"\xff\xff", bytes(n), b"\xff" * n]
-    for _ in range(16):
-        b = bytearray(payload)
-        b[int(rng.integers(0, n))] ^= 1 << int(rng.integers(0, 8))
-        out.append(bytes(b))
-    for _ in range(4):
-        b = bytearray(payload)
-        at = int(rng.integers(0, n))
-        b[at:] = rng.integers(0, 256, n - at, dtype=np.uint8).tobytes()
-        out.append(bytes(b))
-    return out
-
-
 # what the reference's FormatError says of each refusal, and what the extension's says
 MEANINGS = ("has at least 4", "outside its interval", "ends early", "is out of range", "after its last symbol")
 
@@ -220,7 +204,7 @@ def test_corrupted_payloads_raise_what_the_reference_raises():
     for case in (Case(rgb, 0.5, 0, "bluenoise", 1, 8), Case(rgb, 1.0, 8, "hash", 2, 8),
                  Case(_gray(12)[:40, :56], 1.0, 1, "hash", 0, 12)):
         payload, _ = case.encode()
-        for data in _corruptions(payload, rng):
+        for data in corruptions(payload, rng):
             try:
                 want = case.decode(data, reference=True)
             except Exception as e:  # noqa: BLE001 - whatever the reference raises, the extension raises

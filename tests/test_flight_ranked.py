@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import maskcodec
-from survivor_cases import kept_survivors
+from survivor_cases import corruptions, kept_survivors
 from maskcodec.errors import FormatError
 from maskcodec.codec import coded
 from maskcodec.modes.mask.container import new_pixels
@@ -216,24 +216,6 @@ def test_flight_ranked_edges(c_coder):
             assert payload == bytes(4)
 
 
-def _corruptions(payload: bytes, rng) -> list[bytes]:
-    n = len(payload)
-    out = [payload[:k] for k in sorted({0, 1, 3, 4, 5, n // 2, n - 2, n - 1}) if 0 <= k < n]
-    out += [payload + b"\x00", payload + b"\xff\xff"]
-    for _ in range(12):
-        b = bytearray(payload)
-        at = int(rng.integers(0, n))
-        b[at] ^= 1 << int(rng.integers(0, 8))
-        out.append(bytes(b))
-    for _ in range(4):
-        b = bytearray(payload)
-        at = int(rng.integers(0, n))
-        b[at:] = rng.integers(0, 256, n - at, dtype=np.uint8).tobytes()
-        out.append(bytes(b))
-    out += [bytes(n), b"\xff" * n, rng.integers(0, 256, 2 * n, dtype=np.uint8).tobytes()]
-    return out
-
-
 def _agree_on(got, case: Case, data: bytes) -> str:
     """C (``got``: values or a refusal) refuses what Python refuses, for the same reason, and decodes the rest
     to Python's values."""
@@ -261,7 +243,7 @@ def test_flight_ranked_corrupted(request, tmp_path, build):
              _case(maskcodec.sample_image("navcam12")[:40, :56, None], 1.0, 1, "hash", 0, 12)]
     for case in cases:
         payload, recon = case.py_encode()
-        corrupted = _corruptions(payload, rng)
+        corrupted = corruptions(payload, rng)
         got = coder.decodes(case, [payload, *corrupted])
         assert np.array_equal(got[0], recon)
         for data, result in zip(corrupted, got[1:]):
@@ -285,7 +267,7 @@ def test_flight_ranked_fuzz_of_every_ranked_vector(sanitized, tmp_path):
         idx, keys = new_pixels(h.shape[0], h.shape[1], h.keep_threshold, None, h.seed, h.mask_kind)
         values = np.load(path.with_name(f"{path.stem}.survivors.npy")).reshape(idx.size, -1).astype(np.int64)
         case = Case(h.shape[:2], h.bits, h.transform, h.max_error, idx, keys, values, Prior.empty(h.channels))
-        corrupted = _corruptions(payload, rng)
+        corrupted = corruptions(payload, rng)
         got = coder.decodes(case, [payload, *corrupted])
         assert np.array_equal(got[0], values), path.name
         for mutated, result in zip(corrupted, got[1:]):
