@@ -5,6 +5,7 @@ checkout's flight/build is left alone. ``mcmask -c`` prints the kept pixels (sca
 checks, row by row, that its three ways of finding them agree (the workspace fast path, the tile-row scan and
 every pixel's key); the test compares the lines with ``kept_indices`` and ``keys_at``.
 """
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -77,3 +78,14 @@ def test_flight_refuses_bad_input(flight):
     for args in (["2", "4", "4", "0", "0", str(RANKS)], ["1", "4", "4", "0", "0", "-"], ["0", "0", "4", "0", "0", "-"],
                  ["0", "4", "4", str(2**32), "0", "-"], ["1", "4", "4", "0", "0", str(flight / "Makefile")]):
         assert subprocess.run([mcmask, *args], capture_output=True).returncode == 2, args
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_every_c_source_compiles_alone_without_a_warning():
+    # what a flight-software team's first check does: each file by itself, no include path, warnings as errors
+    sources = sorted(RANKS.parent.parent.joinpath("flight").rglob("*.c"))
+    assert len(sources) >= 6
+    for source in sources:
+        done = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only",
+                               str(source)], capture_output=True, text=True)
+        assert done.returncode == 0 and not done.stderr, (source.name, done.stderr)

@@ -13,13 +13,24 @@
  *                 prior_values) -> values: bytes
  *
  * recon and values are uint16, n x channels, native order. */
+#if defined(__has_include)
+#if !__has_include(<Python.h>)
+#define MC_NO_PYTHON_HEADERS
+#endif
+#endif
+
+#ifdef MC_NO_PYTHON_HEADERS
+/* Compiled without Python's headers (a syntax check of flight/ alone): this wrapper needs them and setup.py,
+ * the one build of it, always puts them on the include path. Nothing is built here. */
+typedef int mc_flight_module_needs_python_headers;
+#else
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <stdint.h>
 #include <string.h>
 
-#include "maskcodec.h"
+#include "../include/maskcodec.h"
 
 /* Raises maskcodec.errors.<name>(message), falling back to ValueError if the package cannot be imported. */
 static PyObject *raise_maskcodec(const char *name, const char *message)
@@ -311,3 +322,5 @@ PyMODINIT_FUNC PyInit__flight(void)
 {
     return PyModuleDef_Init(&module);
 }
+
+#endif /* MC_NO_PYTHON_HEADERS */

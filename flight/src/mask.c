@@ -1,6 +1,6 @@
 /* The pixel mask of spec/format.md section 5 and the keys of 6.5. C99, integers only, no allocation.
  * Reference: maskcodec/masks/ (hashed.py, bluenoise.py, integers.py). */
-#include "maskcodec.h"
+#include "../include/maskcodec.h"
 
 #define GOLDEN 0x9E3779B9u
 #define TILE_MASK 127u

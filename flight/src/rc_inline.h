@@ -3,7 +3,7 @@
 #ifndef MC_RC_INLINE_H
 #define MC_RC_INLINE_H
 
-#include "maskcodec.h"
+#include "../include/maskcodec.h"
 
 #define RC_TOP (1u << 24)            /* a byte moves while range < 2^24 */
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maskcodec.h"
+#include "../include/maskcodec.h"
 
 static uint16_t g_ranks[MC_TILE_RANKS];
 static unsigned char g_ws[MC_TILE_RANKS];

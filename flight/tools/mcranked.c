@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "maskcodec.h"
+#include "../include/maskcodec.h"
 
 typedef struct {
     mc_ranked_params p;
