@@ -84,7 +84,7 @@ static PyObject *raise_error(int err, const mc_ranked_params *p, size_t len)
     case MC_ERR_TRAILING:
         PyOS_snprintf(message, sizeof message, "the ranked payload has bytes after its last symbol");
         break;
-    default:  /* MC_ERR_OUTPUT past the retry, or a code these functions never return */
+    default:  /* MC_ERR_OUTPUT (the output is sized by the bound), or a code these functions never return */
         PyErr_Format(PyExc_SystemError, "the flight ranked coder failed: error %d (%s)", err, mc_error_name(err));
         return NULL;
     }
@@ -224,17 +224,12 @@ static PyObject *ranked_encode(PyObject *self, PyObject *const *args, Py_ssize_t
     payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)bound);
     recon = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2u * nv));
     if (!payload || !recon) goto done;
-    for (;;) {
+    {
         unsigned char *out = (unsigned char *)PyBytes_AS_STRING(payload);
         uint16_t *rec = (uint16_t *)(void *)PyBytes_AS_STRING(recon);
-        size_t cap = (size_t)PyBytes_GET_SIZE(payload);
-        Py_BEGIN_ALLOW_THREADS
-        err = mc_ranked_encode(&s.p, s.idx, s.keys, values, s.n, &s.prior, ws, ws_size, out, cap, &len, rec);
+        Py_BEGIN_ALLOW_THREADS  /* the output holds mc_ranked_payload_bound bytes: MC_ERR_OUTPUT cannot happen */
+        err = mc_ranked_encode(&s.p, s.idx, s.keys, values, s.n, &s.prior, ws, ws_size, out, bound, &len, rec);
         Py_END_ALLOW_THREADS
-        if (err != MC_ERR_OUTPUT || len <= cap || len > PY_SSIZE_T_MAX) break;
-        /* the bound is safe, so this does not happen; should it, the coder said what it needs */
-        Py_DECREF(payload);
-        if (!(payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len))) goto done;
     }
     if (err != MC_OK) {
         raise_error(err, &s.p, 0);

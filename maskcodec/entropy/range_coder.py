@@ -33,11 +33,10 @@ from __future__ import annotations
 
 from ..errors import FormatError
 
-__all__ = ["TOP", "MAX_TOTAL", "RangeEncoder", "RangeDecoder", "AdaptiveModel", "AdaptiveEncoder", "AdaptiveDecoder",
+__all__ = ["TOP", "RangeEncoder", "RangeDecoder", "AdaptiveModel", "AdaptiveEncoder", "AdaptiveDecoder",
            "INCREMENT", "LIMIT", "initial_counts"]
 
 TOP = 1 << 24           # range is renormalized (a byte moves) while it is below 2**24
-MAX_TOTAL = 1 << 16     # the largest total a symbol may be coded under
 _MASK32 = 0xFFFFFFFF
 INCREMENT = 24          # a symbol's frequency grows by this much each time it is coded
 LIMIT = 1 << 13         # when the total passes it, every frequency f becomes (f + 1) >> 1

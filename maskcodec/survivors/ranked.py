@@ -99,13 +99,18 @@ def code_of(token: int, raw: int) -> int:
     """
     if token < SMALL:
         return token
-    e = (token - SMALL) // 2 + 4
-    return (1 << (e - 1)) | ((token & 1) << (e - 2)) | raw
+    n = raw_bits(token)
+    return (1 << (n + 1)) | ((token & 1) << n) | raw
 
 
 def raw_bits(token: int) -> int:
     """How many raw bits follow ``token``."""
     return 0 if token < SMALL else (token - SMALL) // 2 + 2
+
+
+def rank_order(level_keys: np.ndarray) -> np.ndarray:
+    """The order of a level's pixels (given in scan order) in rank order: ascending key, ties in scan order."""
+    return np.argsort(level_keys, kind="stable")
 
 
 def codes(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, shape: tuple[int, int], bits: int,
@@ -114,7 +119,7 @@ def codes(idx: np.ndarray, keys: np.ndarray, values: np.ndarray, prior: Prior, s
     levels, recon = quantized_levels(idx, keys, values, prior, shape, bits, transform, max_error)
     out = []
     for level in levels:
-        order = np.argsort(keys[level.at], kind="stable")
+        order = rank_order(keys[level.at])
         out.append((level.contexts[order], level.codes[order]))
     return out, recon
 
@@ -176,7 +181,7 @@ def decode_reference(payload: bytes, idx: np.ndarray, keys: np.ndarray, prior: P
     dec = AdaptiveDecoder(payload, channels * CONTEXTS, tokens(bits), "the ranked payload")
 
     def read(at: np.ndarray, ctx: np.ndarray) -> np.ndarray:
-        order = np.argsort(keys[at], kind="stable")
+        order = rank_order(keys[at])
         out = np.empty((at.size, channels), np.int64)
         for i, x in zip(order.tolist(), ctx[order].tolist()):
             for p in range(channels):
