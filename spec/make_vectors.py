@@ -100,17 +100,17 @@ CHAINS = {
     "chain_gray8_scan_base": ("navcam", slice(0, 61), slice(0, 97), None, 33, "hash",
                               [(0.1, 0, "scan"), (0.3, 0, None)]),
 }
-# Lean segmented streams (format 3.0, section 11). name: (sample, rows, cols, keep, seed, bits, mask kind,
+# Lean segmented streams (format 4.0, section 11). name: (sample, rows, cols, keep, seed, bits, mask kind,
 # max_error, metadata, channels taken or None, segment size)
 LEAN = {
-    "s3_rgb8_meta_keep0.1_s256": ("mastcam", slice(0, 120), slice(0, 160), 0.1, 41, None, "bluenoise", 0,
+    "s4_rgb8_meta_keep0.1_s256": ("mastcam", slice(0, 120), slice(0, 160), 0.1, 41, None, "bluenoise", 0,
                                   {"instrument": "MAST_RIGHT", "sol": 1044}, None, 256),
-    "s3_gray12_hash_maxerr2_s200": ("navcam12", slice(20, 120), slice(30, 150), 0.2, 42, 12, "hash", 2, None,
+    "s4_gray12_hash_maxerr2_s200": ("navcam12", slice(20, 120), slice(30, 150), 0.2, 42, 12, "hash", 2, None,
                                     None, 200),
-    "s3_4band8_keep0.3_s300": ("mastcam", slice(90, 160), slice(0, 110), 0.3, 43, None, "bluenoise", 0, None,
+    "s4_4band8_keep0.3_s300": ("mastcam", slice(90, 160), slice(0, 110), 0.3, 43, None, "bluenoise", 0, None,
                                [0, 1, 2, 1], 300),
     # no kept pixel: one segment with n = 0
-    "s3_gray8_empty_s128": ("navcam", slice(0, 4), slice(0, 5), 0.01, 44, None, "hash", 0, None, None, 128),
+    "s4_gray8_empty_s128": ("navcam", slice(0, 4), slice(0, 5), 0.01, 44, None, "hash", 0, None, None, 128),
 }
 AS_UINT16 = {"gray16_bits8_keep0.25"}  # valid vectors whose 8-bit crop is stored as uint16
 # the mask kind of each valid vector: kind 0 (hash) unless named here
@@ -149,7 +149,12 @@ RETIRED = {"seg_missing_segment", "seg_truncated_last", "seg_cut_inside", "seg_b
            "latent_rans_minmax", "latent_rans_truncated", "latent_rans_short_stream", "latent_rans_extra_word",
            "latent_rans_odd_size", "latent_rans_low_state", "latent_rans_escape_count",
            "latent_rans_huge_escape_count", "latent_rans_channel_map", "latent_rans_channel_left_out",
-           "latent_rans_flipped_word", "latent_rans_model_without_tables", "latent_context_as_coder_1"}
+           "latent_rans_flipped_word", "latent_rans_model_without_tables", "latent_context_as_coder_1",
+           # format 3.0 (Rice-coded segments), retired by 4.0: its must-fail vectors left with it
+           "s3_missing_segment", "s3_truncated_last", "s3_cut_inside", "s3_bad_crc", "s3_reserved_flag",
+           "s3_unknown_version", "s3_description_missing", "s3_stream_id", "s3_first_gap", "s3_nonzero_padding",
+           "s3_rice_parameter", "s3_count_mismatch", "s3_size_mismatch", "s3_trailing_bytes", "s3_mode_latent",
+           "s3_index_beyond_first"}
 
 
 def _coded(data: bytes) -> bytes:
@@ -350,12 +355,15 @@ def unknown_coder_vector(zstd_base: bytes) -> dict[str, tuple[bytes, str, str]]:
     }
 
 
-def retired_vectors(stream: bytes, context: bytes) -> dict[str, tuple[bytes, str, str]]:
-    """What this revision retired (section 13), refused by name: a stream under format 2.0's sync marker and
-    a coder-3 file whose coder byte says 1 (its block has coder 3's layout, so the header checksum is found
-    and checked before the coder is refused)."""
+def retired_vectors(context: bytes) -> dict[str, tuple[bytes, str, str]]:
+    """What was retired (section 13), refused by name: the last 3.0 stream (as its encoder wrote it, kept in
+    ``errors/``), that stream under format 2.0's sync marker, and a coder-3 file whose coder byte says 1 (its
+    block has coder 3's layout, so the header checksum is found and checked before the coder is refused)."""
     model_id = maskcodec.inspect(context).model_id
+    stream = (ROOT / "errors" / "retired_format_3_0.mcx").read_bytes()
     return {
+        "retired_format_3_0": (stream, "UnsupportedVersionError",
+                               "a format 3.0 stream (Rice-coded segments, retired by 4.0), as its encoder wrote it"),
         "retired_format_2_0": (b"\x89MCS" + stream[4:], "UnsupportedVersionError",
                                "a 3.0 stream whose first sync marker is format 2.0's \\x89MCS: 2.0 was retired"),
         "latent_retired_coder_1": (_patch(context, 73 + len(model_id) + 13, bytes([1])), "UnsupportedVersionError",
@@ -609,43 +617,58 @@ def lean_error_vectors(stream: bytes, bounded: bytes) -> dict[str, tuple[bytes, 
     without = _lean_rebuilt(parts[1], description=False, body=body1)
     last = parts[-1]
     b = _lean_parts(bounded)
-    bd = 46 + int.from_bytes(b[0][23 + 44:23 + 46], "little")
-    k_at = 23 + bd  # segment 0's first Rice parameter
+    bd = 23 + 46 + int.from_bytes(b[0][23 + 44:23 + 46], "little")  # segment 0's body (max_error 2, 12 bits)
+    n0 = int.from_bytes(b[0][21:23], "little")
+    overflow = _range_code([820] + [0] * (n0 - 1), 1, 12)  # RANGE = (4095 + 4) // 5 + 1 = 820
     return {
-        "s3_missing_segment": (parts[0] + rest(2), "FormatError", "segment 1 lost: segment 2 follows segment 0"),
-        "s3_truncated_last": (b"".join(parts[:-1]), "TruncatedError", "last segment lost: survivors missing"),
-        "s3_cut_inside": (stream[:len(parts[0]) + 100], "TruncatedError", "stream ends inside segment 1"),
-        "s3_bad_crc": (parts[0] + parts[1][:40] + bytes([parts[1][40] ^ 0x10]) + parts[1][41:] + rest(2),
+        "s4_missing_segment": (parts[0] + rest(2), "FormatError", "segment 1 lost: segment 2 follows segment 0"),
+        "s4_truncated_last": (b"".join(parts[:-1]), "TruncatedError", "last segment lost: survivors missing"),
+        "s4_cut_inside": (stream[:len(parts[0]) + 100], "TruncatedError", "stream ends inside segment 1"),
+        "s4_bad_crc": (parts[0] + parts[1][:40] + bytes([parts[1][40] ^ 0x10]) + parts[1][41:] + rest(2),
                        "ChecksumError", "one bit flipped in segment 1"),
-        "s3_reserved_flag": (parts[0] + _lean_patch(parts[1], 6, bytes([parts[1][6] | 2])) + rest(2),
+        "s4_reserved_flag": (parts[0] + _lean_patch(parts[1], 6, bytes([parts[1][6] | 2])) + rest(2),
                              "FormatError", "segment 1 with reserved flag bit 1 set, CRC32 consistent"),
-        "s3_unknown_version": (_lean_patch(parts[0], 4, bytes([4])) + rest(1), "UnsupportedVersionError",
-                               "segment 0 with major version 4, CRC32 consistent"),
-        "s3_description_missing": (parts[0] + without + rest(2), "FormatError",
+        "s4_unknown_version": (_lean_patch(parts[0], 4, bytes([5])) + rest(1), "UnsupportedVersionError",
+                               "segment 0 with major version 5, CRC32 consistent"),
+        "s4_description_missing": (parts[0] + without + rest(2), "FormatError",
                                    "segment 1 without the description that segments 0 and 1 must carry"),
-        "s3_stream_id": (parts[0] + parts[1] + _lean_patch(parts[2], 9, bytes(4)) + rest(3), "FormatError",
+        "s4_stream_id": (parts[0] + parts[1] + _lean_patch(parts[2], 9, bytes(4)) + rest(3), "FormatError",
                          "segment 2 names another stream id, CRC32 consistent"),
-        "s3_first_gap": (parts[0] + parts[1] + _lean_patch(parts[2], 17, (int.from_bytes(parts[2][17:21], "little")
+        "s4_first_gap": (parts[0] + parts[1] + _lean_patch(parts[2], 17, (int.from_bytes(parts[2][17:21], "little")
                                                                           + 1).to_bytes(4, "little")) + rest(3),
                          "FormatError", "segment 2 starts one survivor after segment 1 ends"),
-        "s3_nonzero_padding": (b"".join(parts[:-1]) + _lean_patch(last, len(last) - 5, b"\x01"), "FormatError",
+        "s4_nonzero_padding": (b"".join(parts[:-1]) + _lean_patch(last, len(last) - 5, b"\x01"), "FormatError",
                                "last byte before the last segment's CRC32 is not zero, CRC32 consistent"),
-        "s3_rice_parameter": (_lean_patch(b[0], k_at, bytes([13])) + b"".join(b[1:]), "FormatError",
-                              "Rice parameter 13 above bits = 12, CRC32 consistent"),
-        "s3_count_mismatch": (_lean_patch(parts[0], 21, (int.from_bytes(parts[0][21:23], "little") - 1)
+        "s4_payload_size": (_lean_patch(b[0], bd, (len(b[0]) - 4 - bd - 1).to_bytes(2, "little")) + b"".join(b[1:]),
+                            "FormatError", "segment 0's payload_size one byte past its body, CRC32 consistent"),
+        "s4_residual_overflow": (_lean_patch(b[0], bd, len(overflow).to_bytes(2, "little") + overflow)
+                                 + b"".join(b[1:]), "FormatError",
+                                 "segment 0's first code 820 = RANGE (12 bits, max_error 2), range coded, CRC32 "
+                                 "consistent"),
+        "s4_count_mismatch": (_lean_patch(parts[0], 21, (int.from_bytes(parts[0][21:23], "little") - 1)
                                           .to_bytes(2, "little")) + rest(1), "FormatError",
                               "segment 0's count one less than its unary stream holds (and than segment 1 expects)"),
-        "s3_size_mismatch": (parts[0] + _lean_rebuilt(parts[1], description=True, body=parts[1][23 + d_size:-4],
+        "s4_size_mismatch": (parts[0] + _lean_rebuilt(parts[1], description=True, body=parts[1][23 + d_size:-4],
                                                      size=len(parts[1]) + 1) + rest(2), "FormatError",
                              "segment 1 one byte longer than segment 0 (its own CRC32 consistent)"),
-        "s3_trailing_bytes": (stream + bytes(30), "FormatError", "30 zero bytes after the last segment"),
-        "s3_mode_latent": (_lean_patch(parts[0], 23 + 8, b"\x01") + rest(1), "UnsupportedVersionError",
+        "s4_trailing_bytes": (stream + bytes(30), "FormatError", "30 zero bytes after the last segment"),
+        "s4_mode_latent": (_lean_patch(parts[0], 23 + 8, b"\x01") + rest(1), "UnsupportedVersionError",
                            "description in mode 1 (latent), CRC32 consistent, stream id not updated (the CRC32 of "
                            "the unchanged description): the mode is checked before the stream id"),
-        "s3_index_beyond_first": (_lean_patch(parts[0], 13, (0xFFFFFFFE).to_bytes(4, "little")) + rest(1),
+        "s4_index_beyond_first": (_lean_patch(parts[0], 13, (0xFFFFFFFE).to_bytes(4, "little")) + rest(1),
                                   "FormatError", "segment 0 with segment_index 2^32 - 2, above its first (0), "
                                                  "CRC32 consistent"),
     }
+
+
+def _range_code(codes: list[int], planes: int, bits: int) -> bytes:
+    """The range code of ``codes`` (survivor by survivor, plane p under model p), as section 11.3 writes it."""
+    from maskcodec.entropy.range_coder import AdaptiveEncoder
+    from maskcodec.survivors.ranked import token_of, tokens
+    enc = AdaptiveEncoder(planes, tokens(bits))
+    for i, z in enumerate(codes):
+        enc.code(i % planes, *token_of(z))
+    return enc.finish()
 
 
 def _lean_rebuilt(segment: bytes, *, description: bool, body: bytes, size: int | None = None) -> bytes:
@@ -666,9 +689,9 @@ def lean_salvage_vectors(stream: bytes) -> dict[str, bytes]:
     flipped = bytearray(stream)
     flipped[3 * size + 50] ^= 0x08
     hostile = _lean_patch(parts[5], 13, (0xFFFFFFFE).to_bytes(4, "little"))  # index above first: dropped
-    cases = {"s3_lost_first": b"".join(parts[1:]), "s3_zeroed_packet": parts[0] + bytes(size) + b"".join(parts[2:]),
-             "s3_flipped_bit": bytes(flipped), "s3_garbage_between": parts[0] + b"\x89MCL garbage" + b"".join(parts[1:]),
-             "s3_index_beyond_first": b"".join(parts[:5]) + hostile + b"".join(parts[6:])}
+    cases = {"s4_lost_first": b"".join(parts[1:]), "s4_zeroed_packet": parts[0] + bytes(size) + b"".join(parts[2:]),
+             "s4_flipped_bit": bytes(flipped), "s4_garbage_between": parts[0] + b"\x89MCL garbage" + b"".join(parts[1:]),
+             "s4_index_beyond_first": b"".join(parts[:5]) + hostile + b"".join(parts[6:])}
     out = {}
     for name, data in cases.items():
         header, _, _, report = mask_stream.salvage(data, maskcodec.Limits())
@@ -691,8 +714,8 @@ def write_all(descriptions: bool) -> int:
     errors |= latent_error_vectors(files["valid/latent_rgb8_minmax.mcx"])
     errors |= unknown_coder_vector(files["valid/latent_gray8_integer.mcx"])
     errors |= context_error_vectors(files["valid/latent_rgb8_context.mcx"], files["valid/latent_rgb8_minmax.mcx"])
-    errors |= retired_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"], files["valid/latent_rgb8_context.mcx"])
-    errors |= lean_error_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"], files["valid/s3_gray12_hash_maxerr2_s200.mcx"])
+    errors |= retired_vectors(files["valid/latent_rgb8_context.mcx"])
+    errors |= lean_error_vectors(files["valid/s4_rgb8_meta_keep0.1_s256.mcx"], files["valid/s4_gray12_hash_maxerr2_s200.mcx"])
     chain_files, chains = chain_vectors()
     files |= chain_files
     errors |= predictive_error_vectors(files["valid/p_gray12_hash_keep0.25.mcx"],
@@ -701,7 +724,7 @@ def write_all(descriptions: bool) -> int:
                                    files["valid/gray8_keep0.25.mcx"])
     latent = files["valid/latent_gray8_integer.mcx"]
     errors["p_flag_in_latent"] = (_patch(latent, 6, bytes([latent[6] | 2, latent[7]])),) + errors["p_flag_in_latent"][1:]
-    files |= lean_salvage_vectors(files["valid/s3_rgb8_meta_keep0.1_s256.mcx"])
+    files |= lean_salvage_vectors(files["valid/s4_rgb8_meta_keep0.1_s256.mcx"])
     index = {}
     for name, (data, exc, fault) in errors.items():
         files[f"errors/{name}.mcx"] = data

@@ -25,8 +25,8 @@ from maskcodec.framing import container
 
 VALID = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "valid"
 SEEDS = [(VALID / f"{name}.mcx").read_bytes() for name in
-         ("rgb8_keep0.1", "gray12_keep0.1", "gray8_hwc1_meta_keep0.5", "s3_rgb8_meta_keep0.1_s256",
-          "s3_gray12_hash_maxerr2_s200")]
+         ("rgb8_keep0.1", "gray12_keep0.1", "gray8_hwc1_meta_keep0.5", "s4_rgb8_meta_keep0.1_s256",
+          "s4_gray12_hash_maxerr2_s200")]
 OPS = ("flip", "set", "insert", "delete", "truncate", "u32")
 U32S = (0, 1, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF)
 MAX_SECONDS = 2.0

@@ -14,6 +14,8 @@ from maskcodec.codec import coded
 from maskcodec.masks import KINDS
 from maskcodec.masks import keys_at, kept_indices
 
+from spec_scalar import SpecTokens, spec_planes, spec_value
+
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
 
 
@@ -57,28 +59,6 @@ def _spec_levels(pixels: list[tuple[int, int]], known: dict, width: int, channel
         known.update(decoded)
 
 
-def _spec_planes(transform: int, channels: int) -> list[tuple[int, int | None]]:
-    return {1: [(1, None), (0, 1), (2, 1)], 2: [(c, c - 1 if c else None) for c in range(channels)]}.get(
-        transform, [(c, None) for c in range(channels)])
-
-
-def _spec_value(z: int, spatial: list[int], decoded: list, ch: int, ref: int | None, bits: int, d: int) -> int:
-    """Section 6.5's planes and quantization: the value a code ``z`` gives channel ``ch`` of a pixel."""
-    maxval, step = (1 << bits) - 1, 2 * d + 1
-    rng = (maxval + 2 * d) // step + 1
-    assert z < rng
-    q = -((z + 1) // 2) if z & 1 else z // 2
-    pred = spatial[ch]
-    if ref is not None:
-        pred = min(max(pred + decoded[ref] - spatial[ref], 0), maxval)
-    r = pred + q * step
-    if r < -d:
-        r += rng * step
-    elif r > maxval + d:
-        r -= rng * step
-    return min(max(r, 0), maxval)
-
-
 def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, width: int, channels: int, bits: int,
                 transform: int, d: int) -> dict:
     """Section 6.5, one pixel and one code at a time: {flat index: [values]} of the coded ``pixels``
@@ -91,7 +71,7 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
     known = dict(prior)
     for level, spatial, contexts, decoded in _spec_levels(pixels, known, width, channels, bits,
                                                           1 if transform == 1 else 0):
-        for p, (ch, ref) in enumerate(_spec_planes(transform, channels)):
+        for p, (ch, ref) in enumerate(spec_planes(transform, channels)):
             for i, _ in level:
                 run = 0
                 while unary[upos] == 0:
@@ -103,7 +83,7 @@ def spec_decode(payload: bytes, pixels: list[tuple[int, int]], prior: dict, widt
                 field = int("".join(map(str, fixed[fpos:fpos + width_bits])) or "0", 2)
                 fpos += width_bits
                 z = field if run == 16 else (run << k) | field
-                decoded[i][ch] = _spec_value(z, spatial[i], decoded[i], ch, ref, bits, d)
+                decoded[i][ch] = spec_value(z, spatial[i], decoded[i], ch, ref, bits, d)
     assert sum(unary[upos:]) == 0 and len(unary) - upos < 8 and sum(fixed[fpos:]) == 0 and len(fixed) - fpos < 8
     return {i: known[i] for i, _ in pixels}
 
@@ -112,55 +92,14 @@ def spec_decode_ranked(payload: bytes, pixels: list[tuple[int, int]], prior: dic
                        bits: int, transform: int, d: int) -> dict:
     """Section 6.7 from its text: the levels of 6.5, each in rank order, range-coded tokens under adaptive
     counts, one symbol at a time."""
-    assert len(payload) >= 4
-    code, rng_, pos = int.from_bytes(payload[:4], "big"), 0xFFFFFFFF, 4
-
-    def symbol(total, find):
-        nonlocal code, rng_, pos
-        r = rng_ // total
-        v = code // r
-        assert v < total
-        start, freq, result = find(v)
-        code -= start * r
-        rng_ = freq * r
-        while rng_ < 1 << 24:
-            rng_ = (rng_ << 8) & 0xFFFFFFFF
-            code = ((code << 8) | payload[pos]) & 0xFFFFFFFF
-            pos += 1
-        return result
-
-    ntok = max(8, 2 * bits + 2)
-    models = {}
-
-    def token(model):
-        f = models.setdefault(model, [max(1, 12 - t) for t in range(ntok)])
-
-        def find(v):
-            start = 0
-            for t in range(ntok):
-                if v < start + f[t]:
-                    return start, f[t], t
-                start += f[t]
-        t = symbol(sum(f), find)
-        f[t] += 24
-        if sum(f) > 8192:
-            f[:] = [(v + 1) >> 1 for v in f]
-        return t
-
+    tokens = SpecTokens(payload, bits)
     known = dict(prior)
     for level, spatial, contexts, decoded in _spec_levels(pixels, known, width, channels, bits,
                                                           1 if transform == 1 else 0):
         for i, _ in sorted(level, key=lambda ik: (ik[1], ik[0])):  # rank order: key, then scan order
-            for p, (ch, ref) in enumerate(_spec_planes(transform, channels)):
-                t = token(9 * p + contexts[i])
-                if t < 8:
-                    z = t
-                else:
-                    e = (t - 8) // 2 + 4
-                    n = e - 2
-                    z = (1 << (e - 1)) + ((t & 1) << n) + symbol(1 << n, lambda v: (v, 1, v))
-                decoded[i][ch] = _spec_value(z, spatial[i], decoded[i], ch, ref, bits, d)
-    assert pos == len(payload)
+            for p, (ch, ref) in enumerate(spec_planes(transform, channels)):
+                decoded[i][ch] = spec_value(tokens.code(9 * p + contexts[i]), spatial[i], decoded[i], ch, ref, bits, d)
+    tokens.end()
     return {i: known[i] for i, _ in pixels}
 
 

@@ -1,6 +1,6 @@
-"""A bounded, structure-aware fuzz of salvage (spec section 11.5) on format 3.0 streams.
+"""A bounded, structure-aware fuzz of salvage (spec section 11.5) on format 4.0 streams.
 
-Each case takes a valid lean stream (the 3.0 vectors and a few small streams encoded here), changes one
+Each case takes a valid lean stream (the 4.0 vectors and a few small streams encoded here), changes one
 thing in one segment (a byte, or a u16/u32 field of its head; a byte or field of its description, in which
 case every copy of the description and every ``stream_id`` follow, so that the stream stays consistent) and
 recomputes the CRC32s, so that the mutation gets past the checksums and reaches the checks behind them.
@@ -27,8 +27,8 @@ import pytest
 import maskcodec
 
 VALID = Path(__file__).resolve().parent.parent / "spec" / "vectors" / "valid"
-VECTORS = ("s3_rgb8_meta_keep0.1_s256", "s3_gray12_hash_maxerr2_s200", "s3_4band8_keep0.3_s300",
-           "s3_gray8_empty_s128")
+VECTORS = ("s4_rgb8_meta_keep0.1_s256", "s4_gray12_hash_maxerr2_s200", "s4_4band8_keep0.3_s300",
+           "s4_gray8_empty_s128")
 CASES = 2_000
 LIMITS = maskcodec.Limits(max_pixels=1 << 20, max_samples=1 << 22, max_side=1 << 12)
 MAX_SECONDS = 3.0  # one call; the alarm below stops a call that hangs

@@ -12,6 +12,7 @@ from maskcodec.io.images import read_image
 from maskcodec.tools.lossbench import damage
 from maskcodec.metrics import psnr
 from conftest import ROOT, SHARED
+from spec_scalar import SpecTokens, spec_planes, spec_value
 
 VECTORS = ROOT / "spec" / "vectors"
 
@@ -24,7 +25,7 @@ def test_strict_round_trip(name, bits, size):
     image = maskcodec.sample_image(name)
     data = maskcodec.encode(image, 0.1, seed=9, bits=bits, segment_size=size)
     h = maskcodec.inspect(data)
-    assert len(data) == h.segments * size and h.version == (3, 0) and h.coding == "segment"
+    assert len(data) == h.segments * size and h.version == (4, 0) and h.coding == "segment"
     m = maskcodec.mask(image.shape, 0.1, 9)
     out = maskcodec.decode(data, inpainter="nconv")
     assert out.dtype == image.dtype and out.shape == image.shape and (out[m] == image[m]).all()
@@ -132,9 +133,9 @@ def test_loss_bench_cli(tmp_path, capsys):
     import json
     result = json.loads((out / "loss.json").read_text())
     costs = result["segment_costs"]
-    assert costs["overhead_vs_scan"] > 0 and costs["frames"][0]["predictive"] < costs["frames"][0]["scan"]
+    assert costs["overhead_vs_ranked"] > 0 and costs["frames"][0]["ranked"] < costs["frames"][0]["scan"]
     assert [r["side"] for r in costs["scaling"]] == [96, 200]
-    assert all(r[name]["seconds"] > 0 for r in costs["scaling"] for name in ("predictive", "scan", "segmented"))
+    assert all(r[name]["seconds"] > 0 for r in costs["scaling"] for name in ("ranked", "scan", "segmented"))
     assert "What segmenting costs" in (out / "loss.md").read_text()
     assert main(["bench-loss", str(src), "-o", str(out), "--trials", "-1"]) == 2
     assert len(result["rows"]) == 15
@@ -215,23 +216,32 @@ def test_metadata_survives_losing_the_first_segment():
 
 
 def test_segment_runs_follow_the_spec_rule():
-    """Spec 11.3: each run is the longest prefix that fits; one more survivor would not (checked with the
-    spec's cost rule, written here from the text)."""
+    """Spec 11.3: each run is the longest prefix whose body fits; one more survivor would not (codes from the
+    text's quantizer, sizes from the range coder, whose bytes the vectors pin)."""
+    from maskcodec.entropy.range_coder import AdaptiveEncoder
     from maskcodec.framing import stream as lean_segments
+    from maskcodec.survivors.ranked import token_of, tokens
     img = maskcodec.sample_image("mastcam")
-    data = maskcodec.encode(img, 0.1, seed=3, segment_size=300)
-    got = spec_decode(data)
-    h, m, v = maskcodec.survivors(data)
-    assert (got == v).all() and (v == img[m]).all()
-    idx = _spec_stream(np.flatnonzero(m), 317, data[:300])
-    planes = lambda vals: [[int(p[1]), (int(p[0]) - int(p[1])) % 256, (int(p[2]) - int(p[1])) % 256] for p in vals]  # noqa: E731
-    segs = [data[i:i + 300] for i in range(0, len(data), 300)]
-    for s in segs[:-1]:
-        first, n = int.from_bytes(s[17:21], "little"), int.from_bytes(s[21:23], "little")
-        room = 300 - 27 - (len(lean_segments.parse(s, 0, maskcodec.Limits()).description.raw) if s[6] & 1 else 0)
-        run = idx[first:first + n + 1]
-        z = _spec_codes(planes(img.reshape(-1, 3)[run]), [(int(i) // 317, int(i) % 317) for i in run], 256, data[23 + 40])
-        assert _spec_size(z[:n], 8) <= room < _spec_size(z, 8)
+    for d in (0, 3):
+        data = maskcodec.encode(img, 0.1, seed=3, segment_size=300, max_error=d)
+        got = spec_decode(data)
+        h, m, v = maskcodec.survivors(data)
+        assert (got == v).all() and np.abs(v.astype(int) - img[m]).max() <= d
+        idx = _spec_stream(np.flatnonzero(m), 317, data[:300])
+        segs = [data[i:i + 300] for i in range(0, len(data), 300)]
+        for s in segs[:-1]:
+            first, n = int.from_bytes(s[17:21], "little"), int.from_bytes(s[21:23], "little")
+            room = 300 - 27 - (len(lean_segments.parse(s, 0, maskcodec.Limits()).description.raw) if s[6] & 1 else 0)
+            run = idx[first:first + n + 1]
+            z = _spec_encode([list(map(int, p)) for p in img.reshape(-1, 3)[run]],
+                             [(int(i) // 317, int(i) % 317) for i in run], 8, 1, d, data[23 + 40])
+            enc = AdaptiveEncoder(3, tokens(8))
+            sizes = []
+            for row in z:
+                for p, code in enumerate(row):
+                    enc.code(p, *token_of(code))
+                sizes.append(2 + enc.enc.finished_size())
+            assert sizes[n - 1] <= room < sizes[n]
 
 
 def _spec_stream(idx, width, seg0):
@@ -240,8 +250,9 @@ def _spec_stream(idx, width, seg0):
     return np.array(sorted(idx, key=lambda i: ((i // width) // window, ((i // width) % window) % lanes, i)))
 
 
-def _spec_candidates(pos, i, lanes):
-    """Spec 11.3: the predictor of survivor i among the segment's survivors at pos = [(y, x), ...]."""
+def _spec_prediction(pos, decoded, i, lanes, bits):
+    """Spec 11.3: survivor i's spatial prediction per channel from the segment's survivors before it (at
+    pos = [(y, x), ...], with their decoded values)."""
     y, x = pos[i]
     cands = []
     if i > 0 and pos[i - 1][0] == y:
@@ -251,42 +262,35 @@ def _spec_candidates(pos, i, lanes):
         left = [j for j in row if pos[j][1] < x]
         right = [j for j in row if pos[j][1] >= x]
         cands += ([left[-1]] if left else []) + ([right[0]] if right else [])
-    if not cands:
-        return i - 1  # the survivor before it (-1: predicted by 0)
     dist = [(pos[j][1] - x) ** 2 + (pos[j][0] - y) ** 2 for j in cands]
-    return cands[dist.index(min(dist))]
+    w = [(1 << 30) // (d2 * d2) if d2 <= 1 << 15 else 0 for d2 in dist]
+    if sum(w):
+        return [(sum(wj * decoded[j][c] for wj, j in zip(w, cands)) + sum(w) // 2) // sum(w)
+                for c in range(len(decoded[0]))]
+    j = cands[dist.index(min(dist))] if cands else i - 1
+    return list(decoded[j]) if j >= 0 else [1 << (bits - 1)] * len(decoded[0])
 
 
-def _spec_codes(p, pos, rng, lanes):
-    out = []
-    for i in range(len(p)):
-        j = _spec_candidates(pos, i, lanes)
-        row = []
-        for c in range(len(p[i])):
-            e = (p[i][c] - (p[j][c] if j >= 0 else 0)) % rng
-            e = e - rng if e >= (rng + 1) // 2 else e
-            row.append(2 * e if e >= 0 else -2 * e - 1)
-        out.append(row)
+def _spec_encode(values, pos, bits, transform, d, lanes):
+    """Spec 11.3 and 6.5's encoder side, one survivor at a time: the codes (z per plane) of ``values``."""
+    maxval, step = (1 << bits) - 1, 2 * d + 1
+    rng = (maxval + 2 * d) // step + 1
+    decoded, out = [], []
+    for i, v in enumerate(values):
+        spatial = _spec_prediction(pos, decoded + [[0] * len(v)], i, lanes, bits)
+        row, codes = [0] * len(v), []
+        for ch, ref in spec_planes(transform, len(v)):
+            pred = spatial[ch] if ref is None else min(max(spatial[ch] + row[ref] - spatial[ref], 0), maxval)
+            e = v[ch] - pred
+            q = (e + d) // step if e >= 0 else -((d - e) // step)
+            q = q + rng if q < 0 else q
+            q = q - rng if q >= (rng + 1) >> 1 else q
+            z = 2 * q if q >= 0 else -2 * q - 1
+            row[ch] = spec_value(z, spatial, row, ch, ref, bits, d)
+            codes.append(z)
+        decoded.append(row)
+        out.append(codes)
     return out
-
-
-def _spec_size(z, bits):
-    """C + 2 + ceil(U/8) + ceil(F/8) with each plane's best Rice parameter."""
-    planes = len(z[0])
-    u = f = 0
-    for c in range(planes):
-        costs = []
-        for k in range(bits + 1):
-            qs = [row[c] >> k for row in z]
-            costs.append((sum(min(q, 16) + 1 for q in qs) + sum(bits if q >= 16 else k for q in qs),
-                          sum(min(q, 16) + 1 for q in qs)))
-        total, unary = min(costs, key=lambda t: t[0])  # first minimum: the smallest k
-        u, f = u + unary, f + total - unary
-    return planes + 2 + -(-u // 8) + -(-f // 8)
-
-
-def _bits(data):
-    return [(b >> (7 - i)) & 1 for b in data for i in range(8)]
 
 
 def spec_decode(data: bytes) -> np.ndarray:
@@ -297,7 +301,6 @@ def spec_decode(data: bytes) -> np.ndarray:
     bits, transform, channels = fixed[10], fixed[11], int.from_bytes(fixed[12:14], "little")
     width = int.from_bytes(fixed[20:24], "little")
     d = int.from_bytes(seg0[59:61], "little")
-    step, rng = 2 * d + 1, ((1 << bits) - 1 + d) // (2 * d + 1) + 1
     m = maskcodec.survivors(data)[1]  # the mask (section 5 is tested elsewhere)
     idx = _spec_stream(np.flatnonzero(m), width, seg0)
     out = {}
@@ -308,43 +311,24 @@ def spec_decode(data: bytes) -> np.ndarray:
         if s[6] & 1:
             model = s[at + 43] + (32 if s[at + 43] else 0)
             at += 46 + model + int.from_bytes(s[at + 44 + model:at + 46 + model], "little")
-        ks = list(s[at:at + channels])
-        usize = int.from_bytes(s[at + channels:at + channels + 2], "little")
-        unary = _bits(s[at + channels + 2:at + channels + 2 + usize])
-        fixed_bits = _bits(s[at + channels + 2 + usize:-4])
-        up = fp = 0
-        z = [[0] * channels for _ in range(n)]
-        for c in range(channels):
-            for i in range(n):
-                q = 0
-                while unary[up] == 0:
-                    q, up = q + 1, up + 1
-                up += 1
-                w = bits if q == 16 else ks[c]
-                field = int("".join(map(str, fixed_bits[fp:fp + w])) or "0", 2)
-                fp += w
-                z[i][c] = field if q == 16 else (q << ks[c]) | field
+        psize = int.from_bytes(s[at:at + 2], "little")
+        assert not any(s[at + 2 + psize:-4])
+        tokens = SpecTokens(s[at + 2:at + 2 + psize], bits)
         pos = [(int(i) // width, int(i) % width) for i in idx[first:first + n]]
-        p = []
+        decoded = []
         for i in range(n):
-            j = _spec_candidates(pos, i, seg0[23 + 40])
-            row = []
-            for c in range(channels):
-                e = z[i][c] >> 1 if z[i][c] % 2 == 0 else -((z[i][c] + 1) >> 1)
-                row.append((e + (p[j][c] if j >= 0 else 0)) % rng)
-            p.append(row)
-        for pixel, row in zip(idx[first:first + n], p):
-            q = list(row)
-            if transform == 1:
-                q = [(row[1] + row[0]) % rng, row[0], (row[2] + row[0]) % rng]
-            elif transform == 2:
-                for c in range(1, channels):
-                    q[c] = (q[c] + q[c - 1]) % rng
-            out[int(pixel)] = [min(v * step, (1 << bits) - 1) for v in q]
+            row = [0] * channels
+            decoded.append(row)
+            spatial = _spec_prediction(pos, decoded, i, seg0[23 + 40], bits)
+            for p, (ch, ref) in enumerate(spec_planes(transform, channels)):
+                row[ch] = spec_value(tokens.code(p), spatial, row, ch, ref, bits, d)
+        tokens.end()
+        for pixel, row in zip(idx[first:first + n], decoded):
+            out[int(pixel)] = row
     return np.array([out[k] for k in sorted(out)], dtype=np.int64).reshape(-1, channels)
 
 
-@pytest.mark.parametrize("name", ["s3_rgb8_meta_keep0.1_s256", "s3_gray12_hash_maxerr2_s200", "s3_4band8_keep0.3_s300"])
+@pytest.mark.parametrize("name", ["s4_rgb8_meta_keep0.1_s256", "s4_gray12_hash_maxerr2_s200", "s4_4band8_keep0.3_s300"])
 def test_spec_decoder_reads_the_lean_vectors(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
     assert (spec_decode(data) == np.load(VECTORS / "valid" / f"{name}.survivors.npy")).all()

@@ -125,13 +125,13 @@ SALVAGE = sorted(p.stem for p in (VECTORS / "salvage").glob("*.mcx"))
 def test_salvage_vectors(name):
     data = (VECTORS / "salvage" / f"{name}.mcx").read_bytes()
     expected = json.loads((VECTORS / "salvage" / f"{name}.json").read_text())
-    metadata = expected.pop("metadata", None)  # 3.0 streams: the metadata salvage keeps
+    metadata = expected.pop("metadata", None)  # lean streams: the metadata salvage keeps
     with pytest.raises(errors.FormatError):
         maskcodec.decode(data)  # strict mode names the damage
     with pytest.warns(maskcodec.SalvageWarning) as caught:
         out = maskcodec.decode(data, inpainter="nconv", strict=False)
     assert vars(caught[0].message.report) == expected
-    source = "s3_rgb8_meta_keep0.1_s256" if name.startswith("s3_") else "seg_rgb8_keep0.25_s256"
+    source = "s4_rgb8_meta_keep0.1_s256" if name.startswith("s4_") else "seg_rgb8_keep0.25_s256"
     if metadata is not None:
         assert maskcodec.modes.mask.stream.salvage(data, maskcodec.Limits())[0].metadata == metadata != {}
     image = np.load(VECTORS / "valid" / f"{source}.input.npy")
@@ -140,7 +140,7 @@ def test_salvage_vectors(name):
     assert (out[full] == image[full]).mean() >= expected["survivors_recovered"] / expected["survivors_expected"]
 
 
-@pytest.mark.parametrize("name", ["rgb8_keep0.1", "s3_gray12_hash_maxerr2_s200",
+@pytest.mark.parametrize("name", ["rgb8_keep0.1", "s4_gray12_hash_maxerr2_s200",
                                   "latent_rgb8_minmax", "latent_rgb8_context"])
 def test_every_truncation_of_a_file_is_a_clear_error(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()
@@ -149,7 +149,7 @@ def test_every_truncation_of_a_file_is_a_clear_error(name):
             maskcodec.decode(data[:n])
 
 
-@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "s3_gray12_hash_maxerr2_s200",
+@pytest.mark.parametrize("name", ["gray8_hwc1_meta_keep0.5", "s4_gray12_hash_maxerr2_s200",
                                   "latent_gray8_integer", "latent_rgb8_context"])
 def test_every_single_bit_flip_is_detected(name):
     data = (VECTORS / "valid" / f"{name}.mcx").read_bytes()

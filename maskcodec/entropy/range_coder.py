@@ -82,6 +82,17 @@ class RangeEncoder:
         self.pending += 1
         self.low = (self.low & 0x00FFFFFF) << 8
 
+    def finished_size(self) -> int:
+        """The bytes :meth:`finish` would return now (the encoder is not changed)."""
+        low, cache, pending, first, size = self.low, self.cache, self.pending, self.first, len(self.out)
+        for _ in range(5):
+            if low < 0xFF000000 or low > _MASK32:
+                size += pending - first
+                first, pending = False, 0
+            pending += 1
+            low = (low & 0x00FFFFFF) << 8
+        return size
+
     def finish(self) -> bytes:
         """Flush the interval (five shifts) and return every byte written."""
         for _ in range(5):

@@ -29,7 +29,7 @@ __all__ = ["SYNC", "VERSION", "DESCRIPTION_MAGIC", "HEAD_SIZE", "FLAG_DESCRIPTIO
            "carries_description", "description_bytes", "parse_description", "build", "parse", "is_lean"]
 
 SYNC = b"\x89MCL"
-VERSION = (3, 0)
+VERSION = (4, 0)
 DESCRIPTION_MAGIC = b"\x89MCD"
 FLAG_DESCRIPTION = 0x01
 MAX_RUN = 65535  # count is a u16

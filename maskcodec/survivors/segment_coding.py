@@ -3,29 +3,53 @@
 The survivors are put in *stream order* (by window of 64 rows, then lane:
 rows 0, 4, 8, ... of the window, then 1, 5, 9, ...) and cut into consecutive
 runs, one per segment (:mod:`maskcodec.modes.mask.stream` frames them). Within
-a segment every survivor is predicted from one survivor before it in the
-segment: the nearest (squared distance) of its left neighbour in the row and
-the two survivors bracketing its column in the rows 1, 2, 3 and 1, 2, 3 lanes
-above; its residual is coded in the Rice block (:mod:`maskcodec.survivors.rice`)
-with a parameter per plane. With ``max_error`` d the values are first
-quantized to steps of 2d + 1, so every kept value comes back within d.
+a segment every survivor is predicted from the survivors before it in the
+segment: its left neighbour in the row and the two survivors bracketing its
+column in the rows 1, 2, 3 and 1, 2, 3 lanes above, weighed as the single
+container weighs its candidates (``2**30 // d**4``). From there on it is the
+single container's survivor coder: the planes and the near-lossless quantizer
+of section 6.5 (every kept value within ``max_error``) and the tokens, adaptive
+models and range coder of section 6.7, one model per plane, starting afresh in
+every segment. A segment holds the longest run whose range code fits in it.
+
+Examples
+--------
+>>> import maskcodec
+>>> from maskcodec.masks import keep_to_threshold, kept_indices
+>>> img = maskcodec.sample_image("mastcam")[:64, :96]
+>>> idx = kept_indices(64, 96, keep_to_threshold(0.2), 5)
+>>> idx = idx[stream_order(idx, 96, LANES, WINDOW)]
+>>> values = img.reshape(-1, 3)[idx]
+>>> run = quantized_run(idx, values, 96, 8, 1, 2, LANES)
+>>> n, body = pack(run, 8, 200)
+>>> 0 < n <= idx.size, len(body) <= 200
+(True, True)
+>>> decoded = decode_run(body, idx[:n], 96, 8, 1, 2, 3, LANES, "a segment")
+>>> bool(np.array_equal(decoded, run.recon[:n])), bool(np.abs(decoded - values[:n]).max() <= 2)
+(True, True)
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from ..entropy.range_coder import AdaptiveDecoder, AdaptiveEncoder
 from ..errors import FormatError
-from . import rice
-from .transform import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, forward, inverse
+from .predictive import quantizer
+from .ranked import code_of, raw_bits, token_of, tokens
+from .transform import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, order as transform_order
 
-__all__ = ["LANES", "WINDOW", "UNARY_SIZE", "transform_for", "quantized_range", "planes_of", "values_of_planes",
-           "stream_order", "rows_above", "predictors", "residual_codes", "least_size", "fit", "block", "codes",
-           "values_of"]
+__all__ = ["LANES", "WINDOW", "SIZE_FIELD", "MAX_RUN", "Run", "transform_for", "stream_order", "rows_above",
+           "candidates", "predictors", "weights", "quantized_run", "pack", "decode_run", "least_size"]
 
 LANES, WINDOW = 4, 64  # the reference encoder's survivor order: in windows of 64 rows, rows 0, 4, 8, ..., then 1, 5, 9, ...
 ROWS_ABOVE = 3     # rows above a survivor whose survivors may predict it: dy = 1..3 and 1..3 lanes up
 _FAR = 1 << 62     # the distance of a missing candidate
-UNARY_SIZE = 2     # bytes of the Rice block's unary size (u16)
+MAX_RUN = 65535    # the most survivors a segment holds (its count is a u16)
+SIZE_FIELD = 2     # bytes of the body's payload_size (u16)
+WEIGHT_ONE = 1 << 30  # a candidate weighs 2**30 // d2**2 ...
+LIMIT_D2 = 1 << 15    # ... which is 0 beyond d2 = 2**15
 
 
 def rows_above(lanes: int) -> tuple[int, ...]:
@@ -43,24 +67,6 @@ def transform_for(channels: int) -> int:
     return TRANSFORM_GREEN_DIFF if channels == 3 else TRANSFORM_NONE if channels == 1 else TRANSFORM_BAND_DIFF
 
 
-def quantized_range(bits: int, max_error: int) -> tuple[int, int]:
-    """(step, RANGE): values are quantized to ``v' = (v + d) // step`` with ``0 <= v' < RANGE``."""
-    step = 2 * max_error + 1
-    return step, ((1 << bits) - 1 + max_error) // step + 1
-
-
-def planes_of(values: np.ndarray, bits: int, transform: int, max_error: int) -> np.ndarray:
-    """Quantized, transformed planes ``(C, n)`` (int32, each below RANGE) of values ``(n, C)``."""
-    step, rng = quantized_range(bits, max_error)
-    return forward((values.astype(np.int32) + max_error) // step, transform, rng)
-
-
-def values_of_planes(planes: np.ndarray, bits: int, transform: int, max_error: int) -> np.ndarray:
-    """Invert :func:`planes_of`: the reconstructed values ``(n, C)`` (within ``max_error`` of the input)."""
-    step, rng = quantized_range(bits, max_error)
-    return np.minimum(inverse(planes, transform, rng) * step, (1 << bits) - 1)
-
-
 def stream_order(idx: np.ndarray, width: int, lanes: int, window: int) -> np.ndarray:
     """The survivors' *stream order* (spec section 11.3): positions in ``idx`` (ascending scan-order pixel
     indices) sorted by window of ``window`` rows, then lane (row within the window modulo ``lanes``), then
@@ -69,12 +75,12 @@ def stream_order(idx: np.ndarray, width: int, lanes: int, window: int) -> np.nda
     return np.lexsort((idx, (y % window) % lanes, y // window))
 
 
-def predictors(idx: np.ndarray, width: int, lanes: int) -> np.ndarray:
-    """For each survivor of one segment, ``idx[i]`` (pixel indices in stream order), the position in ``idx`` of
-    the survivor that predicts it, or -1 (predicted by 0). Candidates come before it in the segment: the
-    survivor just before it if in its row, and in each of the rows :func:`rows_above` it the last survivor
-    left of its column and the first at or right of it; the nearest (squared distance) wins, ties in that
-    order. Without a candidate: the survivor just before it (-1 for the segment's first)."""
+def candidates(idx: np.ndarray, width: int, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates of each survivor of one segment, ``idx[i]`` (pixel indices in stream order): positions in
+    ``idx`` ``(K, n)`` and squared distances ``(K, n)`` (a huge distance where there is none), in the spec's
+    order: the survivor just before it if in its row, then in each of the rows :func:`rows_above` it the last
+    survivor left of its column and the first at or right of it, when that row's survivors come before it.
+    A candidate's position depends on the survivors before it only, so a prefix of a run has the same ones."""
     n = idx.size
     y, x = idx // width, idx % width
     at = np.arange(n)
@@ -96,77 +102,162 @@ def predictors(idx: np.ndarray, width: int, lanes: int) -> np.ndarray:
         right = np.searchsorted(by_pixel, (y - dy) * width + x)
         offer(right - 1, dy, True)
         offer(right, dy, True)
-    d = np.stack(dists)
-    best = np.argmin(d, axis=0)
-    return np.where(d[best, at] < _FAR, np.stack(cands)[best, at], at - 1)
+    return np.stack(cands), np.stack(dists)
 
 
-def residual_codes(planes: np.ndarray, idx: np.ndarray, width: int, rng: int, lanes: int) -> np.ndarray:
-    """The codes ``(C, n)`` of one segment's planes."""
-    j = predictors(idx, width, lanes)
-    pred = np.where(j >= 0, planes[:, np.maximum(j, 0)], 0)
-    e = (planes - pred) % rng
-    return rice.zigzag(np.where(e >= (rng + 1) >> 1, e - rng, e))  # reduced modulo RANGE as in JPEG-LS
+def predictors(cands: np.ndarray, dists: np.ndarray) -> np.ndarray:
+    """For each survivor, the position of the survivor that predicts it: its nearest candidate (the first in
+    order among equals); without a candidate the survivor just before it (-1, predicted by mid-range, for the
+    segment's first)."""
+    at = np.arange(cands.shape[1])
+    best = np.argmin(dists, axis=0)
+    return np.where(dists[best, at] < _FAR, cands[best, at], at - 1)
+
+
+class Run(NamedTuple):
+    """One segment's survivors coded: codes ``(n, planes)`` (planes in coding order) and the values the decoder
+    reconstructs ``(n, C)``."""
+
+    codes: np.ndarray
+    recon: np.ndarray
+
+
+class _Walk:
+    """The survivors of a run one at a time, as encoder and decoder both see them: each survivor's spatial
+    prediction per channel from the values reconstructed before it."""
+
+    def __init__(self, idx: np.ndarray, width: int, bits: int, channels: int, lanes: int):
+        self.cands, dists = candidates(idx, width, lanes)
+        self.parent = predictors(self.cands, dists)
+        self.weights = weights(dists)
+        self.mid = [1 << (bits - 1)] * channels
+
+    def prediction(self, i: int, recon: np.ndarray) -> list[int]:
+        """Survivor ``i``'s spatial prediction per channel."""
+        w = self.weights[:, i]
+        total = int(w.sum())
+        if total:
+            return (((w[:, None] * recon[self.cands[:, i]]).sum(axis=0) + total // 2) // total).tolist()
+        j = int(self.parent[i])
+        return recon[j].tolist() if j >= 0 else self.mid
+
+
+def weights(dists: np.ndarray) -> np.ndarray:
+    """The candidates' weights ``floor(2**30 / d2**2)`` (0 for d2 > 2**15, and for a missing candidate).
+
+    >>> weights(np.array([1, 2, 5, 32768, 32769, 1 << 62])).tolist()
+    [1073741824, 268435456, 42949672, 1, 0, 0]
+    """
+    d2 = np.minimum(dists, LIMIT_D2 + 1)
+    return np.where(d2 <= LIMIT_D2, WEIGHT_ONE // (d2 * d2), 0)
+
+
+def _plane_prediction(pred: list[int], recon_row: np.ndarray, ch: int, ref: int | None, maxval: int) -> int:
+    """Section 6.5's plane prediction: the channel's spatial prediction, corrected by its reference's error."""
+    if ref is None:
+        return pred[ch]
+    return min(max(pred[ch] + int(recon_row[ref]) - pred[ref], 0), maxval)
+
+
+def _quantize(e: int, step: int, rng: int) -> int:
+    d = step >> 1
+    q = (e + d) // step if e >= 0 else -((d - e) // step)
+    if q < 0:
+        q += rng
+    return q - rng if q >= (rng + 1) >> 1 else q
+
+
+def _reconstruct(pred: int, q: int, step: int, rng: int, maxval: int) -> int:
+    d = step >> 1
+    r = pred + q * step
+    if r < -d:
+        r += rng * step
+    elif r > maxval + d:
+        r -= rng * step
+    return min(max(r, 0), maxval)
+
+
+def quantized_run(idx: np.ndarray, values: np.ndarray, width: int, bits: int, transform: int, max_error: int,
+                  lanes: int) -> Run:
+    """The codes and reconstructed values of the survivors ``idx`` (stream order) of one segment with
+    ``values`` ``(n, C)``: every prediction from the values reconstructed before it (spec 11.3)."""
+    n, channels = values.shape
+    walk = _Walk(idx, width, bits, channels, lanes)
+    planes = transform_order(channels, transform)
+    step, rng, maxval = quantizer(bits, max_error)
+    values = values.astype(np.int64)
+    recon = np.zeros((n, channels), np.int64)
+    codes = np.zeros((n, len(planes)), np.int64)
+    for i in range(n):
+        pred = walk.prediction(i, recon)
+        row = recon[i]
+        for p, (ch, ref) in enumerate(planes):
+            base = _plane_prediction(pred, row, ch, ref, maxval)
+            q = _quantize(int(values[i, ch]) - base, step, rng)
+            row[ch] = _reconstruct(base, q, step, rng, maxval)
+            codes[i, p] = 2 * q if q >= 0 else -2 * q - 1
+    return Run(codes, recon)
+
+
+def pack(run: Run, bits: int, room: int) -> tuple[int, bytes]:
+    """The longest prefix of ``run`` whose body fits in ``room`` bytes (spec 11.3, the encoder's rule: the
+    first survivor that does not fit ends it; at most 65535), and that body: ``payload_size`` (u16) and the
+    range code of its codes, each survivor's planes in turn, plane p under model p."""
+    n = min(run.codes.shape[0], MAX_RUN)
+    planes = run.codes.shape[1]
+    enc = AdaptiveEncoder(planes, tokens(bits))
+    fits = 0
+    for i, row in enumerate(run.codes[:n].tolist()):
+        for p, z in enumerate(row):
+            enc.code(p, *token_of(z))
+        if SIZE_FIELD + enc.enc.finished_size() > room:
+            break
+        fits = i + 1
+    enc = AdaptiveEncoder(planes, tokens(bits))
+    for row in run.codes[:fits].tolist():
+        for p, z in enumerate(row):
+            enc.code(p, *token_of(z))
+    payload = enc.finish()
+    return fits, len(payload).to_bytes(SIZE_FIELD, "little") + payload
+
+
+def decode_run(body: bytes, idx: np.ndarray, width: int, bits: int, transform: int, max_error: int, channels: int,
+               lanes: int, where: str) -> np.ndarray:
+    """The values ``(n, C)`` (int64) of one segment's survivors ``idx`` (stream order) from its body, checked
+    (spec 11.3): the payload within the body and at least 4 bytes, zero padding after it, every code below
+    RANGE, every payload byte read."""
+    if len(body) < SIZE_FIELD:
+        raise FormatError(f"{where} has no room for its payload size")
+    size = int.from_bytes(body[:SIZE_FIELD], "little")
+    if size > len(body) - SIZE_FIELD:
+        raise FormatError(f"{where}: payload_size {size} runs past the {len(body) - SIZE_FIELD} bytes of its body")
+    if any(body[SIZE_FIELD + size:]):
+        raise FormatError(f"{where}: the bytes after its payload must be zero")
+    dec = AdaptiveDecoder(body[SIZE_FIELD:SIZE_FIELD + size], channels, tokens(bits), where)
+    walk = _Walk(idx, width, bits, channels, lanes)
+    planes = transform_order(channels, transform)
+    step, rng, maxval = quantizer(bits, max_error)
+    recon = np.zeros((idx.size, channels), np.int64)
+    for i in range(idx.size):
+        pred = walk.prediction(i, recon)
+        row = recon[i]
+        for p, (ch, ref) in enumerate(planes):
+            t = dec.symbol(p)
+            z = code_of(t, dec.raw(raw_bits(t)))
+            if z >= rng:
+                raise FormatError(f"{where}: residual code {z} is out of range: codes must be below RANGE = {rng}")
+            row[ch] = _reconstruct(_plane_prediction(pred, row, ch, ref, maxval), -((z + 1) >> 1) if z & 1 else z >> 1, step,
+                                   rng, maxval)
+    dec.finish()
+    return recon
 
 
 def least_size(channels: int, bits: int) -> int:
-    """The most bytes one survivor's codes can take in a segment (every plane an escape), with the block's
-    Rice parameters and unary size: a segment with this much room holds at least one survivor."""
-    return rice.least_block_size(channels, 0, UNARY_SIZE) + -(-channels * (bits + rice.QMAX + 1) // 8)
+    """The most bytes one survivor's body can take: ``payload_size``, 5 bytes of range coder and ``bits + 5``
+    bits a plane (a token costs at most ``log2 100`` bits under the initial counts, its raw bits ``bits - 2``):
+    a segment with this much room holds at least one survivor.
 
-
-def fit(z: np.ndarray, bits: int, room: int) -> tuple[int, np.ndarray]:
-    """How many of the codes ``z`` ``(C, M)`` fit in ``room`` bytes (spec section 11.3: the longest prefix
-    before the first that does not), and each plane's Rice parameter for that prefix."""
-    ks = np.arange(bits + 1, dtype=np.int32)[:, None, None]
-    q = z[None] >> ks  # int32 throughout: a segment holds fewer than 2**19 bits
-    unary = np.cumsum(np.minimum(q, rice.QMAX) + 1, axis=2, dtype=np.int32)
-    fixed = np.cumsum(np.where(q >= rice.QMAX, bits, ks), axis=2, dtype=np.int32)
-    choice = np.argmin(unary + fixed, axis=0)  # a plane's parameter for a prefix: the fewest bits, ties to the smallest
-    unary, fixed = (np.take_along_axis(a, choice[None], 0)[0] for a in (unary, fixed))
-    planes, m = z.shape
-    size = planes + UNARY_SIZE + (unary.sum(axis=0) + 7) // 8 + (fixed.sum(axis=0) + 7) // 8
-    n = int(np.argmin(size <= room)) if not (size <= room).all() else m
-    return n, choice[:, n - 1]  # n >= 1: least_segment leaves room for one survivor's longest codes
-
-
-def block(z: np.ndarray, k: np.ndarray, bits: int) -> bytes:
-    """A segment's codes ``(C, n)`` as one Rice block, a parameter per plane."""
-    return rice.block(z.ravel(), np.repeat(np.arange(z.shape[0]), z.shape[1]), k, bits, UNARY_SIZE)
-
-
-def codes(body: bytes, count: int, channels: int, bits: int, max_error: int, where: str) -> np.ndarray:
-    """The ``count`` codes ``(C, count)`` of one segment's body, checked (spec section 11.3): Rice parameters,
-    stream lengths, codes below RANGE, zero padding."""
-    rng = quantized_range(bits, max_error)[1]
-    if count * channels > 8 * len(body):
-        raise FormatError(f"{where} claims {count} survivors, more than its {len(body)} bytes can code")
-    reader = rice.BlockReader(body, channels, count * channels, bits, UNARY_SIZE, where)
-    z = reader.take(count * channels, np.repeat(reader.table, count)).reshape(channels, count)
-    if bool((z >= rng).any()):
-        raise FormatError(f"{where}: residual code {int(z.max())} is out of range: codes must be below RANGE = {rng}")
-    reader.finish(padded=True)
-    return z
-
-
-def values_of(runs: list[tuple[int, np.ndarray]], kept: np.ndarray, width: int, bits: int, transform: int,
-              max_error: int, lanes: int, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``kept`` (the image's survivors, scan order) and values ``(n, C)`` of the survivors held by
-    the runs ``(first, codes)`` of the stream order (runs that do not overlap, each with its :func:`codes`)."""
-    if not runs:
-        return np.zeros(0, np.int64), np.zeros((0, 0), np.int64)
-    rng = quantized_range(bits, max_error)[1]
-    order = stream_order(kept, width, lanes, window)
-    at = order[np.concatenate([np.arange(first, first + z.shape[1]) for first, z in runs])]
-    parent, offset = [], 0
-    for _, z in runs:  # each segment's predictors from its own survivors
-        j = predictors(kept[at[offset:offset + z.shape[1]]], width, lanes)
-        parent.append(np.where(j >= 0, j + offset, -1))
-        offset += z.shape[1]
-    parent = np.concatenate(parent)
-    acc = rice.unzigzag(np.concatenate([z for _, z in runs], axis=1)) % rng
-    while (parent >= 0).any():  # pointer jumping: every value is its residual plus its predictor's value
-        up = np.maximum(parent, 0)
-        acc = np.where(parent >= 0, acc + acc[:, up], acc) % rng
-        parent = np.where(parent >= 0, parent[up], -1)
-    return at, values_of_planes(acc, bits, transform, max_error)
+    >>> least_size(3, 8), least_size(1, 16)
+    (12, 10)
+    """
+    return SIZE_FIELD + 5 + -(-channels * (bits + 5) // 8)

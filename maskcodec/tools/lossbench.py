@@ -13,7 +13,7 @@ an anchor's decode that raises counts as a failure, and the PSNR drops are
 those of the decodes that worked.
 
 What segmenting costs is measured beside the damage: the segmented stream's
-bytes against the single container (predictive, the default, and scan coded)
+bytes against the single container (ranked, the default, and scan coded)
 on every frame, and the encode times of the three on mosaics of the frames of
 0.25 to 16 megapixels (``SIDES``; each encode timed once, after a warm-up).
 """
@@ -138,7 +138,7 @@ def segment_costs(images: list[np.ndarray], keep: float, packet: int, sides=SIDE
     frames = []
     for n, image in enumerate(images):
         sizes = {name: len(encode(image, keep, seed=n, **kw)) for name, kw in
-                 (("predictive", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet}))}
+                 (("ranked", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet}))}
         frames.append(sizes)
     encode(images[0][:64, :64], keep, seed=0, segment_size=packet)  # warm-up
     scaling = []
@@ -146,13 +146,13 @@ def segment_costs(images: list[np.ndarray], keep: float, packet: int, sides=SIDE
     for side in sides:
         big = mosaic(same, side)
         row = {"side": side, "megapixels": side * side / 1e6}
-        for name, kw in (("predictive", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet})):
+        for name, kw in (("ranked", {}), ("scan", {"coding": "scan"}), ("segmented", {"segment_size": packet})):
             data, seconds, _ = run_timed(lambda: encode(big, keep, seed=1, **kw), 1, 0.0)
             row[name] = {"seconds": seconds, "bytes": len(data)}
         scaling.append(row)
     return {"frames": frames, "scaling": scaling,
             "stream_memory": stream_memory(mosaic(same, max(sides)), keep, packet),
-            "overhead_vs_predictive": _mean([f["segmented"] / f["predictive"] - 1 for f in frames]),
+            "overhead_vs_ranked": _mean([f["segmented"] / f["ranked"] - 1 for f in frames]),
             "overhead_vs_scan": _mean([f["segmented"] / f["scan"] - 1 for f in frames])}
 
 
@@ -244,14 +244,14 @@ def _markdown(result: dict) -> str:
                      + " | ".join(f"{r[f'{a}_failures']}/{r['decodes']} | {_fmt(r[f'{a}_mean_drop_db'])}"
                                   for a in LOSSY_LINK_ANCHORS) + " |")
     c = result["segment_costs"]
-    lines += ["", f"What segmenting costs: the segmented stream (format 3.0, {result['packet_bytes']}-byte segments) is "
-              f"{100 * c['overhead_vs_predictive']:+.1f}% over the default single container (predictive) and "
+    lines += ["", f"What segmenting costs: the segmented stream (format 4.0, {result['packet_bytes']}-byte segments) is "
+              f"{100 * c['overhead_vs_ranked']:+.1f}% over the default single container (ranked) and "
               f"{100 * c['overhead_vs_scan']:+.1f}% over the scan-coded one (mean over frames). Encode times on "
               f"mosaics of the frames (each timed once):", "",
-              "| side | megapixels | predictive container | scan container | segmented | segmented / predictive time | "
+              "| side | megapixels | ranked container | scan container | segmented | segmented / ranked time | "
               "segmented / scan bytes |", "|---|---|---|---|---|---|---|"]
     for r in c["scaling"]:
-        seg, pred, scan = r["segmented"], r["predictive"], r["scan"]
+        seg, pred, scan = r["segmented"], r["ranked"], r["scan"]
         lines.append(f"| {r['side']} | {r['megapixels']:.2f} | {pred['seconds']:.3f} s | {scan['seconds']:.3f} s | "
                      f"{seg['seconds']:.3f} s | {seg['seconds'] / pred['seconds']:.2f} | "
                      f"{seg['bytes'] / scan['bytes']:.2f} |")

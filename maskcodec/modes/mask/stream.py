@@ -39,10 +39,10 @@ def least_segment(description: int, channels: int, bits: int) -> int:
 
 @dataclass
 class _Pending:
-    """Survivors gathered and not yet written: pixel indices and their planes ``(C, n)``."""
+    """Survivors gathered and not yet written: pixel indices and their values ``(n, C)``."""
 
     idx: np.ndarray
-    planes: np.ndarray
+    values: np.ndarray
 
 
 class StreamEncoder:
@@ -117,8 +117,8 @@ class StreamEncoder:
         self._row = 0
         self._index = 0
         self._first = 0
-        self._pending = _Pending(np.zeros(0, np.int64), np.zeros((channels, 0), np.int32))
-        self._window = _Pending(np.zeros(0, np.int64), np.zeros((channels, 0), np.int32))  # rows of an open window
+        self._pending = _Pending(np.zeros(0, np.int64), np.zeros((0, channels), self._dtype))
+        self._window = _Pending(np.zeros(0, np.int64), np.zeros((0, channels), self._dtype))  # rows of an open window
         self._tried = 0  # pending survivors the last undecided fit looked at
         self._last = 128  # survivors of the last segment written
 
@@ -132,14 +132,13 @@ class StreamEncoder:
         values = rows.reshape(-1, rows.shape[2] if rows.ndim == 3 else 1)[idx - start * w]
         self._row = stop
         b = self._window
-        b = _Pending(np.concatenate([b.idx, idx]),
-                     np.concatenate([b.planes, coding.planes_of(values, self._bits, self._transform, self._max_error)], axis=1))
+        b = _Pending(np.concatenate([b.idx, idx]), np.concatenate([b.values, values]))
         done = int(np.searchsorted(b.idx, (h if stop == h else stop - stop % self._window_rows) * w))  # whole windows
         order = coding.stream_order(b.idx[:done], w, self._lanes, self._window_rows)
         p = self._pending
         self._pending = _Pending(np.concatenate([p.idx, b.idx[:done][order]]),
-                                 np.concatenate([p.planes, b.planes[:, :done][:, order]], axis=1))
-        self._window = _Pending(b.idx[done:], b.planes[:, done:])
+                                 np.concatenate([p.values, b.values[:done][order]]))
+        self._window = _Pending(b.idx[done:], b.values[done:])
         return self._emit(final=False)
 
     def close(self) -> bytes:
@@ -150,8 +149,7 @@ class StreamEncoder:
                                     f"before close()")
         out = self._emit(final=True)
         if self._index == 0:  # an image without kept pixels: one segment says so
-            channels = self._pending.planes.shape[0]
-            out += self._segment(np.zeros((channels, 0), np.int64), np.zeros(channels, np.int64))
+            out += self._segment(*coding.pack(self._run(self._pending), self._bits, self._room()))
         return out
 
     def _check_rows(self, rows) -> np.ndarray:
@@ -171,38 +169,38 @@ class StreamEncoder:
         carries = framing.carries_description(self._index, REPEAT)
         return self._size - framing.HEAD_SIZE - CRC_SIZE - (len(self._description) if carries else 0)
 
+    def _run(self, p: _Pending) -> coding.Run:
+        return coding.quantized_run(p.idx, p.values, self._shape[1], self._bits, self._transform, self._max_error,
+                                    self._lanes)
+
     def _emit(self, final: bool) -> bytes:
         """The segments the pending survivors decide: a segment is decided once a survivor is found that no
         longer fits, or it holds the most a segment may, or the frame is complete."""
         out = []
-        width, rng = self._shape[1], coding.quantized_range(self._bits, self._max_error)[1]
         while self._pending.idx.size:
             p = self._pending
             room = self._room()
-            cap = min(framing.MAX_RUN, 8 * room // p.planes.shape[0])  # every code takes at least one bit
-            limit = min(p.idx.size, cap)
-            if not final and limit < cap and limit < 2 * self._tried:
+            limit = min(p.idx.size, framing.MAX_RUN)
+            if not final and limit < framing.MAX_RUN and limit < 2 * self._tried:
                 break  # too few new survivors since the last look to decide anything
             m = min(limit, 2 * self._last)
             while True:  # look at twice the last segment's survivors, and further only when they all fit
-                z = coding.residual_codes(p.planes[:, :m], p.idx[:m], width, rng, self._lanes)
-                n, k = coding.fit(z, self._bits, room)
+                n, body = coding.pack(self._run(_Pending(p.idx[:m], p.values[:m])), self._bits, room)
                 if n < m or m == limit:
                     break
                 m = min(limit, 2 * m)
-            if n == m and m < cap and not final:
+            if n == m and m < framing.MAX_RUN and not final:
                 self._tried = m
                 break  # every pending survivor fits: the segment may hold more
-            out.append(self._segment(z[:, :n], k))
-            self._pending = _Pending(p.idx[n:], p.planes[:, n:])
+            out.append(self._segment(n, body))
+            self._pending = _Pending(p.idx[n:], p.values[n:])
             self._tried, self._last = 0, n
         return b"".join(out)
 
-    def _segment(self, z: np.ndarray, k: np.ndarray) -> bytes:
-        n = z.shape[1]
+    def _segment(self, n: int, body: bytes) -> bytes:
         carries = framing.carries_description(self._index, REPEAT)
         data = framing.build(size=self._size, stream_id=self._stream_id, index=self._index, first=self._first, count=n,
-                          description=self._description if carries else None, body=coding.block(z, k, self._bits))
+                          description=self._description if carries else None, body=body)
         self._index += 1
         self._first += n
         return data
@@ -223,23 +221,27 @@ def header_of(desc: framing.Description, file_size: int = 0, count: int = 0) -> 
                        segments=count, coding="segment", max_error=desc.max_error)
 
 
-def _runs(desc: framing.Description, segs: list[framing.Segment]) -> list[tuple[int, np.ndarray]]:
-    """Each segment's run: its first survivor and its codes (spec section 11.3), checked."""
+def _values(desc: framing.Description, segs: list[framing.Segment], order: np.ndarray, kept: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``kept`` (the image's survivors, scan order) and values ``(n, C)`` of the survivors the
+    segments ``segs`` hold (runs that do not overlap), each segment decoded alone (spec section 11.3).
+    ``order`` is the stream order of ``kept``."""
     f = desc.fixed
-    runs = []
+    at, values = [np.zeros(0, np.int64)], [np.zeros((0, f.channels), np.int64)]
     for s in segs:
         where = f"segment {s.index} at byte {s.start}"
         if s.first + s.count > f.survivors:
             raise FormatError(f"{where} holds survivors {s.first}..{s.first + s.count - 1}, the image has "
                               f"{f.survivors}")
-        runs.append((s.first, coding.codes(s.body, s.count, f.channels, f.bits, desc.max_error, where)))
-    return runs
+        run = order[s.first:s.first + s.count]
+        values.append(coding.decode_run(s.body, kept[run], f.width, f.bits, f.transform, desc.max_error, f.channels,
+                                        desc.lanes, where))
+        at.append(run)
+    return np.concatenate(at), np.concatenate(values)
 
 
-def _values(desc: framing.Description, runs, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    f = desc.fixed
-    at, values = coding.values_of(runs, kept, f.width, f.bits, f.transform, desc.max_error, desc.lanes, desc.window)
-    return at, values.reshape(-1, f.channels)
+def _stream_order(desc: framing.Description, kept: np.ndarray) -> np.ndarray:
+    return coding.stream_order(kept, desc.fixed.width, desc.lanes, desc.window)
 
 
 def describe(data: bytes, limits: Limits) -> MaskHeader:
@@ -255,7 +257,8 @@ def read(data: bytes, limits: Limits) -> tuple[MaskHeader, np.ndarray, np.ndarra
     desc, segs = framing.read_all(data, limits, header_of)
     header = header_of(desc, len(data), len(segs))
     m = header_mask(header)
-    at, values = _values(desc, _runs(desc, segs), np.flatnonzero(m))
+    kept = np.flatnonzero(m)
+    at, values = _values(desc, segs, _stream_order(desc, kept), kept)
     out = np.empty_like(values)
     out[at] = values
     return header, m, out.astype(desc.dtype)
@@ -269,17 +272,20 @@ def salvage(data: bytes, limits: Limits) -> tuple[MaskHeader, np.ndarray, np.nda
         raise FormatError("no intact segment carries the image description: nothing of the image can be recovered")
     header = header_of(desc, len(data))
     kept = np.flatnonzero(header_mask(header))
-    good, runs, end = [], [], 0
+    order = _stream_order(desc, kept)
+    good, at, values, end = [], [np.zeros(0, np.int64)], [np.zeros((0, desc.fixed.channels), np.int64)], 0
     for s in found:  # in order of their runs: drop a run that overlaps the last one kept or whose codes fail
         if s.first < end:
             continue
         try:
-            runs.extend(_runs(desc, [s]))
+            a, v = _values(desc, [s], order, kept)
         except FormatError:
             continue
         good.append(s)
+        at.append(a)
+        values.append(v)
         end = s.first + s.count
-    at, values = _values(desc, runs, kept)
+    at, values = np.concatenate(at), np.concatenate(values)
     indices = {s.index for s in good}
     last = max(indices, default=-1)
     tail = not good or good[-1].first + good[-1].count < header.survivors
