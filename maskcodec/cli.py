@@ -54,6 +54,15 @@ _FROM_THE_CHAIN = (("--mode", "mode", "mask"), ("--seed", "seed", None), ("--mas
                    ("--segment-size", "segment_size", None), ("--coding", "coding", None))
 
 
+def _mcx_output(path: Path, force: bool) -> Path:
+    """An encoder's output file: named ``.mcx`` (an image suffix would hide what it holds) unless ``--force``,
+    and writable."""
+    if path.suffix.lower() != ".mcx" and not force:
+        raise InvalidInputError(f"-o {path}: encoded files end in .mcx (-o {path.with_suffix('.mcx')}); "
+                                f"--force writes the name as given")
+    return check_writable(path, force)
+
+
 def _cmd_refine(args: argparse.Namespace) -> int:
     """``encode --refines FILES``: a refinement of the chain FILES from the original image."""
     from .codec import refine
@@ -70,8 +79,8 @@ def _cmd_refine(args: argparse.Namespace) -> int:
     for p in chain:
         if not p.is_file():
             raise InvalidInputError(f"{p}: no such .mcx file (--refines)")
-    out = check_writable(Path(args.output) if args.output else
-                         Path(args.input).with_suffix(f".keep{args.keep:g}.mcx"), args.force)
+    out = _mcx_output(Path(args.output) if args.output else Path(args.input).with_suffix(f".keep{args.keep:g}.mcx"),
+                      args.force)
     image = read_image(args.input)
     previous = [p.read_bytes() for p in chain]
     data = refine(image, previous, args.keep, max_error=args.max_error)
@@ -83,7 +92,7 @@ def _cmd_refine(args: argparse.Namespace) -> int:
 
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .codec import encode_with
-    from .io.images import read_image
+    from .io.images import read_image_bits
     from .options import resolve
     from .io.products import is_product, read_product
     if args.refines:
@@ -91,12 +100,16 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
                    model=args.model, quality=args.quality, mask=args.mask,
                    max_error=args.max_error, coding=args.coding)  # every option checked before the image is read
-    out = check_writable(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
+    out = _mcx_output(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
     if is_product(args.input):
         product = read_product(args.input)
         image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
     else:
-        image = read_image(args.input)
+        image, bits = read_image_bits(args.input)
+        if bits is not None and args.bits is None:
+            print(f"maskcodec: {args.input}: {bits} significant bits, as its sBIT chunk says (--bits overrides)",
+                  file=sys.stderr)
+        opts = opts.with_found_bits(bits)
     data = encode_with(image, opts)
     out.write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])

@@ -119,8 +119,12 @@ class EncodeOptions:
     def with_metadata(self, metadata: dict | None, bits: int | None = None) -> EncodeOptions:
         """These options with ``metadata`` (checked) and, unless bits were asked for, ``bits`` (a mission
         product's significant bits)."""
-        raw = _check_metadata(metadata)
-        return replace(self, metadata=raw, bits=self.bits if self.bits is not None else check_bits(bits))
+        return replace(self.with_found_bits(bits), metadata=_check_metadata(metadata))
+
+    def with_found_bits(self, bits: int | None) -> EncodeOptions:
+        """These options with the significant bits an input file declares (a product's label, a PNG's
+        ``sBIT``), unless bits were asked for."""
+        return replace(self, bits=self.bits if self.bits is not None else check_bits(bits))
 
     def bits_for_dtype(self, dtype: np.dtype) -> int:
         """The significant bits of samples of ``dtype``: as asked (at most the dtype's width) or that width."""
@@ -197,8 +201,21 @@ def prepare(image, opts: EncodeOptions) -> tuple[np.ndarray, EncodeOptions]:
     else the dtype's width) and ``max_error`` within them. What an encoder of a mode receives. A stream
     encoder (``segment_size``) checks the values as the rows arrive, so the frame is not scanned twice."""
     check_image(image)
+    check_model_fits(opts, image.shape[2] if image.ndim == 3 else 1)
     bits = opts.bits_for_dtype(image.dtype) if opts.segment_size is not None else opts.bits_for(image)
     return image, replace(opts, bits=bits, max_error=check_max_error(opts.max_error, bits))
+
+
+def check_model_fits(opts: EncodeOptions, channels: int) -> None:
+    """Refuse, at encode time, a mask-mode file whose recommended inpainting model could not fill it (the
+    decoder would refuse the file with its default inpainter)."""
+    if opts.mode != "mask" or not opts.model_id:
+        return
+    entry = inpainting_model(opts.model_id)
+    if entry.channels != channels:
+        raise InvalidInputError(f"model (--model) {opts.model_id!r} inpaints {entry.channels}-channel images and "
+                                f"this image has {channels}; name a {channels}-channel model or leave the model to "
+                                f"the decoder (no --model; --inpainter linear fills any image)")
 
 
 def check_image(image) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 
 import maskcodec
 from maskcodec.cli import main
-from maskcodec.io.images import read_image, write_image
+from maskcodec.io.images import read_image, read_image_bits, write_image
 from maskcodec.io.samples import sample_path
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
@@ -30,26 +30,31 @@ def rgb16(tmp_path) -> Path:
     return path
 
 
-def test_sixteen_bit_colour_decodes_to_tiff_by_default(rgb16, tmp_path, capsys):
+def test_sixteen_bit_colour_decodes_to_a_full_depth_png(rgb16, tmp_path, capsys):
     assert main(["decode", str(rgb16)]) == 0
-    out = rgb16.with_suffix(".decoded.tif")
+    out = rgb16.with_suffix(".decoded.png")
     assert f"-> {out}" in capsys.readouterr().out
-    image, dec = np.load(tmp_path / "rgb16.npy"), read_image(out)
+    image, (dec, bits) = np.load(tmp_path / "rgb16.npy"), read_image_bits(out)
     m = maskcodec.mask(image.shape, 0.25, 3)
-    assert dec.dtype == np.uint16 and (dec[m] == image[m]).all()
-    # a folder of such frames decodes too, each to TIFF
+    assert dec.dtype == np.uint16 and (dec[m] == image[m]).all() and bits == 12  # sBIT says 12 bits
+    # the PNG encodes again at its 12 bits, every sample kept
+    assert main(["encode", str(out), "-o", str(tmp_path / "again.mcx"), "--keep", "1"]) == 0
+    assert "12 significant bits, as its sBIT chunk says" in capsys.readouterr().err
+    again = maskcodec.inspect((tmp_path / "again.mcx").read_bytes())
+    assert again.bits == 12 and again.dtype == "uint16" and again.channels == 3
+    assert (maskcodec.decode((tmp_path / "again.mcx").read_bytes()) == dec).all()
+    # a folder of such frames decodes too, each to PNG
     folder = tmp_path / "downlink"
     folder.mkdir()
     shutil.copy(rgb16, folder / "a.mcx")
     shutil.copy(VECTORS / "valid" / "rgb8_keep0.1.mcx", folder / "b.mcx")
     assert main(["decode", str(folder), "-o", str(tmp_path / "out"), "-q", "--inpainter", "nconv"]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.tif", "b.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
 
 
 def test_outputs_are_checked_before_decoding(rgb16, tmp_path, capsys):
     cases = [
         (["-o", str(tmp_path / "x.jpg")], "unsupported image type '.jpg'"),
-        (["-o", str(tmp_path / "x.png")], "PNG cannot hold a uint16 image with 3 channels"),
         (["-o", str(tmp_path / "nodir" / "x.tif")], f"the output folder {tmp_path / 'nodir'} does not exist"),
         (["-o", str(tmp_path)], "is a folder"),
     ]
@@ -78,6 +83,23 @@ def test_existing_outputs_need_force(rgb16, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err and mcx.read_bytes() == b"old"
     assert main(["encode", str(src), "-o", str(mcx), "--force", "--seed", "5"]) == 0
     assert maskcodec.inspect(mcx.read_bytes()).seed == 5
+
+
+def test_encode_writes_mcx_names_and_models_that_fill_the_image(tmp_path, capsys):
+    """An encoded file named like an image is refused (--force writes it); a recommended model that could not
+    fill the image is refused at encode time, not by the decoder later."""
+    src = tmp_path / "gray.png"
+    shutil.copy(sample_path("navcam"), src)
+    assert main(["encode", str(src), "-o", str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"encoded files end in .mcx (-o {tmp_path / 'out.mcx'})" in err and err.count("\n") == 1
+    assert not (tmp_path / "out.png").exists()
+    assert main(["encode", str(src), "-o", str(tmp_path / "out.png"), "--force"]) == 0
+    assert maskcodec.inspect((tmp_path / "out.png").read_bytes()).mode == "mask"
+    assert main(["encode", str(src), "--model", "default"]) == 2
+    err = capsys.readouterr().err
+    assert "--model 'default' inpaints 3-channel images and this image has 1" in err.replace("(--model) ", "--model ")
+    assert "--inpainter linear" in err and not src.with_suffix(".mcx").exists()
 
 
 def test_batch_output_must_be_a_folder(tmp_path, capsys):
@@ -217,11 +239,6 @@ def test_one_channel_messages_are_grammatical():
         maskcodec.decode(gray, inpainter="default")
 
 
-def test_write_image_refuses_png_of_sixteen_bit_colour(tmp_path):
-    with pytest.raises(maskcodec.InvalidInputError, match="write .tif or .npy"):
-        write_image(tmp_path / "x.png", np.zeros((4, 4, 3), np.uint16))
-
-
 def test_info_json_keep_reads_as_asked(capsys):
     assert main(["info", "--json", str(VECTORS / "valid" / "rgb8_keep0.1.mcx")]) == 0
     header = json.loads(capsys.readouterr().out)
@@ -309,12 +326,13 @@ def test_bench_models_checks_scikit_image_before_any_work(monkeypatch, capsys):
     assert "pip install 'maskcodec[bench]'" in capsys.readouterr().err and not Path("unused2").exists()
 
 
-def test_a_refused_batch_leaves_no_output_folder(rgb16, tmp_path, capsys):
+def test_a_refused_batch_leaves_no_output_folder(tmp_path, capsys):
     folder = tmp_path / "dl"
     folder.mkdir()
-    shutil.copy(rgb16, folder / "a.mcx")
+    rgb = maskcodec.sample_image("mastcam")
+    (folder / "a.mcx").write_bytes(maskcodec.encode(np.dstack([rgb, rgb[..., :2]]), 0.25, seed=3))  # 5 bands
     shutil.copy(VECTORS / "valid" / "rgb8_keep0.1.mcx", folder / "b.mcx")
     out = tmp_path / "new" / "out"
     assert main(["decode", str(folder), "-o", str(out), "--format", "png", "-q"]) == 2
-    assert "PNG cannot hold a uint16 image with 3 channels" in capsys.readouterr().err
+    assert "PNG cannot hold a uint8 image with 5 channels" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()

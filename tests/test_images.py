@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import maskcodec
-from maskcodec.io.images import read_image, write_image
+from maskcodec.io.images import read_image, read_image_bits, write_image
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".npy"])
@@ -15,9 +15,22 @@ def test_round_trip_files(tmp_path, suffix, name):
     assert back.dtype == img.dtype and (back == img).all()
 
 
-def test_png_cannot_hold_sixteen_bit_colour(tmp_path):
+def test_png_keeps_sixteen_bit_colour_and_its_significant_bits(tmp_path):
+    """16-bit colour PNGs at full depth (Pillow alone keeps the high byte), checked against libpng both ways;
+    sBIT read and written; more than 4 channels need TIFF."""
+    import imagecodecs
+    gray = maskcodec.sample_image("navcam12")
+    rgb = np.ascontiguousarray(np.stack([gray, gray[::-1], gray[:, ::-1] | 0xF000], axis=2))
+    for image in (rgb, np.dstack([rgb, gray])):
+        (tmp_path / "libpng.png").write_bytes(imagecodecs.png_encode(image, level=9))  # libpng's filters
+        assert (read_image(tmp_path / "libpng.png") == image).all()
+        write_image(tmp_path / "ours.png", image, bits=12)
+        assert (imagecodecs.png_decode((tmp_path / "ours.png").read_bytes()) == image).all()
+        back, bits = read_image_bits(tmp_path / "ours.png")
+        assert back.dtype == np.uint16 and (back == image).all() and bits == 12
+    assert read_image_bits(tmp_path / "libpng.png")[1] is None  # no sBIT: the dtype's width
     with pytest.raises(maskcodec.InvalidInputError, match="write .tif or .npy"):
-        write_image(tmp_path / "x.png", np.zeros((4, 4, 3), np.uint16))
+        write_image(tmp_path / "x.png", np.zeros((4, 4, 5), np.uint16))
     write_image(tmp_path / "x.tif", np.zeros((4, 4, 5), np.uint16))
     assert read_image(tmp_path / "x.tif").shape == (4, 4, 5)
 

@@ -195,6 +195,16 @@ def output_path_suffix(header) -> str:
     return default_suffix(header.dtype, header.channels) if header is not None else ".png"
 
 
+def _bits(data: bytes) -> int | None:
+    """The significant bits a file's header states (written as a PNG's sBIT); None when a damaged stream has
+    lost its first segment's description."""
+    from ..codec import inspect
+    try:
+        return inspect(data).bits
+    except MaskcodecError:
+        return None
+
+
 def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
                 estimate: bool = False) -> tuple[list[str], DecodeReport]:
     """Decode one ``.mcx`` file (or a chain: a list of a first file and its refinements, in order) into an
@@ -209,7 +219,7 @@ def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SalvageWarning)
         image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
-    write_image(dst, image)
+    write_image(dst, image, _bits(data[-1] if isinstance(data, list) else data))
     return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
 
 

@@ -1,15 +1,22 @@
-"""Reading and writing image files: PNG and TIFF (8 and 16 bits) and ``.npy``."""
+"""Reading and writing image files: PNG and TIFF (8 and 16 bits) and ``.npy``.
+
+PNG keeps every sample: 16-bit colour at full depth, and the ``sBIT`` chunk (the
+significant bits a 12-bit camera frame in a 16-bit PNG declares) is read by
+:func:`read_image_bits` and written by :func:`write_image` with ``bits``.
+"""
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InvalidInputError
 
-__all__ = ["read_image", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds", "default_suffix",
-           "output_suffix", "check_output", "check_writable"]
+__all__ = ["read_image", "read_image_bits", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds",
+           "default_suffix", "output_suffix", "check_output", "check_writable", "png_significant_bits"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 
@@ -22,11 +29,19 @@ def _suffix(path: str | os.PathLike) -> str:
     return suffix
 
 
+def read_image_bits(path: str | os.PathLike) -> tuple[np.ndarray, int | None]:
+    """:func:`read_image` and the significant bits the file declares (a PNG's ``sBIT``; None when it says
+    nothing). What ``maskcodec encode`` records when ``--bits`` is not given."""
+    image = read_image(path)
+    return image, png_significant_bits(path, image.dtype) if _suffix(path) == ".png" else None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as a uint8/uint16 array ``(H, W)`` or ``(H, W, C)``.
 
     PNG is read with Pillow (palette and 1-bit images are expanded to 8-bit,
-    alpha is kept as a channel), TIFF with tifffile, ``.npy`` without pickles.
+    alpha is kept as a channel, 16-bit samples keep all 16 bits), TIFF with
+    tifffile, ``.npy`` without pickles.
     """
     suffix = _suffix(path)
     try:
@@ -52,21 +67,73 @@ def _read_png(path: str | os.PathLike) -> np.ndarray:
     with Image.open(path) as im:
         if im.format != "PNG":
             raise InvalidInputError(f"{path}: file is {im.format}, not PNG")
-        if im.mode in ("P", "PA", "1", "LA"):
+        if im.mode in ("P", "PA", "1"):
             im = im.convert("RGBA" if ("A" in im.mode or "transparency" in im.info) else
                             ("RGB" if im.mode.startswith("P") else "L"))
         if im.mode.startswith("I"):
             return np.asarray(im).astype(np.uint16)  # 16-bit gray PNG (values 0..65535)
+        if im.info.get("bit_depth", _png_header(path)[0]) == 16:
+            return _read_png16(im, path)
         return np.asarray(im)
 
 
-def png_holds(dtype, channels: int) -> bool:
-    """Whether :func:`write_image` can write this layout as PNG: 8-bit gray/RGB/RGBA, 16-bit gray.
+def _read_png16(im, path) -> np.ndarray:
+    """A 16-bit colour PNG at full depth: Pillow has no 16-bit colour mode and keeps the high byte of each
+    sample, so its decoder runs twice, unpacking the big-endian samples' high bytes, then (as little-endian)
+    their low bytes."""
+    rawmode = {"RGB": "RGB;16", "RGBA": "RGBA;16"}.get(im.mode)
+    if rawmode is None:  # 16-bit gray and alpha: Pillow has no little-endian unpacker for it
+        raise InvalidInputError(f"{path}: a 16-bit gray-and-alpha PNG cannot be read at full depth here; "
+                                f"convert it to a 16-bit TIFF")
+    planes = []
+    for order in "BL":
+        from PIL import Image
+        with Image.open(path) as again:
+            again.tile = [t._replace(args=rawmode + order) if hasattr(t, "_replace") else (*t[:3], rawmode + order)
+                          for t in again.tile]
+            again.load()
+            planes.append(np.asarray(again).astype(np.uint16))
+    return (planes[0] << 8) | planes[1]
 
-    >>> png_holds("uint8", 3), png_holds("uint16", 1), png_holds("uint16", 3)
-    (True, True, False)
+
+def _png_chunks(path) -> dict[bytes, bytes]:
+    """The first of each chunk of a PNG before its image data (IHDR, sBIT, ...)."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 16)
+    chunks, at = {}, 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            break
+        chunks.setdefault(kind, data[at + 8:at + 8 + length])
+        at += 12 + length
+    return chunks
+
+
+def _png_header(path) -> tuple[int, int]:
+    """(bit depth, colour type) of a PNG's IHDR."""
+    ihdr = _png_chunks(path).get(b"IHDR", bytes(10))
+    return ihdr[8], ihdr[9]
+
+
+def png_significant_bits(path, dtype) -> int | None:
+    """The significant bits a PNG's ``sBIT`` chunk declares (the largest over its channels), or None without
+    one or when it says the full depth of ``dtype``."""
+    sbit = _png_chunks(path).get(b"sBIT")
+    if not sbit:
+        return None
+    bits = max(sbit)
+    return bits if 0 < bits < 8 * np.dtype(dtype).itemsize else None
+
+
+def png_holds(dtype, channels: int) -> bool:
+    """Whether :func:`write_image` writes this layout as PNG (and :func:`read_image` reads it back): gray, RGB
+    and RGBA of 8 or 16 bits, gray and alpha of 8 bits.
+
+    >>> png_holds("uint8", 3), png_holds("uint16", 1), png_holds("uint16", 3), png_holds("uint16", 2)
+    (True, True, True, False)
     """
-    return channels == 1 or (np.dtype(dtype) == np.uint8 and channels in (3, 4))
+    return 1 <= channels <= 4 and not (channels == 2 and np.dtype(dtype) == np.uint16)
 
 
 def default_suffix(dtype, channels: int) -> str:
@@ -115,12 +182,13 @@ def check_writable(path: str | os.PathLike, force: bool = False, example: str = 
     return path
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, bits: int | None = None) -> None:
     """Write ``image`` to PNG, TIFF or ``.npy`` (chosen by the suffix).
 
-    PNG holds 8-bit gray/RGB/RGBA and 16-bit gray; other layouts (16-bit
-    colour, more than 4 channels) need ``.tif`` or ``.npy``, and a clear error
-    says so.
+    PNG holds 1 to 4 channels of 8 or 16 bits; more channels need ``.tif`` or
+    ``.npy``, and a clear error says so. ``bits`` below the dtype's width is
+    written into a PNG as its ``sBIT`` chunk (the significant bits, which
+    viewers and :func:`read_image_bits` read).
     """
     suffix = _suffix(path)
     if suffix == ".npy":
@@ -130,13 +198,38 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         rgb = image.ndim == 3 and image.shape[2] == 3
         tifffile.imwrite(path, image, photometric="rgb" if rgb else "minisblack", planarconfig="contig")
     else:
-        from PIL import Image
-        img = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
-        channels = 1 if img.ndim == 2 else img.shape[2]
-        if not png_holds(img.dtype, channels):
-            raise InvalidInputError(f"{path}: PNG cannot hold a {img.dtype} image with {channels} channels; "
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        if not png_holds(image.dtype, channels):
+            raise InvalidInputError(f"{path}: PNG cannot hold a {image.dtype} image with {channels} channels; "
                                     f"write .tif or .npy instead")
-        Image.fromarray(img).save(path)
+        Path(path).write_bytes(png_bytes(image, bits))
+
+
+_PNG_COLOUR = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type (gray, gray + alpha, RGB, RGBA)
+
+
+def png_bytes(image: np.ndarray, bits: int | None = None) -> bytes:
+    """``image`` (uint8 or uint16, 1 to 4 channels) as a PNG: rows unfiltered, zlib level 6, and an ``sBIT``
+    chunk when ``bits`` is below the dtype's width.
+
+    >>> import io
+    >>> from PIL import Image
+    >>> a = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    >>> bool((np.asarray(Image.open(io.BytesIO(png_bytes(a)))) == a).all())
+    True
+    """
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    depth = 8 * image.dtype.itemsize
+    rows = np.ascontiguousarray(image, ">u2" if depth == 16 else np.uint8).reshape(h, -1)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows.view(np.uint8).reshape(h, -1)], axis=1)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, _PNG_COLOUR[channels], 0, 0, 0))
+    if bits is not None and bits < depth:
+        out += chunk(b"sBIT", bytes([bits]) * channels)
+    return out + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
 
 
 def find_images(paths) -> list[Path]:
