@@ -120,6 +120,13 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(text: str) -> int:
+    """``--workers``: a positive number of processes."""
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInputError(f"--workers must be a positive number of processes, got {text!r}")
+    return int(text)
+
+
 def _cmd_decode(args: argparse.Namespace) -> int:
     inputs: list[Path] = []
     for name in args.inputs:
@@ -131,10 +138,18 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
     from .integrations.batch import decode_file, decode_many, output_path_suffix, peek_header
     from .io.images import check_output
-    second = peek_header(inputs[1]) if len(inputs) > 1 else None
-    chain = second is not None and bool(second.refines)  # a first file and its refinements: one image
+    named = len(inputs) > 1 and not any(Path(name).is_dir() for name in args.inputs)
+    # a first file and its refinements, named in any order, are one image (the chain decoder checks the order)
+    chain = named and any(h is not None and bool(h.refines) for h in map(peek_header, inputs))
     if chain or len(inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler)):
+            if value is not None:
+                print(f"maskcodec: {flag} applies to batches (a folder or several images); one image is decoded "
+                      f"here, in this process", file=sys.stderr)
         header = peek_header(inputs[-1])
+        if args.salvage and header is not None and not header.segments:
+            print(f"maskcodec: --salvage applies to segmented streams (--segment-size); {inputs[-1]} is a single "
+                  f"container, read strictly", file=sys.stderr)
         fmt = output_suffix(args.format)
         if args.output and fmt != "auto" and Path(args.output).suffix.lower() != fmt:
             raise InvalidInputError(f"-o {args.output} and --format {args.format} disagree; give one of them")
@@ -310,7 +325,7 @@ def _add_core(sub) -> None:
                    help="output type when -o names no file: auto (PNG where it holds the image, else TIFF; the "
                         "default), png, tif, tiff or npy")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=argument(_workers), default=None,
                    help="batch: worker processes (default: one per CPU core; 1 decodes in this process)")
     p.add_argument("--scheduler", default=None,
                    help="batch: decode on Dask: 'local' for a LocalCluster or a scheduler address tcp://host:port")
@@ -349,9 +364,16 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A parser whose errors are one line (what was wrong, and where ``--help`` is), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; the arguments of a tool are added (its module imported) only when ``command`` names it."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="maskcodec", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG.format(spec=spec_path()),
         description="Compress images by keeping a seeded random subset of pixels; "
                     "decode by inpainting the rest.")

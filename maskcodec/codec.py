@@ -501,7 +501,8 @@ def salvage(data: bytes, inpainter: str = AUTO, *,
     >>> report.segments_expected - report.segments_received
     1
     """
-    identify(data)  # a retired framing is refused, not searched
+    if identify(data) == "container" and bytes(data[:4]) == container.MAGIC:  # (a retired framing is refused)
+        raise FormatError(_SALVAGE_HINT[False, "container"] + ": decode() reads it")
     image, _, report = _salvaged(data, inpainter, limits, estimate=False)
     return image, report
 

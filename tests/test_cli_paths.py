@@ -336,3 +336,47 @@ def test_a_refused_batch_leaves_no_output_folder(tmp_path, capsys):
     assert main(["decode", str(folder), "-o", str(out), "--format", "png", "-q"]) == 2
     assert "PNG cannot hold a uint8 image with 5 channels" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_stumbles_get_one_line_messages_that_name_flags(tmp_path, capsys):
+    """What a new user ran into (issue 29): each refusal is one line, names the flag or the file, and holds no
+    Python exception text."""
+    import struct
+    import zlib
+    gray = maskcodec.sample_image("navcam")
+    first = maskcodec.encode(gray, 0.1, seed=1)
+    (tmp_path / "a.mcx").write_bytes(first)
+    (tmp_path / "b.mcx").write_bytes(maskcodec.refine(gray, [first], 0.3))
+    np.save(tmp_path / "int32.npy", gray.astype(np.int32))
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")))
+    cases = [
+        (["decode", str(tmp_path / "b.mcx"), str(tmp_path / "a.mcx"), "-o", str(tmp_path / "x.png")],
+         "the chain's first file is a refinement"),
+        (["bench-loss", str(tmp_path / "a.mcx"), "--packet", "10"], "--packet must be a whole number of bytes"),
+        (["decode", str(tmp_path / "a.mcx"), "--workers", "0"], "--workers must be a positive number"),
+        (["encode", str(tmp_path / "int32.npy")], "cast integer data whose values fit in 0..65535 to uint16"),
+        (["encode", str(tmp_path / "objects.npy")], "holds Python objects"),
+        (["encode", str(tmp_path / "missing.png")], "missing.png: no such image file"),
+        (["encode", str(tmp_path / "x.jpg")], "encode also reads mission products: .img, .lbl, .xml"),
+        (["encode", str(tmp_path / "huge.png")], "exceed maskcodec's limits"),
+        (["encode", str(tmp_path / "int32.npy"), "--keep", "2"], "keep (--keep) must be in (0, 1]"),
+    ]
+    for argv, message in cases:
+        try:  # a refusal by the argument parser exits (status 2); a later one returns 2
+            status = main(argv)
+        except SystemExit as e:
+            status = e.code
+        assert status == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+        assert "Error:" not in err and "Errno" not in err and "Traceback" not in err, err
+    # options that do nothing here are said to do nothing
+    out = tmp_path / "one.png"
+    assert main(["decode", str(tmp_path / "a.mcx"), "-o", str(out), "--workers", "2", "--salvage"]) == 0
+    err = capsys.readouterr().err
+    assert "--workers applies to batches" in err and "--salvage applies to segmented streams" in err
+    with pytest.raises(maskcodec.FormatError, match="this is a single container .* decode\\(\\) reads it"):
+        maskcodec.salvage(first)

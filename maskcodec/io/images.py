@@ -9,23 +9,27 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, LimitExceededError, MaskcodecError
+from ..records import Limits
 
 __all__ = ["read_image", "read_image_bits", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds",
            "default_suffix", "output_suffix", "check_output", "check_writable", "png_significant_bits"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+PRODUCT_SUFFIXES = (".img", ".lbl", ".xml", ".qub", ".fits", ".fit", ".fts")  # maskcodec.io.products reads these
 
 
 def _suffix(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise InvalidInputError(f"{path}: unsupported image type {suffix or '(none)'!r}; "
-                                f"expected one of {', '.join(IMAGE_SUFFIXES)}")
+        raise InvalidInputError(f"{path}: unsupported image type {suffix or '(none)'!r}; expected one of "
+                                f"{', '.join(IMAGE_SUFFIXES)} (encode also reads mission products: "
+                                f"{', '.join(PRODUCT_SUFFIXES)})")
     return suffix
 
 
@@ -44,27 +48,64 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     tifffile, ``.npy`` without pickles.
     """
     suffix = _suffix(path)
+    if not Path(path).is_file():
+        raise InvalidInputError(f"{path}: no such image file")
     try:
         if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
+            arr = _read_npy(path)
         elif suffix == ".png":
             arr = _read_png(path)
         else:
-            import tifffile
-            arr = tifffile.imread(path)
-    except InvalidInputError:
+            arr = _read_tiff(path)
+    except MaskcodecError:
         raise
-    except Exception as e:  # readers raise many types on damaged files
-        raise InvalidInputError(f"{path}: cannot read image ({type(e).__name__}: {e})") from None
+    except Exception:  # readers raise many types on damaged files; their texts are not for users
+        raise InvalidInputError(f"{path}: cannot read it as a {suffix[1:].upper()} image (damaged, or another "
+                                f"format under this name)") from None
     if arr.dtype not in (np.uint8, np.uint16):
+        hint = ("cast integer data whose values fit in 0..65535 to uint16 first" if arr.dtype.kind in "iub"
+                else "quantize it to integers first")
         raise InvalidInputError(f"{path}: pixel type {arr.dtype} is not supported; maskcodec codes uint8 "
-                                f"and uint16 (scale float data to integers first)")
+                                f"and uint16: {hint}")
     return np.ascontiguousarray(arr)
+
+
+def _check_size(path, height: int, width: int, channels: int = 1) -> None:
+    """maskcodec's own size limits (:class:`~maskcodec.Limits`), before any pixel is read."""
+    limits = Limits()
+    if height * width > limits.max_pixels or height * width * channels > limits.max_samples:
+        raise LimitExceededError(f"{path}: {height} x {width} x {channels} samples exceed maskcodec's limits "
+                                 f"({limits.max_pixels} pixels, {limits.max_samples} samples); cut it into tiles")
+
+
+def _read_npy(path) -> np.ndarray:
+    with open(path, "rb") as f:  # the header first: nothing else is read before it is checked
+        major, _ = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+    if dtype.hasobject or len(shape) not in (2, 3):
+        what = "Python objects (a pickle)" if dtype.hasobject else f"{len(shape)} axes"
+        raise InvalidInputError(f"{path}: the array holds {what}; maskcodec reads numeric arrays (H, W) or "
+                                f"(H, W, C)")
+    _check_size(path, shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+    return np.load(path, allow_pickle=False)
+
+
+def _read_tiff(path) -> np.ndarray:
+    import tifffile
+    with tifffile.TiffFile(path) as tif:
+        shape = tif.series[0].shape
+        if len(shape) >= 2:
+            _check_size(path, shape[0], shape[1], int(np.prod(shape[2:], dtype=np.int64)))
+        return tif.asarray()
 
 
 def _read_png(path: str | os.PathLike) -> np.ndarray:
     from PIL import Image
-    with Image.open(path) as im:
+    ihdr = _png_chunks(path).get(b"IHDR", bytes(13))
+    width, height = struct.unpack(">II", ihdr[:8])
+    _check_size(path, height, width)
+    with _pillow_without_its_limit(), Image.open(path) as im:
         if im.format != "PNG":
             raise InvalidInputError(f"{path}: file is {im.format}, not PNG")
         if im.mode in ("P", "PA", "1"):
@@ -88,12 +129,24 @@ def _read_png16(im, path) -> np.ndarray:
     planes = []
     for order in "BL":
         from PIL import Image
-        with Image.open(path) as again:
+        with _pillow_without_its_limit(), Image.open(path) as again:
             again.tile = [t._replace(args=rawmode + order) if hasattr(t, "_replace") else (*t[:3], rawmode + order)
                           for t in again.tile]
             again.load()
             planes.append(np.asarray(again).astype(np.uint16))
     return (planes[0] << 8) | planes[1]
+
+
+@contextmanager
+def _pillow_without_its_limit():
+    """Pillow's decompression-bomb limit (89 M pixels) lifted while a PNG whose size maskcodec's own limits
+    have passed is read."""
+    from PIL import Image
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _png_chunks(path) -> dict[bytes, bytes]:

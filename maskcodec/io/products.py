@@ -28,10 +28,10 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..optional import require
+from .images import PRODUCT_SUFFIXES
 
 __all__ = ["PRODUCT_SUFFIXES", "Product", "is_product", "read_product"]
 
-PRODUCT_SUFFIXES = (".img", ".lbl", ".xml", ".qub", ".fits", ".fit", ".fts")
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
 
 # metadata key -> label keywords tried in turn (PDS3, PDS4 and FITS spellings)

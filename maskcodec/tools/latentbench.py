@@ -49,7 +49,7 @@ J2K_BPP = (0.02, 0.035, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8)
 HTJ2K_QSTEPS = tuple(float(v) for v in np.geomspace(0.01, 0.6, 9))
 JPEGXL_DISTANCES = tuple(float(v) for v in np.geomspace(1.0, 25.0, 9))
 ANCHORS = ("jpeg2000", "htj2k", "jpegxl")
-DEFAULT_OUT = "benchmarks/results/latent"
+DEFAULT_OUT = "bench-out"  # as every bench
 
 
 def _anchor_points(image: np.ndarray) -> dict[str, list[dict]]:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..codec import SalvageWarning, decode, encode
 from ..errors import InvalidInputError, MaskcodecError
+from ..framing.stream import MAX_SEGMENT, MIN_SEGMENT
 from ..io.images import read_image
 from ..metrics import psnr
 from .bench import run_timed
@@ -273,7 +274,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="images or folders of images")
     p.add_argument("-o", "--output", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
     p.add_argument("--keep", type=argument(parse_keep), default=0.1, help="fraction of pixels kept (default 0.1)")
-    p.add_argument("--packet", type=int, default=1024, help="packet and segment size in bytes (default 1024)")
+    p.add_argument("--packet", type=_packet, default=1024,
+                   help=f"packet and segment size in bytes, {MIN_SEGMENT} to {MAX_SEGMENT} (default 1024)")
     p.add_argument("--trials", type=int, default=3,
                    help="random damage draws per image and cell (default 3; 0: only what segmenting costs)")
     p.add_argument("--inpainter", default="nconv", help="inpainter for the salvage decodes (default nconv)")
@@ -281,6 +283,14 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help=f"side lengths of the square mosaics the encoders are timed on (default "
                         f"{','.join(map(str, SIDES))}: 0.25 to 16 megapixels)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _packet(text: str) -> int:
+    """``--packet``: a segment size a stream can have."""
+    if not text.isdigit() or not MIN_SEGMENT <= int(text) <= MAX_SEGMENT:
+        raise argparse.ArgumentTypeError(f"--packet must be a whole number of bytes from {MIN_SEGMENT} to "
+                                         f"{MAX_SEGMENT}, got {text!r}")
+    return int(text)
 
 
 def _sides(text: str) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ...runtime.manifest import models_dir, using
+from ...runtime.manifest import ENV, models_dir, using
 from ...optional import require
 from .config import read_json
 
@@ -24,6 +24,10 @@ PARITY_TOLERANCE = 1e-4
 
 def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``train`` arguments to ``p`` and return it."""
+    p.description = ("Train an inpainting or latent model from a config (needs the train extra and PyTorch's CPU "
+                     "build: docs/training.md), export it to ONNX and list it in the models folder's manifest.json. "
+                     "Example: maskcodec train models/configs/default.json --data ../shared/data --models my-models "
+                     "--minutes 30")
     p.add_argument("config", help="model config JSON, e.g. models/configs/default.json; a config with a "
                                   "'cut_from' key (models/configs/paper-gt-cae-latent.json) cuts a latent model "
                                   "from a shipped autoencoder instead of training one")
@@ -31,8 +35,9 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="data root the config's train/val entries are relative to (default: %(default)s)")
     p.add_argument("--runs", default="runs", help="where run folders go (default: %(default)s)")
     p.add_argument("--models", default=None,
-                   help="models folder to export into and list in manifest.json "
-                        "(default: $MASKCODEC_MODELS or the project's models/)")
+                   help="models folder to export into and list in its manifest.json, created if need be "
+                        "(default: $MASKCODEC_MODELS, else ./models: the project's models/ when run in a checkout; "
+                        "an installed maskcodec's own models are never written)")
     p.add_argument("--minutes", type=float, default=None, help="override the config's time_limit_min")
     p.add_argument("--export-only", action="store_true",
                    help="skip training; export the run's best.pt (after an interrupted run, for instance)")
@@ -45,7 +50,7 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``maskcodec train`` with parsed ``args``; returns the exit status."""
-    with using(args.models or models_dir()):  # decode() then finds the model this run writes
+    with using(args.models or os.environ.get(ENV) or "models"):  # decode() then finds the model this run writes
         if "cut_from" in read_json(args.config, "model config"):
             return _cut(args)
         return _train(args)
