@@ -63,7 +63,7 @@ def _mcx_output(path: Path, force: bool) -> Path:
     return check_writable(path, force)
 
 
-def _cmd_refine(args: argparse.Namespace) -> int:
+def _cmd_refine(args: argparse.Namespace, src: Path) -> int:
     """``encode --refines FILES``: a refinement of the chain FILES from the original image."""
     from .codec import refine
     from .io.images import read_image
@@ -74,50 +74,70 @@ def _cmd_refine(args: argparse.Namespace) -> int:
                                 f"from the chain it extends")
     if args.keep is None:
         raise InvalidInputError("--refines needs --keep: the chain's keep after this file (above its keep now)")
-    check_max_error(args.max_error)
+    max_error = check_max_error(args.max_error or 0)
+    for flag, value in (("--max-bytes", args.max_bytes), ("--bpp", args.bpp), ("--ratio", args.ratio)):
+        if value is not None:
+            raise InvalidInputError(f"{flag} cannot be given with --refines: a refinement is sized by --keep")
     chain = [Path(name) for name in args.refines]
     for p in chain:
         if not p.is_file():
             raise InvalidInputError(f"{p}: no such .mcx file (--refines)")
-    out = _mcx_output(Path(args.output) if args.output else Path(args.input).with_suffix(f".keep{args.keep:g}.mcx"),
+    out = _mcx_output(Path(args.output) if args.output else src.with_suffix(f".keep{args.keep:g}.mcx"),
                       args.force)
-    image = read_image(args.input)
+    image = read_image(src)
     previous = [p.read_bytes() for p in chain]
-    data = refine(image, previous, args.keep, max_error=args.max_error)
+    data = refine(image, previous, args.keep, max_error=max_error)
     out.write_bytes(data)
-    print(f"{args.input} -> {out}: {len(data)} bytes, refines {chain[-1]} to keep {args.keep:g} "
+    print(f"{src} -> {out}: {len(data)} bytes, refines {chain[-1]} to keep {args.keep:g} "
           f"(chain of {len(chain) + 1} files, {sum(map(len, previous)) + len(data)} bytes in all)")
     return 0
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from .codec import encode_with
-    from .io.images import read_image_bits
-    from .options import resolve
-    from .io.products import is_product, read_product
+    from .budgets import check_budget, resolve
+    from .integrations.batch import encode_file, encode_many
+    from .io.images import IMAGE_SUFFIXES, PRODUCT_SUFFIXES
     if args.refines:
-        return _cmd_refine(args)
-    opts = resolve(args.mode, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
+        if len(args.inputs) != 1:
+            raise InvalidInputError("--refines extends a chain with one image: give one input")
+        return _cmd_refine(args, Path(args.inputs[0]))
+    budget = check_budget(args.max_bytes, args.bpp, args.ratio)
+    opts = resolve(args.mode, budget, keep=args.keep, seed=args.seed, bits=args.bits, segment_size=args.segment_size,
                    model=args.model, quality=args.quality, mask=args.mask,
                    max_error=args.max_error, coding=args.coding)  # every option checked before the image is read
-    out = _mcx_output(Path(args.output) if args.output else Path(args.input).with_suffix(".mcx"), args.force)
-    if is_product(args.input):
-        product = read_product(args.input)
-        image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
-    else:
-        image, bits = read_image_bits(args.input)
-        if bits is not None and args.bits is None:
-            print(f"maskcodec: {args.input}: {bits} significant bits, as its sBIT chunk says (--bits overrides)",
-                  file=sys.stderr)
-        opts = opts.with_found_bits(bits)
-    data = encode_with(image, opts)
-    out.write_bytes(data)
-    bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
-    how = (f"keep={opts.keep}, {opts.mask} mask, seed {opts.seed}"
-           + (f", max error {opts.max_error}" if opts.max_error else "") if opts.mode == "mask"
-           else f"latent mode, model {opts.latent_model(image.shape[2] if image.ndim == 3 else 1)[0]}")
-    print(f"{args.input} -> {out}: {len(data)} bytes, {bpp:.3f} bits/pixel ({how})")
-    return 0
+    given = args.max_error is not None
+    if len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir():
+        src = Path(args.inputs[0])
+        out = _mcx_output(Path(args.output) if args.output else src.with_suffix(".mcx"), args.force)
+        notes, line = encode_file(src, out, opts, budget, given)
+        for note in notes:
+            print(f"maskcodec: {src}: {note}", file=sys.stderr)
+        print(f"{src} -> {out}: {line}")
+        return 0
+    sources = []
+    for name in args.inputs:
+        p = Path(name)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES + PRODUCT_SUFFIXES)
+            labels = {q.stem for q in found if q.suffix.lower() == ".lbl"}  # a detached label names its .IMG
+            sources += [q for q in found if not (q.suffix.lower() == ".img" and q.stem in labels)]
+        elif p.is_file():
+            sources.append(p)
+        else:
+            raise InvalidInputError(f"{p}: no such image file or folder (input)")
+    if not sources:
+        raise InvalidInputError(f"no images found in {', '.join(args.inputs)}")
+    if args.output and Path(args.output).suffix.lower() == ".mcx":
+        raise InvalidInputError(f"-o {args.output}: several inputs encode into a folder; -o names that folder")
+    result = encode_many(sources, Path(args.output) if args.output else None, opts, budget, given,
+                         workers=args.workers, force=args.force, progress=not args.quiet)
+    for src, message in result.failures:
+        print(f"maskcodec: error: {src}: {message}", file=sys.stderr)
+    for src, line in result.reports if args.verbose else []:
+        print(f"{src}: {line}")
+    print(f"encoded {result.decoded} of {len(sources)} images into {args.output or 'the folders beside them'} "
+          f"({result.decoded / max(result.seconds, 1e-9):.2f} frames/s)")
+    return 1 if result.failures else 0
 
 
 def _workers(text: str) -> int:
@@ -263,9 +283,15 @@ def _add_core(sub) -> None:
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
                                    "(mask mode), or send a latent model's quantized bottleneck (--mode latent).")
-    p.add_argument("input", help="image file (.png, .tif, .npy; uint8 or uint16) or mission product "
-                                 "(PDS3/VICAR .IMG/.LBL, PDS4 .xml, FITS; needs the 'products' extra)")
-    p.add_argument("-o", "--output", help="output .mcx file (default: input with .mcx suffix)")
+    p.add_argument("inputs", nargs="+", metavar="input",
+                   help="image file (.png, .tif, .npy; uint8 or uint16) or mission product (PDS3/VICAR .IMG/.LBL, "
+                        "PDS4 .xml, FITS; needs the 'products' extra); several files or folders encode as a batch")
+    p.add_argument("-o", "--output", help="output .mcx file (default: input with .mcx suffix); for a batch, the "
+                                          "output folder (default: each file beside its input)")
+    p.add_argument("--workers", type=argument(_workers), default=None,
+                   help="batch: worker processes (default: one per CPU core; 1 encodes in this process)")
+    p.add_argument("-q", "--quiet", action="store_true", help="batch: no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="batch: print what each file became")
     p.add_argument("--mode", choices=["mask", "latent"], default="mask",
                    help="mask: keep a seeded fraction of the pixels (default); latent: send the bottleneck of a "
                         "latent model (--model or --quality)")
@@ -287,9 +313,15 @@ def _add_core(sub) -> None:
     p.add_argument("--segment-size", type=int, default=None, metavar="BYTES",
                    help="mask mode: write a stream of self-contained segments of this size (e.g. 1024, a transfer "
                         "frame) that survives lost packets (decode --salvage); metadata and --max-error travel in it")
-    p.add_argument("--max-error", type=int, default=0, metavar="D",
-                   help="mask mode: every kept value decodes within +-D (default 0: exact); at the bytes of an "
-                        "exact file, D=2 keeps about 1.9 times the pixels")
+    p.add_argument("--max-error", type=int, default=None, metavar="D",
+                   help="mask mode: every kept value decodes within +-D (default 0: exact; with a byte budget, "
+                        "chosen with the keep); at the bytes of an exact file, D=2 keeps about 1.9 times the pixels")
+    p.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                   help="byte budget: the file has at most N bytes; mask mode chooses keep and --max-error (from a "
+                        "frontier measured on training frames), latent mode the quality level")
+    p.add_argument("--bpp", type=float, default=None, help="byte budget in bits per pixel (as --max-bytes)")
+    p.add_argument("--ratio", type=float, default=None,
+                   help="byte budget as a compression ratio: raw image bytes / file bytes (as --max-bytes)")
     p.add_argument("--coding", choices=["ranked", "predictive", "scan"], default=None,
                    help="mask mode: ranked (default for one file: kept values coded coarse to fine in rank order, "
                         "each predicted from those before it, range coded), predictive (the same predictions in "

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from . import inpainting, options
+from . import budgets, inpainting, options
 from .errors import ChainError, FormatError, InvalidInputError
 from .framing import MAGICS, container, identify
 from .inpainting import AUTO
@@ -39,7 +39,8 @@ class SalvageWarning(UserWarning):
 def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", quality: int | None = None,
            seed: int | None = None, bits: int | None = None, metadata: dict | None = None,
            segment_size: int | None = None, model: str | None = None, mask: str | None = None,
-           max_error: int = 0, coding: str | None = None) -> bytes:
+           max_error: int | None = None, coding: str | None = None, max_bytes: int | None = None,
+           bpp: float | None = None, ratio: float | None = None) -> bytes:
     """Compress an image: keep a seeded fraction of its pixels (mask mode) or
     send an autoencoder's quantized bottleneck (latent mode).
 
@@ -70,8 +71,8 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
     mask : {"bluenoise", "hash"}, optional
         Mask mode: the mask kind (spec section 5). ``"bluenoise"`` (default): a
         blue-noise rank tile, kept pixels spread evenly (0.3-0.7 dB better than
-        the hash mask at the same keep on ``mars_rgb/val``, README "Where the
-        samples fall", and cheaper to find); ``"hash"``: the
+        the hash mask at the same keep on ``mars_rgb/val``, docs/masks.md,
+        and cheaper to find); ``"hash"``: the
         pseudo-random mask of format 1.0's first files.
     bits : int, optional
         Significant bits per sample (e.g. 12 for 12-bit data in uint16);
@@ -85,15 +86,15 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         which survives lost and corrupted packets (see :func:`salvage`);
         the same bytes as :class:`maskcodec.StreamEncoder` writes as the
         rows arrive. About 18% more bytes than the single container at keep
-        0.1 on Mastcam (README, "Damaged downlinks").
+        0.1 on Mastcam (docs/downlinks.md).
         Default: one container (format 1.0), the smallest file, whose
         kept values are coded coarse to fine, each predicted from those
         before it (spec section 6.5).
-    max_error : int
+    max_error : int, optional
         Mask mode: every kept value decodes within +-``max_error`` (default
-        0: exactly), in 0 .. 2**(bits-1) - 1. At the bytes of an exact
+        0: exactly; with a byte budget, chosen with the keep), in 0 .. 2**(bits-1) - 1. At the bytes of an exact
         file, 2 keeps about 1.9 times the pixels (keep 0.229 against 0.121
-        on Mastcam, +1.3 dB; README, "How the samples travel"). With
+        on Mastcam, +1.3 dB; docs/coding.md). With
         ``segment_size`` the values are quantized to steps of 2 max_error + 1.
     coding : {"ranked", "predictive", "scan"}, optional
         Mask mode: how the kept values are coded. ``"ranked"`` (the single
@@ -101,8 +102,7 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         order, each predicted from the values before it, range coded under
         adaptive counts. ``"predictive"`` (section 6.5): the same
         predictions in Rice codes, 13-16% fewer bytes than ``"scan"`` at
-        keep 0.1 on Mastcam, Perseverance and 12-bit frames (README, "How
-        the samples travel").
+        keep 0.1 on Mastcam, Perseverance and 12-bit frames (docs/coding.md).
         ``"scan"``: scan-order deltas and zstd (spec section 6), the
         cheapest encoder, exact values only. Not with ``segment_size``:
         segments have their own coding (spec section 11.3).
@@ -111,6 +111,14 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         the SHA-256 of its file (a decoder refuses a model file with another
         hash). Mask mode: the inpainting model the decoder should use
         (default: the decoder's choice). Latent mode: the latent model.
+
+    max_bytes, bpp, ratio : optional
+        A byte budget (at most one; instead of ``keep`` in mask mode, of
+        ``quality`` in latent mode): the file has at most ``max_bytes``
+        bytes, ``bpp`` bits per pixel or ``image.nbytes / ratio`` bytes. Mask
+        mode picks keep and ``max_error`` from the frontier measured on
+        training frames for the image's kind, then the largest keep that fits;
+        latent mode the best level that fits (:mod:`maskcodec.budgets`).
 
     Returns
     -------
@@ -137,9 +145,13 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
     >>> bool((out[m] == img[m]).all()), out.shape == img.shape
     (True, True)
     """
-    return encode_with(image, options.resolve(mode, keep=keep, seed=seed, bits=bits, metadata=metadata,
-                                              segment_size=segment_size, model=model, quality=quality, mask=mask,
-                                              max_error=max_error, coding=coding))
+    budget = budgets.check_budget(max_bytes, bpp, ratio)
+    opts = budgets.resolve(mode, budget, keep=keep, seed=seed, bits=bits, metadata=metadata,
+                           segment_size=segment_size, model=model, quality=quality, mask=mask, max_error=max_error,
+                           coding=coding)
+    if budget is None:
+        return encode_with(image, opts)
+    return budgets.encode_within(image, opts, budget, max_error is not None, encode_with)[0]
 
 
 def encode_with(image: np.ndarray, opts: options.EncodeOptions) -> bytes:

@@ -121,6 +121,15 @@ class EncodeOptions:
         product's significant bits)."""
         return replace(self.with_found_bits(bits), metadata=_check_metadata(metadata))
 
+    def with_keep(self, keep: float) -> EncodeOptions:
+        """These (mask-mode) options at another keep (a byte budget's search)."""
+        return replace(self, keep=float(keep), threshold=keep_to_threshold(keep))
+
+    def with_quality(self, quality: int) -> EncodeOptions:
+        """These (latent-mode) options at another quality level (a byte budget's search)."""
+        model_id, sha = _latent_model(None, quality)
+        return replace(self, quality=int(quality), model_id=model_id, model_sha256=sha)
+
     def with_found_bits(self, bits: int | None) -> EncodeOptions:
         """These options with the significant bits an input file declares (a product's label, a PNG's
         ``sBIT``), unless bits were asked for."""

@@ -380,3 +380,25 @@ def test_stumbles_get_one_line_messages_that_name_flags(tmp_path, capsys):
     assert "--workers applies to batches" in err and "--salvage applies to segmented streams" in err
     with pytest.raises(maskcodec.FormatError, match="this is a single container .* decode\\(\\) reads it"):
         maskcodec.salvage(first)
+
+
+def test_batch_encode_of_files_and_folders(tmp_path, capsys):
+    """Several inputs (files or folders) encode as a batch: one .mcx each, with the same options, into -o's
+    folder or beside each input; outputs checked before the first encode."""
+    src = tmp_path / "frames"
+    src.mkdir()
+    for name in ("mastcam", "navcam"):
+        shutil.copy(sample_path(name), src / f"{name}.png")
+    out = tmp_path / "enc"
+    assert main(["encode", str(src), "-o", str(out), "--keep", "0.2", "--seed", "9", "--workers", "1", "-q"]) == 0
+    assert "encoded 2 of 2 images" in capsys.readouterr().out
+    for name in ("mastcam", "navcam"):
+        data = (out / f"{name}.mcx").read_bytes()
+        assert data == maskcodec.encode(read_image(src / f"{name}.png"), 0.2, seed=9)
+    assert main(["encode", str(src / "mastcam.png"), str(src / "navcam.png"), "--keep", "0.2", "-q"]) == 0
+    assert sorted(p.name for p in src.iterdir()) == ["mastcam.mcx", "mastcam.png", "navcam.mcx", "navcam.png"]
+    capsys.readouterr()
+    assert main(["encode", str(src), "-o", str(out), "-q"]) == 2  # the outputs exist
+    assert "exists; choose another output (-o) or overwrite it with --force" in capsys.readouterr().err
+    assert main(["encode", str(src / "mastcam.png"), str(src / "navcam.png"), "-o", str(tmp_path / "x.mcx")]) == 2
+    assert "several inputs encode into a folder" in capsys.readouterr().err

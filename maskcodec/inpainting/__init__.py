@@ -112,7 +112,7 @@ def candidates(name: str, header: MaskHeader) -> dict[str, Inpainter]:
     names, then ``linear``; for ``"auto"`` where no model fits, and for any other name, that one alone.
 
     ``nconv`` is not a candidate beside a model, and where no model fits the classical inpainter measured
-    best for the sample type (:data:`FALLBACK`) is kept: see the README section on ``auto`` for the
+    best for the sample type (:data:`FALLBACK`) is kept: see docs/masks.md on ``auto`` for the
     measurements behind both choices and what they rest on.
     """
     manifest = None if name in CLASSICAL_NAMES else load()  # read once for the choice and the model

@@ -1,4 +1,7 @@
-"""Archive-scale decoding: many ``.mcx`` files to images, in parallel.
+"""Archive-scale decoding and encoding: many ``.mcx`` files to images and many images to ``.mcx``, in parallel.
+
+:func:`encode_many` encodes images and mission products in local processes under one set of
+options (:func:`encode_file` is one of them, as ``maskcodec encode`` runs it).
 
 :func:`decode_many` decodes in local processes (``concurrent.futures``) or on
 a dask.distributed cluster, one frame per task. Each worker process loads the
@@ -36,7 +39,7 @@ from ..errors import InvalidInputError, MaskcodecError
 from ..records import DecodeReport
 from ..optional import require
 
-__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header"]
+__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "encode_file", "encode_many"]
 
 PEEK_BYTES = 1 << 21  # enough for any header within the default limits (metadata up to 1 MiB)
 
@@ -221,6 +224,91 @@ def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto"
         image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
     write_image(dst, image, _bits(data[-1] if isinstance(data, list) else data))
     return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
+
+
+def encode_file(src: str | Path, dst: str | Path, opts, budget=None, max_error_given: bool = False
+                ) -> tuple[list[str], str]:
+    """Encode one image or mission product into ``dst`` under resolved options (and a byte budget); returns
+    the notices (the bits a PNG's sBIT gave) and what was written, as ``maskcodec encode`` prints it."""
+    from ..budgets import encode_within
+    from ..codec import encode_with
+    from ..io.images import read_image_bits
+    from ..io.products import is_product, read_product
+    notes = []
+    if is_product(src):
+        product = read_product(src)
+        image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
+    else:
+        image, bits = read_image_bits(src)
+        if bits is not None and opts.bits is None:
+            notes.append(f"{bits} significant bits, as its sBIT chunk says (--bits overrides)")
+        opts = opts.with_found_bits(bits)
+    if budget is None:
+        data = encode_with(image, opts)
+    else:
+        data, opts = encode_within(image, opts, budget, max_error_given, encode_with)
+    Path(dst).write_bytes(data)
+    bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
+    how = ("" if budget is None else f"budget {budget.describe(budget.bytes_for(image))}: ") + (
+           f"keep={opts.keep:.4g}, {opts.mask} mask, seed {opts.seed}"
+           + (f", max error {opts.max_error}" if opts.max_error else "") if opts.mode == "mask"
+           else f"latent mode, model {opts.latent_model(image.shape[2] if image.ndim == 3 else 1)[0]}")
+    return notes, f"{len(data)} bytes, {bpp:.3f} bits/pixel ({how})"
+
+
+def encode_many(sources: list[Path], out_dir: Path | None, opts, budget=None, max_error_given: bool = False, *,
+                workers: int | None = None, force: bool = False, progress: bool = True) -> BatchResult:
+    """Encode images (or mission products) into ``out_dir/<stem>.mcx`` (beside each input when ``out_dir`` is
+    None), in parallel local processes, under one set of resolved options. Every output is checked before the
+    first encode; a frame that fails is reported in :attr:`BatchResult.failures` and the batch goes on."""
+    from ..io.images import check_writable
+    sources = [Path(p) for p in sources]
+    targets = [(Path(out_dir) if out_dir is not None else src.parent) / (src.stem + ".mcx") for src in sources]
+    if len(set(targets)) < len(targets):
+        twice = sorted({t.name for t in targets if targets.count(t) > 1})
+        raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
+                                f"encode inputs with the same name into separate folders")
+    created = [d for d in (Path(out_dir), *Path(out_dir).parents) if not d.exists()] if out_dir is not None else []
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        for target in targets:
+            check_writable(target, force)
+    except InvalidInputError:
+        for d in created:
+            d.rmdir()
+        raise
+    jobs = [(str(s), str(t), opts, budget, max_error_given) for s, t in zip(sources, targets)]
+    errors, done, notes, start = {}, {}, [], time.perf_counter()
+    from tqdm import tqdm
+    with tqdm(total=len(jobs), desc="encoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
+        for src, error, said, line in _run_jobs(_encode_job, jobs, workers or os.cpu_count() or 1):
+            (errors if error else done)[src] = error or line
+            for note in said:
+                tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
+            bar.update()
+    return BatchResult(decoded=len(done), failures=[(p, errors[str(p)]) for p in sources if str(p) in errors],
+                       seconds=time.perf_counter() - start,
+                       reports=[(p, done[str(p)]) for p in sources if str(p) in done])
+
+
+def _encode_job(src: str, dst: str, opts, budget, max_error_given: bool) -> tuple[str, str | None, list[str], str]:
+    """Encode one file; returns (src, error message or None, notices, what was written). Runs in a worker."""
+    try:
+        return src, None, *encode_file(src, dst, opts, budget, max_error_given)
+    except (MaskcodecError, OSError) as e:
+        return src, str(e), [], ""
+
+
+def _run_jobs(task, jobs, workers: int):
+    """Each job's result, in this process (one worker) or in spawned processes, as they complete."""
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            yield task(*job)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(task, *job) for job in jobs]):
+            yield future.result()
 
 
 def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool

@@ -5,6 +5,8 @@
 - :mod:`.lossbench` (``maskcodec bench-loss``): damaged downlinks, salvage against JPEG2000;
 - :mod:`.autobench` (``maskcodec bench-auto``): ``auto``'s choice and estimated PSNR per camera;
 - :mod:`.codingbench` (``maskcodec bench-coding``): predictive coding, bounded error, refinement chains;
+- :mod:`.frontier` (``maskcodec bench-frontier``): the keep and max_error frontier byte budgets start from;
+- :mod:`.budgetbench` (``maskcodec bench-budget``): byte budgets held, and their gain over exact keep;
 - :mod:`.reference_codecs`: the JPEG2000 and JPEG anchors (Pillow/OpenJPEG);
 - :mod:`.demo` (``maskcodec demo``): the bundled sample at several keep levels;
 - :mod:`.train` (``maskcodec train``): training and ONNX export (needs the ``train`` extra).
@@ -26,5 +28,7 @@ TOOLS = {
     "bench-auto": ("autobench", "does auto ever trail interpolation, and how true is its estimated PSNR, per camera"),
     "bench-latent": ("latentbench", "latent quality levels against JPEG2000, HTJ2K and JPEG-XL: BD-rate per camera"),
     "bench-coding": ("codingbench", "bits per kept pixel, what a bounded error buys, refinement chains vs lossless"),
+    "bench-frontier": ("frontier", "which keep and max error decode best at each bit rate: what byte budgets start from"),
+    "bench-budget": ("budgetbench", "byte budgets: every file within its budget, and the dB that choosing max error buys"),
 }
 
