@@ -132,8 +132,8 @@ def frontier(kind: str) -> list[dict]:
 
 
 def choose(kind: str, bpp: float) -> tuple[float, int]:
-    """(keep, max_error) of the frontier point of ``kind`` with the most bpp at most ``bpp`` (the first point
-    when even it spends more).
+    """(keep, max_error on the 8-bit scale) of the frontier point of ``kind`` with the most bpp at most ``bpp``
+    (the first point when even it spends more).
 
     >>> choose("rgb8", 100.0)[0] <= 1.0
     True
@@ -177,6 +177,7 @@ def encode_within(image: np.ndarray, opts: EncodeOptions, budget: Budget, max_er
         return _latent_within(image, opts, budget, limit, channels, encode_with)
     bits = opts.bits_for(image)
     keep, max_error = choose(image_kind(channels, bits), 8 * limit / (image.shape[0] * image.shape[1]))
+    max_error <<= max(0, bits - 8)  # the frontier's errors are on the 8-bit scale
     max_error = min(opts.max_error if max_error_given else max_error, (1 << (bits - 1)) - 1)
 
     def encode_at(k: float) -> tuple[bytes, EncodeOptions]:

@@ -19,7 +19,7 @@ def test_mask_mode_files_fit_their_budget_with_the_largest_keep(img, rate):
     h = maskcodec.inspect(data)
     assert len(data) <= budget and h.keep > 0
     kind = budgets.image_kind(3, 8)
-    assert h.max_error == budgets.choose(kind, 8 * budget / (img.shape[0] * img.shape[1]))[1]
+    assert h.max_error == budgets.choose(kind, 8 * budget / (img.shape[0] * img.shape[1]))[1]  # 8 bits: as chosen
     if h.keep < 1:  # a little more keep would not fit
         bigger = maskcodec.encode(img, min(1.0, h.keep * 1.01), seed=4, max_error=h.max_error)
         assert len(bigger) > budget

@@ -168,3 +168,12 @@ def test_real_multispectral_cube_round_trips():
     from maskcodec.survivors.scan import pack
     without = compress(pack(shifted[maskcodec.mask(shifted.shape, 0.25, 11)], 12, 0))
     assert h.payload_size < 0.9 * len(without)
+
+
+def test_hostile_metadata_is_a_format_error():
+    """JSON that Python's reader cannot take (integers past its digit limit, nesting past its recursion limit)
+    is a FormatError like any other bad metadata, never a ValueError or RecursionError."""
+    from maskcodec.framing.fixed import decode_metadata
+    for raw in (b'{"a":' + b"1" * 5000 + b"}", b'{"a":' + b"[" * 100000 + b"]" * 100000 + b"}"):
+        with pytest.raises(maskcodec.FormatError, match="metadata block"):
+            decode_metadata(raw)

@@ -100,12 +100,12 @@ def test_the_framing_knows_bytes_only():
         assert outside <= {"maskcodec.errors", "maskcodec.records"}, (path.name, outside)
 
 
-# The layers, bottom first (README "Where a change goes"): a module may import its own layer's modules and those of
+# The layers, bottom first (docs/layout.md): a module may import its own layer's modules and those of
 # layers below it, never above. Top-level modules are placed by name; a folder is one layer.
 LAYERS = [
     {"errors", "records", "optional", "metrics"},
     {"framing"}, {"masks"}, {"entropy"}, {"survivors"}, {"runtime"}, {"inpainting"},
-    {"options"}, {"modes"}, {"io"}, {"codec", ""}, {"integrations"}, {"tools"}, {"cli", "__main__"},
+    {"options", "budgets"}, {"modes"}, {"io"}, {"codec", ""}, {"integrations"}, {"tools"}, {"cli", "__main__"},
 ]
 
 

@@ -150,8 +150,10 @@ def decode_metadata(raw: bytes) -> dict:
         return {}
     try:
         metadata = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, ValueError) as e:  # ValueError: JSON errors, and integers past Python's digit limit
         raise FormatError(f"metadata block is not UTF-8 JSON: {e}") from None
+    except RecursionError:
+        raise FormatError("metadata block nests its JSON too deeply to be read") from None
     if not isinstance(metadata, dict):
         raise FormatError("metadata block must be a JSON object")
     return metadata

@@ -2,8 +2,9 @@
 
 The byte budgets of :mod:`maskcodec.budgets` (``encode(..., bpp=...)``,
 ``--max-bytes``, ``--bpp``, ``--ratio``) start from the pair this measures.
-For every image (a centre crop of ``--crop`` pixels), every keep of
-``--keeps`` and every ``max_error`` of ``--max-errors``: the default file
+For every image (a centre crop of ``CROP`` pixels), every keep of
+``KEEPS`` and every ``max_error`` of ``MAX_ERRORS`` (on the 8-bit scale: times
+16 for 12-bit samples): the default file
 (ranked coding, blue-noise mask, seed ``SEED + image index``), its bits per
 pixel, and the PSNR of :func:`maskcodec.decode` (``auto``) against the crop.
 Images are grouped by their *kind* (:func:`maskcodec.budgets.image_kind`:
@@ -28,6 +29,7 @@ import numpy as np
 
 from ..budgets import FRONTIER_FILE, image_kind
 from ..codec import decode, encode
+from ..errors import InvalidInputError
 from ..io.images import find_images, read_image
 from ..metrics import psnr
 
@@ -53,15 +55,17 @@ def significant_bits(image: np.ndarray) -> int:
 
 
 def measure(image: np.ndarray, seed: int, keeps=KEEPS, max_errors=MAX_ERRORS) -> list[dict]:
-    """Bits per pixel and default-decode PSNR of ``image`` for every keep and ``max_error``."""
+    """Bits per pixel and default-decode PSNR of ``image`` for every keep and ``max_error`` (given, and recorded,
+    on the 8-bit scale)."""
     bits = significant_bits(image)
+    scale = 1 << max(0, bits - 8)  # errors on the 8-bit scale: 12-bit samples take 16 times as much
     rows = []
-    for d in max_errors:
-        if d > (1 << (bits - 1)) - 1:
+    for e in max_errors:
+        if e * scale > (1 << (bits - 1)) - 1:
             continue
         for keep in keeps:
-            data = encode(image, keep, seed=seed, bits=bits, max_error=d)
-            rows.append({"keep": keep, "max_error": d, "bpp": 8 * len(data) / (image.shape[0] * image.shape[1]),
+            data = encode(image, keep, seed=seed, bits=bits, max_error=e * scale)
+            rows.append({"keep": keep, "max_error": e, "bpp": 8 * len(data) / (image.shape[0] * image.shape[1]),
                          "psnr_db": min(psnr(image, decode(data), bits), LOSSLESS_DB)})
     return rows
 
@@ -81,7 +85,11 @@ def run_frontier(files: list[Path], out_dir: Path, crop: int = 384, keeps=KEEPS,
     per_kind: dict[str, list[list[dict]]] = {}
     names: dict[str, list[str]] = {}
     for i, f in enumerate(files):
-        image = centre(read_image(f), crop)
+        try:
+            image = centre(read_image(f), crop)
+        except InvalidInputError as e:  # float arrays, damaged files: not what budgets code
+            print(f"skipped: {e}", file=sys.stderr)
+            continue
         kind = image_kind(image.shape[2] if image.ndim == 3 else 1, significant_bits(image))
         per_kind.setdefault(kind, []).append(measure(image, SEED + i, keeps, max_errors))
         names.setdefault(kind, []).append(Path(f).name)
