@@ -9,8 +9,9 @@
   ``max_error``) whose default decode was best at that rate; then the largest
   keep with that ``max_error`` whose file fits is found by bisection (ranked
   coding is embedded: a smaller keep's file is a prefix of the survivors, so the
-  size grows with keep). A ``max_error`` given with the budget is kept and only
-  the keep is chosen. With ``segment_size`` the same search sizes the stream;
+  size grows with keep); when every pixel fits with bytes to spare, the
+  smallest ``max_error`` that fits instead. A ``max_error`` given with the budget
+  is kept and only the keep is chosen. With ``segment_size`` the same search sizes the stream;
 - latent mode: the best installed quality level whose file fits.
 
 A budget below the smallest file (the header, the metadata and an empty
@@ -189,6 +190,24 @@ def encode_within(image: np.ndarray, opts: EncodeOptions, budget: Budget, max_er
         raise InvalidInputError(f"the budget of {budget.describe(limit)} is below the smallest file of this image "
                                 f"({len(encode_at(SMALLEST_KEEP)[0])} bytes: header, metadata and at most one kept "
                                 f"pixel); give at least that")
+    if found[1].keep < 1.0 or max_error_given:
+        return found
+    return _smallest_error(image, found, limit, encode_with)
+
+
+def _smallest_error(image: np.ndarray, found: tuple[bytes, EncodeOptions], limit: int, encode_with
+                    ) -> tuple[bytes, EncodeOptions]:
+    """Every pixel kept with bytes to spare: the smallest ``max_error`` whose file still fits (bisection; the
+    file shrinks as the error grows)."""
+    lo, hi = -1, found[1].max_error  # hi fits; lo does not (or is below 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        o = replace(found[1], max_error=mid)
+        data = encode_with(image, o)
+        if len(data) <= limit:
+            found, hi = (data, o), mid
+        else:
+            lo = mid
     return found
 
 

@@ -33,12 +33,14 @@ examples:
   maskcodec decode frame.mcx -o frame.png         # kept pixels exact, the rest inpainted
   maskcodec decode -v frame.mcx -o frame.png      # ... and its estimated PSNR, from held-back kept pixels
   maskcodec decode downlink/ -o decoded/          # every .mcx in a folder, with progress
-  maskcodec encode NRB_680874728RAD.IMG -o f.mcx  # PDS3/VICAR/PDS4/FITS products, metadata kept
+  maskcodec encode NRB_680874728RAD.IMG -o f.mcx  # PDS3/VICAR/PDS4/ISIS3/FITS products, label and metadata kept
+  maskcodec encode CAS-MCO-...-PAN.xml -o p.mcx --quantize auto   # float data: scale and offset travel in the file
+  maskcodec decode p.mcx -o p.tif                 # float32 values again, and the label beside them (p.xml)
   maskcodec bench ../shared/data/mars_rgb/val     # quality per byte against JPEG2000
   maskcodec bench-models ../shared/data/mars_rgb/val   # every model on the same kept pixels
 
 The format is specified in spec/format.md (installed with maskcodec: {spec}).
-Images: PNG and TIFF (8/16-bit) and .npy.
+Images: PNG and TIFF (8/16-bit) and .npy; mission products: docs/products.md.
 """
 
 # command -> (module under maskcodec.tools with configure_parser and run_cli, one-line help)
@@ -51,7 +53,8 @@ def spec_path() -> Path:
 
 _FROM_THE_CHAIN = (("--mode", "mode", "mask"), ("--seed", "seed", None), ("--mask", "mask", None),
                    ("--bits", "bits", None), ("--model", "model", None), ("--quality", "quality", None),
-                   ("--segment-size", "segment_size", None), ("--coding", "coding", None))
+                   ("--segment-size", "segment_size", None), ("--coding", "coding", None),
+                   ("--quantize", "quantize", None))
 
 
 def _mcx_output(path: Path, force: bool) -> Path:
@@ -97,6 +100,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     from .budgets import check_budget, resolve
     from .integrations.batch import encode_file, encode_many
     from .io.images import IMAGE_SUFFIXES, PRODUCT_SUFFIXES
+    from .io.products import product_sources
     if args.refines:
         if len(args.inputs) != 1:
             raise InvalidInputError("--refines extends a chain with one image: give one input")
@@ -109,7 +113,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if len(args.inputs) == 1 and not Path(args.inputs[0]).is_dir():
         src = Path(args.inputs[0])
         out = _mcx_output(Path(args.output) if args.output else src.with_suffix(".mcx"), args.force)
-        notes, line = encode_file(src, out, opts, budget, given)
+        notes, line = encode_file(src, out, opts, budget, given, args.quantize, not args.no_label)
         for note in notes:
             print(f"maskcodec: {src}: {note}", file=sys.stderr)
         print(f"{src} -> {out}: {line}")
@@ -119,8 +123,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         p = Path(name)
         if p.is_dir():
             found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES + PRODUCT_SUFFIXES)
-            labels = {q.stem for q in found if q.suffix.lower() == ".lbl"}  # a detached label names its .IMG
-            sources += [q for q in found if not (q.suffix.lower() == ".img" and q.stem in labels)]
+            sources += product_sources(found)  # a product once, through its label (x.LBL, not also x.IMG)
         elif p.is_file():
             sources.append(p)
         else:
@@ -130,7 +133,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).suffix.lower() == ".mcx":
         raise InvalidInputError(f"-o {args.output}: several inputs encode into a folder; -o names that folder")
     result = encode_many(sources, Path(args.output) if args.output else None, opts, budget, given,
-                         workers=args.workers, force=args.force, progress=not args.quiet)
+                         workers=args.workers, force=args.force, progress=not args.quiet, quantize=args.quantize,
+                         label=not args.no_label)
     for src, message in result.failures:
         print(f"maskcodec: error: {src}: {message}", file=sys.stderr)
     for src, line in result.reports if args.verbose else []:
@@ -156,7 +160,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         inputs.extend(sorted(p.glob("*.mcx")) if p.is_dir() else [p])
     if not inputs:
         raise InvalidInputError(f"no .mcx files found in {', '.join(args.inputs)}")
-    from .integrations.batch import decode_file, decode_many, output_path_suffix, peek_header
+    from .integrations.batch import (check_label_output, decode_file, decode_many, label_path, output_dtype,
+                                     output_path_suffix, peek_header)
     from .io.images import check_output
     named = len(inputs) > 1 and not any(Path(name).is_dir() for name in args.inputs)
     # a first file and its refinements, named in any order, are one image (the chain decoder checks the order)
@@ -173,12 +178,18 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         fmt = output_suffix(args.format)
         if args.output and fmt != "auto" and Path(args.output).suffix.lower() != fmt:
             raise InvalidInputError(f"-o {args.output} and --format {args.format} disagree; give one of them")
+        first = peek_header(inputs[0]) if chain else header  # a chain's first file holds the product's metadata
+        if header is not None and first is not None:
+            header = _with_metadata(header, first.metadata)
         out = Path(args.output) if args.output else inputs[-1].with_suffix(  # never the image it was made from
-            ".decoded" + (output_path_suffix(header) if fmt == "auto" else fmt))
-        check_output(out, *((header.dtype, header.channels) if header else ()), force=args.force)
+            ".decoded" + (output_path_suffix(header, args.stored) if fmt == "auto" else fmt))
+        check_output(out, *((output_dtype(header, args.stored), header.channels) if header else ()), force=args.force)
+        label = None if args.no_label else label_path(out, header)
+        if label is not None:
+            check_label_output(label, args.force)
         messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
-                                       estimate=args.verbose)
-        for message in messages:
+                                       estimate=args.verbose, stored=args.stored, label=not args.no_label)
+        for message in messages + _decode_notes(header, out, label, args.stored):
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
         what = f"chain of {len(inputs)} files {inputs[0]} ... {inputs[-1]}" if chain else str(inputs[0])
         print(f"{what} -> {out} ({report})")
@@ -186,13 +197,39 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     outdir = Path(args.output or ".")
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
                          scheduler=args.scheduler, salvage=args.salvage, force=args.force,
-                         progress=not args.quiet, estimate=args.verbose, verbose=args.verbose)
+                         progress=not args.quiet, estimate=args.verbose, verbose=args.verbose, stored=args.stored,
+                         label=not args.no_label)
     for src, message in result.failures:
         print(f"maskcodec: {src}: {message}", file=sys.stderr)
     how = ", ".join(f"{what} ({n})" for what, n in result.decoded_by.items())
     print(f"decoded {result.decoded} of {len(inputs)} files into {outdir} "
           f"({result.frames_per_second:.2f} frames/s; {how or 'no header readable'})")
     return 1 if result.failures else 0
+
+
+def _with_metadata(header, metadata: dict):
+    """``header`` with another file's metadata (a refinement's chain: the first file's)."""
+    from dataclasses import replace
+    return header if header.metadata == metadata else replace(header, metadata=metadata)
+
+
+def _decode_notes(header, out: Path, label: Path | None, stored: bool) -> list[str]:
+    """What decode tells about a product: how its values came back, and where its label went."""
+    from .io.products import describe_quantization
+    if header is None:
+        return []
+    notes = []
+    q = header.metadata.get("quantization")
+    if q is not None and not stored:
+        notes.append(f"{out}: " + describe_quantization(q, getattr(header, "max_error", 0) or 0))
+    elif q is not None:
+        notes.append(f"{out}: the stored integers (--stored); " + describe_quantization(q, getattr(header, "max_error", 0) or 0))
+    elif "dtype" in header.metadata and not stored and "offset" in header.metadata:
+        notes.append(f"{out}: {header.metadata['dtype']} values = stored - {header.metadata['offset']} (the "
+                     f"product's own values; --stored writes the stored integers)")
+    if label is not None:
+        notes.append(f"its {header.metadata['label'].get('format', '')} label written beside the image: {label}")
+    return notes
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -234,8 +271,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
               f"(header {h.header_size}, payload {h.payload_size}, raw "
               f"{'latents' if h.mode == 'latent' else 'survivors'} {h.payload_raw_size})"
               + ("" if len(data) == h.file_size else f"; the file has {len(data)} bytes"))
+    from .io.products import describe_label, describe_quantization
     for key, value in sorted(h.metadata.items()):
-        print(f"  meta       {key}: {value}")
+        if key == "label" and describe_label(h.metadata):
+            print(f"  label      {describe_label(h.metadata)}")
+        elif key == "quantization":
+            print(f"  quantize   {describe_quantization(value, getattr(h, 'max_error', 0) or 0)}")
+        else:
+            print(f"  meta       {key}: {value}")
     print(f"  integrity  {'DAMAGED: ' + problem if problem else f'intact ({checked})'}")
     return 1 if problem else 0
 
@@ -279,13 +322,15 @@ def _installed_inpainters() -> list[str]:
 
 def _add_core(sub) -> None:
     from .inpainting import CLASSICAL_NAMES
+    from .io.products import parse_quantize
     from .options import parse_keep
     p = sub.add_parser("encode", help="compress an image to a .mcx file",
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
                                    "(mask mode), or send a latent model's quantized bottleneck (--mode latent).")
     p.add_argument("inputs", nargs="+", metavar="input",
-                   help="image file (.png, .tif, .npy; uint8 or uint16) or mission product (PDS3/VICAR .IMG/.LBL, "
-                        "PDS4 .xml, FITS; needs the 'products' extra); several files or folders encode as a batch")
+                   help="image file (.png, .tif, .npy; uint8 or uint16; signed and float .npy too) or mission "
+                        "product (PDS3/VICAR .IMG/.LBL, PDS4 .xml/.dat, ISIS3 .cub, qube .QUB, FITS; PDS and FITS "
+                        "need the 'products' extra); several files or folders encode as a batch")
     p.add_argument("-o", "--output", help="output .mcx file (default: input with .mcx suffix); for a batch, the "
                                           "output folder (default: each file beside its input)")
     p.add_argument("--workers", type=argument(_workers), default=None,
@@ -302,7 +347,18 @@ def _add_core(sub) -> None:
     p.add_argument("--mask", choices=["bluenoise", "hash"], default=None,
                    help="mask mode: which pixels travel: bluenoise (default: kept pixels spread evenly by a "
                         "blue-noise tile) or hash (pseudo-random, the first files' kind)")
-    p.add_argument("--bits", type=int, default=None, help="significant bits per sample, e.g. 12 (default: dtype width)")
+    p.add_argument("--bits", type=int, default=None,
+                   help="significant bits per sample, e.g. 12 (default: what a PNG's sBIT or a product's label says, "
+                        "else found from a product's data, else the dtype width); with --quantize, the bits the "
+                        "quantized values fill (default 16)")
+    p.add_argument("--quantize", type=argument(parse_quantize), default=None, metavar="auto|SCALE,OFFSET",
+                   help="store float data (PDS4, ISIS3, FITS, .npy) as integers: auto maps the finite range onto "
+                        "16 bits (or --bits); SCALE,OFFSET stores round((value - OFFSET) / SCALE). The scale, offset "
+                        "and error bound travel in the file and decode gives float32 back; NaN and infinities keep "
+                        "codes of their own. e.g. --quantize auto, --quantize 1e-5,0")
+    p.add_argument("--no-label", action="store_true",
+                   help="leave a product's label out of the file (by default it travels, compressed, in the "
+                        "metadata where it fits, and decode writes it back)")
     p.add_argument("--model", default=None,
                    help="model id from models/manifest.json, recorded with its hash: the inpainting model for the "
                         "decoder (mask mode) or the latent model (latent mode)")
@@ -355,7 +411,15 @@ def _add_core(sub) -> None:
                    help="recover what survived of a damaged segmented stream instead of failing")
     p.add_argument("--format", type=argument(output_suffix), default="auto",
                    help="output type when -o names no file: auto (PNG where it holds the image, else TIFF; the "
-                        "default), png, tif, tiff or npy")
+                        "default), png, tif, tiff or npy; PNG holds no float or signed values (TIFF and .npy do)")
+    p.add_argument("--stored", action="store_true",
+                   help="write the stored integers as coded (uint8/uint16), not the product's values: by default a "
+                        "quantized product comes back as float32 (value = stored x scale + offset) and shifted "
+                        "signed data in their own type")
+    p.add_argument("--no-label", action="store_true",
+                   help="do not write the product label a file carries (by default it is written beside the "
+                        "image: frame.tif gets frame.lbl for PDS3 and ISIS3, frame.xml for PDS4, frame.hdr for "
+                        "FITS headers)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--workers", type=argument(_workers), default=None,
                    help="batch: worker processes (default: one per CPU core; 1 decodes in this process)")

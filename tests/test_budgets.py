@@ -19,10 +19,15 @@ def test_mask_mode_files_fit_their_budget_with_the_largest_keep(img, rate):
     h = maskcodec.inspect(data)
     assert len(data) <= budget and h.keep > 0
     kind = budgets.image_kind(3, 8)
-    assert h.max_error == budgets.choose(kind, 8 * budget / (img.shape[0] * img.shape[1]))[1]  # 8 bits: as chosen
+    chosen = budgets.choose(kind, 8 * budget / (img.shape[0] * img.shape[1]))[1]  # 8 bits: as chosen
     if h.keep < 1:  # a little more keep would not fit
+        assert h.max_error == chosen
         bigger = maskcodec.encode(img, min(1.0, h.keep * 1.01), seed=4, max_error=h.max_error)
         assert len(bigger) > budget
+    else:  # every pixel kept: a smaller error would not fit
+        assert h.max_error <= chosen
+        if h.max_error:
+            assert len(maskcodec.encode(img, 1.0, seed=4, max_error=h.max_error - 1)) > budget
     out = maskcodec.decode(data)
     m = maskcodec.mask(img.shape, h.keep, 4)
     assert np.abs(out[m].astype(int) - img[m]).max() <= h.max_error

@@ -348,6 +348,7 @@ def test_stumbles_get_one_line_messages_that_name_flags(tmp_path, capsys):
     (tmp_path / "a.mcx").write_bytes(first)
     (tmp_path / "b.mcx").write_bytes(maskcodec.refine(gray, [first], 0.3))
     np.save(tmp_path / "int32.npy", gray.astype(np.int32))
+    np.save(tmp_path / "float.npy", gray.astype(np.float32) / 255)
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
@@ -357,7 +358,7 @@ def test_stumbles_get_one_line_messages_that_name_flags(tmp_path, capsys):
          "the chain's first file is a refinement"),
         (["bench-loss", str(tmp_path / "a.mcx"), "--packet", "10"], "--packet must be a whole number of bytes"),
         (["decode", str(tmp_path / "a.mcx"), "--workers", "0"], "--workers must be a positive number"),
-        (["encode", str(tmp_path / "int32.npy")], "cast integer data whose values fit in 0..65535 to uint16"),
+        (["encode", str(tmp_path / "float.npy")], "need a quantization to integers: give --quantize auto"),
         (["encode", str(tmp_path / "objects.npy")], "holds Python objects"),
         (["encode", str(tmp_path / "missing.png")], "missing.png: no such image file"),
         (["encode", str(tmp_path / "x.jpg")], "encode also reads mission products: .img, .lbl, .xml"),

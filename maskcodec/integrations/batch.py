@@ -39,7 +39,8 @@ from ..errors import InvalidInputError, MaskcodecError
 from ..records import DecodeReport
 from ..optional import require
 
-__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "encode_file", "encode_many"]
+__all__ = ["BatchResult", "decode_file", "decode_many", "peek_header", "encode_file", "encode_many", "label_path",
+           "output_dtype"]
 
 PEEK_BYTES = 1 << 21  # enough for any header within the default limits (metadata up to 1 MiB)
 
@@ -79,7 +80,7 @@ class BatchResult:
 def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = "auto",
                 workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
                 force: bool = False, progress: bool = True, estimate: bool = False,
-                verbose: bool = False) -> BatchResult:
+                verbose: bool = False, stored: bool = False, label: bool = True) -> BatchResult:
     """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
 
     Parameters
@@ -113,6 +114,10 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         always does; see :func:`maskcodec.decode_report`).
     verbose : bool
         Print each frame's report on stderr as it is done.
+    stored : bool
+        Write the stored integers, not the product's values (see :func:`decode_file`).
+    label : bool
+        Write each frame's product label beside its image (see :func:`decode_file`).
 
     Returns
     -------
@@ -146,22 +151,26 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     for h in headers:  # an unknown inpainter fails here, before any output
         if h is not None and h.mode == "mask":
             choose(inpainter, h)
-    targets = [out_dir / (src.stem + (output_path_suffix(h) if fmt == "auto" else fmt))
+    targets = [out_dir / (src.stem + (output_path_suffix(h, stored) if fmt == "auto" else fmt))
                for src, h in zip(sources, headers)]
-    if len(set(targets)) < len(targets):
-        twice = sorted({t.name for t in targets if targets.count(t) > 1})
+    labels = [label_path(t, h) if label else None for t, h in zip(targets, headers)]
+    written = targets + [p for p in labels if p is not None]
+    if len(set(written)) < len(written):
+        twice = sorted({t.name for t in written if written.count(t) > 1})
         raise InvalidInputError(f"several inputs would be written to the same file: {', '.join(twice)}; "
                                 f"decode inputs with the same name into separate folders")
     created = [d for d in (out_dir, *out_dir.parents) if not d.exists()]  # deepest first
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        for target, h in zip(targets, headers):  # every output checked before any frame is decoded
-            check_output(target, *((h.dtype, h.channels) if h else ()), force=force)
+        for target, h, lbl in zip(targets, headers, labels):  # every output checked before any frame is decoded
+            check_output(target, *((output_dtype(h, stored), h.channels) if h else ()), force=force)
+            if lbl is not None:
+                check_label_output(lbl, force)
     except InvalidInputError:
         for d in created:  # refused: leave no trace of the run
             d.rmdir()
         raise
-    jobs = [(str(s), str(t), inpainter, salvage, estimate) for s, t in zip(sources, targets)]
+    jobs = [(str(s), str(t), inpainter, salvage, estimate, stored, label) for s, t in zip(sources, targets)]
     workers = workers or os.cpu_count() or 1
     if scheduler is not None:
         run = _on_dask(jobs, scheduler, workers)
@@ -192,10 +201,34 @@ def peek_header(src: str | Path):
         return None
 
 
-def output_path_suffix(header) -> str:
+def output_dtype(header, stored: bool = False):
+    """The type of the image decode writes for a file: the product's values (a quantized product's float type,
+    shifted signed data's original type) unless ``stored``, else the stored samples' type."""
+    from ..io.products import restored_dtype
+    return header.dtype if stored else restored_dtype(header.metadata, header.dtype)
+
+
+def output_path_suffix(header, stored: bool = False) -> str:
     """The output type of a frame when none is asked for (PNG where it holds the image, else TIFF)."""
     from ..io.images import default_suffix
-    return default_suffix(header.dtype, header.channels) if header is not None else ".png"
+    return default_suffix(output_dtype(header, stored), header.channels) if header is not None else ".png"
+
+
+def label_path(image_path: str | Path, header) -> Path | None:
+    """Where decode writes the product label a file carries: beside the image, with the label's suffix
+    (``frame.decoded.lbl`` for ``frame.decoded.tif``; ``.xml`` for PDS4, ``.hdr`` for FITS headers); None for
+    a file without a label."""
+    from ..io.products import label_suffix
+    suffix = label_suffix(header.metadata) if header is not None else None
+    return Path(image_path).with_suffix(suffix) if suffix else None
+
+
+def check_label_output(path: Path, force: bool = False) -> Path:
+    """Refuse a label output that exists (unless ``force``), saying how to leave the label out."""
+    if Path(path).exists() and not force:
+        raise InvalidInputError(f"{path} exists (the label decode writes beside the image); choose another output "
+                                f"(-o), overwrite it with --force, or leave the label out with --no-label")
+    return Path(path)
 
 
 def _bits(data: bytes) -> int | None:
@@ -209,44 +242,79 @@ def _bits(data: bytes) -> int | None:
 
 
 def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
-                estimate: bool = False) -> tuple[list[str], DecodeReport]:
+                estimate: bool = False, stored: bool = False, label: bool = True) -> tuple[list[str], DecodeReport]:
     """Decode one ``.mcx`` file (or a chain: a list of a first file and its refinements, in order) into an
     image file; returns the salvage messages (empty when intact) and what filled it
     (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
+
+    A mission product's values come back (:func:`maskcodec.io.products.restore`: a quantized product as
+    float, shifted signed data in their original type) unless ``stored``, which writes the stored integers.
+    With ``label``, the product label the file carries is written beside the image (:func:`label_path`).
 
     Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
     """
     from ..codec import SalvageWarning, decode_report
     from ..io.images import write_image
+    from ..io.products import label_bytes, restore
     data = [Path(s).read_bytes() for s in src] if isinstance(src, list) else Path(src).read_bytes()
+    first = data[0] if isinstance(data, list) else data
+    header = _header(first) or peek_header(src[0] if isinstance(src, list) else src)
+    metadata = header.metadata if header is not None else {}
+    text = label_bytes(metadata) if label else None  # a damaged label record is refused before decoding
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SalvageWarning)
         image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
-    write_image(dst, image, _bits(data[-1] if isinstance(data, list) else data))
+    values = image if stored else restore(image, metadata)
+    write_image(dst, values, _bits(data[-1] if isinstance(data, list) else data) if values is image else None)
+    if text is not None:
+        label_path(dst, header).write_bytes(text)
     return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
 
 
-def encode_file(src: str | Path, dst: str | Path, opts, budget=None, max_error_given: bool = False
-                ) -> tuple[list[str], str]:
+def _header(data: bytes):
+    """The header of a file's bytes, or None (damage; :func:`peek_header` looks further)."""
+    from ..codec import inspect
+    try:
+        return inspect(data)
+    except MaskcodecError:
+        return None
+
+
+def encode_file(src: str | Path, dst: str | Path, opts, budget=None, max_error_given: bool = False,
+                quantize=None, label: bool = True) -> tuple[list[str], str]:
     """Encode one image or mission product into ``dst`` under resolved options (and a byte budget); returns
-    the notices (the bits a PNG's sBIT gave) and what was written, as ``maskcodec encode`` prints it."""
-    from ..budgets import encode_within
-    from ..codec import encode_with
+    the notices (the bits a PNG's sBIT or a product's data gave, a quantization, a label left out) and what was
+    written, as ``maskcodec encode`` prints it.
+
+    ``quantize`` (``"auto"`` or ``(scale, offset)``, ``--quantize``) stores float data as integers (see
+    :func:`maskcodec.io.products.read_product`); ``label`` keeps the product's label in the metadata where it
+    fits (else a notice says it was left out)."""
     from ..io.images import read_image_bits
-    from ..io.products import is_product, read_product
+    from ..io.products import (QUANTIZE_IGNORED, describe_quantization, is_product, needs_conversion, read_array,
+                                read_product)
     notes = []
-    if is_product(src):
-        product = read_product(src)
-        image, opts = product.image, opts.with_metadata(product.metadata, product.bits)
+    metadata = None
+    if is_product(src) or needs_conversion(src):
+        read = read_product if is_product(src) else read_array
+        product = read(src, quantize, opts.bits)
+        notes += product.notes
+        if product.bits_from == "data" and opts.bits is None:
+            notes.append(f"{product.bits} significant bits, found from the data (largest stored value "
+                         f"{int(product.image.max())}; the file does not state them; --bits overrides)")
+        image, metadata = product.image, dict(product.metadata)
+        if not label:
+            metadata.pop("label", None)
+        opts = opts.with_found_bits(product.bits)
     else:
         image, bits = read_image_bits(src)
         if bits is not None and opts.bits is None:
             notes.append(f"{bits} significant bits, as its sBIT chunk says (--bits overrides)")
+        if quantize is not None:
+            notes.append(QUANTIZE_IGNORED.format(image.dtype))
         opts = opts.with_found_bits(bits)
-    if budget is None:
-        data = encode_with(image, opts)
-    else:
-        data, opts = encode_within(image, opts, budget, max_error_given, encode_with)
+    data, opts = _encode_keeping_label(image, opts, metadata, budget, max_error_given, notes)
+    if metadata and "quantization" in metadata:
+        notes.append("quantized: " + describe_quantization(metadata["quantization"], opts.max_error or 0))
     Path(dst).write_bytes(data)
     bpp = 8 * len(data) / (image.shape[0] * image.shape[1])
     how = ("" if budget is None else f"budget {budget.describe(budget.bytes_for(image))}: ") + (
@@ -256,8 +324,46 @@ def encode_file(src: str | Path, dst: str | Path, opts, budget=None, max_error_g
     return notes, f"{len(data)} bytes, {bpp:.3f} bits/pixel ({how})"
 
 
+def _encode_keeping_label(image, opts, metadata: dict | None, budget, max_error_given: bool, notes: list):
+    """Encode with ``metadata``; a product label that does not fit (the metadata limit, or a segment of
+    ``--segment-size`` beside the description) is left out with a notice, never cut."""
+    from ..budgets import encode_within
+    from ..codec import encode_with
+    from ..framing.fixed import encode_metadata
+    from ..records import Limits
+
+    def run(opts):
+        return (encode_with(image, opts), opts) if budget is None else \
+            encode_within(image, opts, budget, max_error_given, encode_with)
+    if metadata is None:
+        return run(opts)
+    record = metadata.get("label")
+    if record is not None:
+        limit = Limits().max_metadata
+        if len(encode_metadata(metadata)) > limit:
+            notes.append(_label_left_out(record, f"over the metadata limit of {limit} bytes"))
+            metadata = {k: v for k, v in metadata.items() if k != "label"}
+            record = None
+    try:
+        return run(opts.with_metadata(metadata))
+    except InvalidInputError:
+        if record is None or opts.segment_size is None:
+            raise
+    without = {k: v for k, v in metadata.items() if k != "label"}
+    result = run(opts.with_metadata(without))  # the same error again, when the label was not the cause
+    notes.append(_label_left_out(record, f"too large for a segment of --segment-size {opts.segment_size} beside the "
+                                         f"description (each segment that repeats the description carries it)"))
+    return result
+
+
+def _label_left_out(record: dict, why: str) -> str:
+    return (f"its {record.get('format', '')} label ({record.get('bytes', '?')} bytes, {len(record.get('data', ''))} "
+            f"as stored) is {why}: left out, so decode cannot write it back (the other metadata are kept)")
+
+
 def encode_many(sources: list[Path], out_dir: Path | None, opts, budget=None, max_error_given: bool = False, *,
-                workers: int | None = None, force: bool = False, progress: bool = True) -> BatchResult:
+                workers: int | None = None, force: bool = False, progress: bool = True, quantize=None,
+                label: bool = True) -> BatchResult:
     """Encode images (or mission products) into ``out_dir/<stem>.mcx`` (beside each input when ``out_dir`` is
     None), in parallel local processes, under one set of resolved options. Every output is checked before the
     first encode; a frame that fails is reported in :attr:`BatchResult.failures` and the batch goes on."""
@@ -278,24 +384,27 @@ def encode_many(sources: list[Path], out_dir: Path | None, opts, budget=None, ma
         for d in created:
             d.rmdir()
         raise
-    jobs = [(str(s), str(t), opts, budget, max_error_given) for s, t in zip(sources, targets)]
+    from ..io.products import QUANTIZE_IGNORED
+    jobs = [(str(s), str(t), opts, budget, max_error_given, quantize, label) for s, t in zip(sources, targets)]
     errors, done, notes, start = {}, {}, [], time.perf_counter()
     from tqdm import tqdm
     with tqdm(total=len(jobs), desc="encoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
         for src, error, said, line in _run_jobs(_encode_job, jobs, workers or os.cpu_count() or 1):
             (errors if error else done)[src] = error or line
             for note in said:
-                tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
+                if quantize is None or not note.startswith(QUANTIZE_IGNORED.split("{")[0]):  # not for each integer file
+                    tqdm.write(f"maskcodec: {src}: {note}", file=sys.stderr)
             bar.update()
     return BatchResult(decoded=len(done), failures=[(p, errors[str(p)]) for p in sources if str(p) in errors],
                        seconds=time.perf_counter() - start,
                        reports=[(p, done[str(p)]) for p in sources if str(p) in done])
 
 
-def _encode_job(src: str, dst: str, opts, budget, max_error_given: bool) -> tuple[str, str | None, list[str], str]:
+def _encode_job(src: str, dst: str, opts, budget, max_error_given: bool, quantize=None, label: bool = True
+                ) -> tuple[str, str | None, list[str], str]:
     """Encode one file; returns (src, error message or None, notices, what was written). Runs in a worker."""
     try:
-        return src, None, *encode_file(src, dst, opts, budget, max_error_given)
+        return src, None, *encode_file(src, dst, opts, budget, max_error_given, quantize, label)
     except (MaskcodecError, OSError) as e:
         return src, str(e), [], ""
 
@@ -311,11 +420,11 @@ def _run_jobs(task, jobs, workers: int):
             yield future.result()
 
 
-def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool
-                 ) -> tuple[str, str | None, list[str], DecodeReport | None]:
+def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool, stored: bool = False,
+                 label: bool = True) -> tuple[str, str | None, list[str], DecodeReport | None]:
     """Decode one file; returns (src, error message or None, salvage messages, report). Runs in a worker."""
     try:
-        return src, None, *decode_file(src, dst, inpainter, salvage, estimate)
+        return src, None, *decode_file(src, dst, inpainter, salvage, estimate, stored, label)
     except (MaskcodecError, OSError) as e:
         return src, f"{type(e).__name__}: {e}", [], None
 

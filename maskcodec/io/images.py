@@ -1,4 +1,5 @@
-"""Reading and writing image files: PNG and TIFF (8 and 16 bits) and ``.npy``.
+"""Reading and writing image files: PNG and TIFF (8 and 16 bits) and ``.npy``; decoded products' float and signed
+values are written as TIFF or ``.npy`` (:func:`png_holds` says PNG cannot hold them).
 
 PNG keeps every sample: 16-bit colour at full depth, and the ``sBIT`` chunk (the
 significant bits a 12-bit camera frame in a 16-bit PNG declares) is read by
@@ -21,7 +22,7 @@ __all__ = ["read_image", "read_image_bits", "write_image", "find_images", "IMAGE
            "default_suffix", "output_suffix", "check_output", "check_writable", "png_significant_bits"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
-PRODUCT_SUFFIXES = (".img", ".lbl", ".xml", ".qub", ".fits", ".fit", ".fts")  # maskcodec.io.products reads these
+PRODUCT_SUFFIXES = (".img", ".lbl", ".xml", ".dat", ".qub", ".cub", ".fits", ".fit", ".fts")  # maskcodec.io.products
 
 
 def _suffix(path: str | os.PathLike) -> str:
@@ -63,8 +64,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise InvalidInputError(f"{path}: cannot read it as a {suffix[1:].upper()} image (damaged, or another "
                                 f"format under this name)") from None
     if arr.dtype not in (np.uint8, np.uint16):
-        hint = ("cast integer data whose values fit in 0..65535 to uint16 first" if arr.dtype.kind in "iub"
-                else "quantize it to integers first")
+        hint = ("maskcodec encode shifts signed data up (the offset travels in the file); or cast data whose "
+                "values fit in 0..65535 to uint16" if arr.dtype.kind in "iub" else
+                "maskcodec encode --quantize auto (or SCALE,OFFSET) stores float data as 16-bit integers"
+                if suffix == ".npy" else "save it as .npy and encode it with --quantize auto")
         raise InvalidInputError(f"{path}: pixel type {arr.dtype} is not supported; maskcodec codes uint8 "
                                 f"and uint16: {hint}")
     return np.ascontiguousarray(arr)
@@ -185,8 +188,11 @@ def png_holds(dtype, channels: int) -> bool:
 
     >>> png_holds("uint8", 3), png_holds("uint16", 1), png_holds("uint16", 3), png_holds("uint16", 2)
     (True, True, True, False)
+    >>> png_holds("float32", 1), png_holds("int16", 1)
+    (False, False)
     """
-    return 1 <= channels <= 4 and not (channels == 2 and np.dtype(dtype) == np.uint16)
+    dtype = np.dtype(dtype)
+    return dtype in (np.uint8, np.uint16) and 1 <= channels <= 4 and not (channels == 2 and dtype == np.uint16)
 
 
 def default_suffix(dtype, channels: int) -> str:
@@ -217,8 +223,10 @@ def check_output(path: str | os.PathLike, dtype=None, channels: int | None = Non
     if not path.is_dir():  # a folder is refused by check_writable
         suffix = _suffix(path)
         if dtype is not None and suffix == ".png" and not png_holds(dtype, channels):
+            stored = (" (decode --stored writes the stored integers)" if np.dtype(dtype) not in (np.uint8, np.uint16)
+                      else "")
             raise InvalidInputError(f"{path}: PNG cannot hold a {np.dtype(dtype).name} image with {channels} "
-                                    f"channels; write .tif or .npy instead (-o {path.with_suffix('.tif')})")
+                                    f"channels; write .tif or .npy instead (-o {path.with_suffix('.tif')}){stored}")
     return check_writable(path, force, "image.png")
 
 
