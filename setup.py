@@ -1,5 +1,5 @@
-"""The C extension maskcodec.survivors._flight: the flight core (flight/src/*.c, C99) and its CPython wrapper
-(flight/python/flight_module.c). Everything else about the package is in pyproject.toml.
+"""The C extension maskcodec.survivors._flight: the flight core's survivor coder (flight/src, C99) and its CPython
+wrapper (flight/python/flight_module.c). Everything else about the package is in pyproject.toml.
 
 The wrapper uses the CPython C API and the buffer protocol only, so the build needs no numpy headers. It is
 compiled with -std=c99 -Wall -Wextra where the compiler takes them: each flag is tried on an empty file first
@@ -45,7 +45,9 @@ class BuildExt(build_ext):
 
 FLIGHT = Extension(
     "maskcodec.survivors._flight",
-    sources=sorted(glob("flight/src/*.c")) + ["flight/python/flight_module.c"],
+    # the container (flight/src/container.c) is the flight tools'; the package reads containers in Python
+    sources=["flight/src/mask.c", "flight/src/range_coder.c", "flight/src/ranked.c", "flight/src/segment.c",
+             "flight/python/flight_module.c"],
     include_dirs=["flight/include"],
     depends=["flight/include/maskcodec.h", *sorted(glob("flight/src/*.h"))],
 )

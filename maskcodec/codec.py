@@ -81,7 +81,7 @@ def encode(image: np.ndarray, keep: float | None = None, *, mode: str = "mask", 
         JSON-serializable description stored in the header (product id, ...);
         a segmented stream repeats it in segments 0, 1 and every 8th.
     segment_size : int, optional
-        Mask mode: write a segmented stream (format 3.0) of self-contained
+        Mask mode: write a segmented stream (format 4.0) of self-contained
         segments of exactly this many bytes (e.g. 1024, a transfer frame),
         which survives lost and corrupted packets (see :func:`salvage`);
         the same bytes as :class:`maskcodec.StreamEncoder` writes as the

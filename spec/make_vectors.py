@@ -647,7 +647,8 @@ def lean_error_vectors(stream: bytes, bounded: bytes) -> dict[str, tuple[bytes, 
                                  "consistent"),
         "s4_count_mismatch": (_lean_patch(parts[0], 21, (int.from_bytes(parts[0][21:23], "little") - 1)
                                           .to_bytes(2, "little")) + rest(1), "FormatError",
-                              "segment 0's count one less than its unary stream holds (and than segment 1 expects)"),
+                              "segment 0's count one less than its range code holds (bytes left after its last symbol; and segment 1 "
+                              "expects one more)"),
         "s4_size_mismatch": (parts[0] + _lean_rebuilt(parts[1], description=True, body=parts[1][23 + d_size:-4],
                                                      size=len(parts[1]) + 1) + rest(2), "FormatError",
                              "segment 1 one byte longer than segment 0 (its own CRC32 consistent)"),

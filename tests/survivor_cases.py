@@ -37,3 +37,20 @@ def corruptions(payload: bytes, rng) -> list[bytes]:
         out.append(bytes(b))
     out += [bytes(n), b"\xff" * n, rng.integers(0, 256, 2 * n, dtype=np.uint8).tobytes()]
     return out
+
+
+def body_corruptions(body: bytes, rng) -> list[bytes]:
+    """Damaged copies of a segment's body (spec 11.3: payload_size, the range code, zero padding): the corruptions of
+    :func:`corruptions`, and payload_size one less, one more, 0, 3, the whole body, past it; a non-zero byte of
+    padding (first and last), where the body has padding."""
+    out = corruptions(body, rng)
+    size = int.from_bytes(body[:2], "little")
+    for s in sorted({size - 1, size + 1, 0, 3, len(body) - 2, len(body) - 1, 65535}):
+        if 0 <= s < 65536:
+            out.append(s.to_bytes(2, "little") + body[2:])
+    for at in sorted({2 + size, len(body) - 1}):
+        if 2 + size <= at < len(body):
+            b = bytearray(body)
+            b[at] = 1
+            out.append(bytes(b))
+    return out

@@ -1,4 +1,4 @@
-"""Segmented streams (format 3.0; 2.0 is refused): strict round trips, streaming, salvage after packet loss, the CLI."""
+"""Segmented streams (format 4.0; 3.0 and 2.0 are refused): strict round trips, streaming, salvage after packet loss, the CLI."""
 import shutil
 import warnings
 

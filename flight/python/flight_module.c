@@ -1,4 +1,5 @@
-/* maskcodec.survivors._flight: the flight core's ranked survivor coder (flight/src/ranked.c) for CPython.
+/* maskcodec.survivors._flight: the flight core's ranked survivor coder (flight/src/ranked.c) and segment coder
+ * (flight/src/segment.c) for CPython.
  *
  * The CPython C API and the buffer protocol only (no numpy headers): maskcodec/survivors/ranked.py passes
  * C-contiguous native-order arrays (uint32 indices and keys, uint16 values, pixel-major) and gets bytes back.
@@ -11,6 +12,8 @@
  *                 prior_values) -> (payload: bytes, recon: bytes)
  *   ranked_decode(height, width, channels, bits, transform, max_error, payload, idx, keys, prior_idx,
  *                 prior_values) -> values: bytes
+ *   segment_encode(width, channels, bits, transform, max_error, lanes, window, room, idx, values) -> (n, body: bytes)
+ *   segment_decode(width, channels, bits, transform, max_error, lanes, window, body, idx, where) -> values: bytes
  *
  * recon and values are uint16, n x channels, native order. */
 #if defined(__has_include)
@@ -286,6 +289,191 @@ done:
     return values;
 }
 
+/* ---- the segment coder (flight/src/segment.c, spec 11.3) ---- */
+
+/* The seven parameters of a segment coder, checked with mc_segment_check. */
+static int parse_segment_params(PyObject *const *args, mc_segment_params *p)
+{
+    uint32_t *field[7];
+    int i;
+    field[0] = &p->width;
+    field[1] = &p->channels;
+    field[2] = &p->bits;
+    field[3] = &p->transform;
+    field[4] = &p->max_error;
+    field[5] = &p->lanes;
+    field[6] = &p->window;
+    for (i = 0; i < 7; i++) {
+        unsigned long long v;
+        if (!PyLong_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "the segment coder's parameters are integers");
+            return 0;
+        }
+        v = PyLong_AsUnsignedLongLong(args[i]);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            v = (unsigned long long)UINT32_MAX + 1u;
+        }
+        if (v > UINT32_MAX) {
+            invalid("a parameter of the segment coder is negative or above 2^32 - 1");
+            return 0;
+        }
+        *field[i] = (uint32_t)v;
+    }
+    if (mc_segment_check(p) != MC_OK) {
+        invalid("the segment coder refuses its parameters: width from 1, channels 1..65535, bits 1..16, max_error at "
+                "most 2^(bits-1) - 1, transform 0, 1 (3 channels) or 2 (2 channels or more), lanes 1..255, window "
+                "lanes..65535");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *segment_encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    mc_segment_params p;
+    buffers bs;
+    const uint32_t *idx;
+    const uint16_t *values;
+    size_t n, nv, room, ws_size, body_len = 0, count = 0;
+    void *ws = NULL;
+    PyObject *body = NULL, *result = NULL;
+    int err;
+    (void)self;
+    bs.n = 0;
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "segment_encode takes 10 arguments");
+        return NULL;
+    }
+    if (!parse_segment_params(args, &p)) return NULL;
+    room = PyLong_AsSize_t(args[7]);
+    if (room == (size_t)-1 && PyErr_Occurred()) return NULL;
+    if (room < 6 || room > MC_SEGMENT_MAX_ROOM) return invalid("a segment's room is 6 to 65537 bytes");
+    if (!(idx = take(&bs, args[8], 4, "idx", &n)) || !(values = take(&bs, args[9], 2, "values", &nv))) goto done;
+    if (nv / p.channels != n || nv % p.channels) {
+        invalid("the segment coder needs channels values for each survivor");
+        goto done;
+    }
+    ws_size = mc_segment_workspace_size(&p, n < MC_SEGMENT_MAX_RUN ? n : MC_SEGMENT_MAX_RUN);
+    if (!ws_size || !(ws = PyMem_RawMalloc(ws_size))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!(body = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)room))) goto done;
+    {
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(body);
+        Py_BEGIN_ALLOW_THREADS
+        err = mc_segment_encode(&p, idx, values, n, room, ws, ws_size, out, &body_len, &count, NULL);
+        Py_END_ALLOW_THREADS
+    }
+    if (err != MC_OK) {
+        invalid("the segment coder refuses the survivors: a column outside the image, survivors out of stream order, "
+                "or a value above 2^bits - 1");
+        goto done;
+    }
+    if (_PyBytes_Resize(&body, (Py_ssize_t)body_len) != 0) goto done;
+    result = Py_BuildValue("(nO)", (Py_ssize_t)count, body);
+done:
+    Py_XDECREF(body);
+    PyMem_RawFree(ws);
+    release(&bs);
+    return result;
+}
+
+/* The FormatError of a refused body, worded as segment_coding.decode_run_reference words it. */
+static PyObject *segment_refusal(int err, const char *where, const mc_segment_params *p, const unsigned char *body,
+                                 size_t len)
+{
+    char message[512];
+    size_t size = len >= 2 ? ((size_t)body[0] | (size_t)body[1] << 8) : 0;
+    uint32_t d = p->max_error, maxval = (1u << p->bits) - 1u;
+    switch (err) {
+    case MC_ERR_BODY:
+        PyOS_snprintf(message, sizeof message, "%s has no room for its payload size", where);
+        break;
+    case MC_ERR_PAYLOAD_SIZE:
+        PyOS_snprintf(message, sizeof message, "%s: payload_size %zu runs past the %zu bytes of its body", where, size,
+                      len - 2);
+        break;
+    case MC_ERR_PADDING:
+        PyOS_snprintf(message, sizeof message, "%s: the bytes after its payload must be zero", where);
+        break;
+    case MC_ERR_SHORT:
+        PyOS_snprintf(message, sizeof message, "%s is %zu bytes; a range-coded stream has at least 4", where, size);
+        break;
+    case MC_ERR_INTERVAL:
+        PyOS_snprintf(message, sizeof message, "%s is corrupted: a code lies outside its interval", where);
+        break;
+    case MC_ERR_TRUNCATED:
+        PyOS_snprintf(message, sizeof message, "%s ends early: %zu bytes hold fewer symbols than the header says",
+                      where, size);
+        break;
+    case MC_ERR_RESIDUAL:
+        PyOS_snprintf(message, sizeof message, "%s: a residual code is out of range: codes must be below RANGE = %lu",
+                      where, (unsigned long)((maxval + 2u * d) / (2u * d + 1u) + 1u));
+        break;
+    case MC_ERR_TRAILING:
+        PyOS_snprintf(message, sizeof message, "%s has bytes after its last symbol", where);
+        break;
+    case MC_ERR_ARG:
+        return invalid("the segment decoder refuses the survivors: a column outside the image or survivors out of "
+                       "stream order");
+    default:
+        PyErr_Format(PyExc_SystemError, "the flight segment coder failed: error %d (%s)", err,
+                     mc_segment_error_name(err));
+        return NULL;
+    }
+    return raise_maskcodec("FormatError", message);
+}
+
+static PyObject *segment_decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    mc_segment_params p;
+    buffers bs;
+    const unsigned char *body;
+    const uint32_t *idx;
+    const char *where;
+    size_t len, n, ws_size;
+    void *ws = NULL;
+    mc_segment_coder *s;
+    PyObject *values = NULL;
+    int err;
+    (void)self;
+    bs.n = 0;
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "segment_decode takes 10 arguments");
+        return NULL;
+    }
+    if (!parse_segment_params(args, &p)) return NULL;
+    if (!(where = PyUnicode_AsUTF8(args[9]))) return NULL;
+    if (!(body = take(&bs, args[7], 1, "body", &len)) || !(idx = take(&bs, args[8], 4, "idx", &n))) goto done;
+    if (n > MC_SEGMENT_MAX_RUN) {
+        invalid("a segment holds at most 65535 survivors");
+        goto done;
+    }
+    ws_size = mc_segment_workspace_size(&p, n);
+    if (!ws_size || !(ws = PyMem_RawMalloc(ws_size))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!(values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2u * n * p.channels)))) goto done;
+    s = mc_segment_init(&p, n, ws, ws_size);
+    {
+        uint16_t *out = (uint16_t *)(void *)PyBytes_AS_STRING(values);
+        Py_BEGIN_ALLOW_THREADS
+        err = mc_segment_decode(s, body, len, idx, n, out);
+        Py_END_ALLOW_THREADS
+    }
+    if (err != MC_OK) {
+        Py_CLEAR(values);
+        segment_refusal(err, where, &p, body, len);
+    }
+done:
+    PyMem_RawFree(ws);
+    release(&bs);
+    return values;
+}
+
 static PyMethodDef methods[] = {
     {"ranked_encode", (PyCFunction)(void (*)(void))ranked_encode, METH_FASTCALL,
      "ranked_encode(height, width, channels, bits, transform, max_error, idx, keys, values, prior_idx, "
@@ -294,6 +482,14 @@ static PyMethodDef methods[] = {
     {"ranked_decode", (PyCFunction)(void (*)(void))ranked_decode, METH_FASTCALL,
      "ranked_decode(height, width, channels, bits, transform, max_error, payload, idx, keys, prior_idx, "
      "prior_values) -> values\n\nThe uint16 values (n x channels, bytes) a ranked payload codes."},
+    {"segment_encode", (PyCFunction)(void (*)(void))segment_encode, METH_FASTCALL,
+     "segment_encode(width, channels, bits, transform, max_error, lanes, window, room, idx, values) -> (n, body)\n\n"
+     "The body (payload_size and range code) of the longest prefix of the survivors idx (uint32, flat, stream order) "
+     "with values (uint16, n x channels) that fits in room bytes, and its length n (spec 11.3)."},
+    {"segment_decode", (PyCFunction)(void (*)(void))segment_decode, METH_FASTCALL,
+     "segment_decode(width, channels, bits, transform, max_error, lanes, window, body, idx, where) -> values\n\n"
+     "The uint16 values (n x channels, bytes) a segment's body codes for its survivors idx; a FormatError naming "
+     "`where` when the body is refused."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -309,7 +505,8 @@ static struct PyModuleDef_Slot slots[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_flight",
-    "The flight core's ranked survivor coder (flight/src/ranked.c), byte for byte maskcodec.survivors.ranked's.",
+    "The flight core's ranked and segment survivor coders (flight/src/ranked.c, segment.c), byte for byte "
+    "maskcodec.survivors.ranked's and segment_coding's.",
     0, methods, slots, NULL, NULL, NULL
 };
 

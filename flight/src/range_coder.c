@@ -14,6 +14,13 @@ const char *mc_error_name(int err)
     case MC_ERR_TRUNCATED: return "truncated";
     case MC_ERR_RESIDUAL: return "residual";
     case MC_ERR_TRAILING: return "trailing";
+    case MC_ERR_FILE_TRUNCATED: return "file-truncated";
+    case MC_ERR_CHECKSUM: return "checksum";
+    case MC_ERR_VERSION: return "version";
+    case MC_ERR_LIMIT: return "limit";
+    case MC_ERR_FORMAT: return "format";
+    case MC_ERR_CHAIN: return "chain";
+    case MC_ERR_UNSUPPORTED: return "unsupported";
     default: return "unknown";
     }
 }

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "rc_inline.h"
+#include "survivor_inline.h"
 
 #define CONTEXTS 9               /* 8 of activity, 1 for no prediction */
 #define NO_PREDICTION 8
 #define LEVEL_BASE 22
 #define LEVELS 11
-#define SMALL 8                  /* codes below 8 are their own token */
 #define WEIGHT_ONE (1u << 30)    /* a candidate weighs 2^30 // d2^2 */
 #define MAX_D 127u               /* 2^(6 + 1) - 1, cell_shift(0) = 6: a candidate's farthest row or column */
 #define LUT_SIZE (2u * MAX_D * MAX_D + 1u)
@@ -28,12 +28,6 @@
  * it has none), then 2 slots: u32 y, x, valid (all ones when it holds a known pixel, else 0), u16 values. */
 #define SLOT_BYTES(c) (12u + ((2u * (c) + 3u) & ~3u))
 #define CELL_BYTES(c) (4u + 2u * SLOT_BYTES(c))
-
-#if defined(__GNUC__)
-#define HOT static inline __attribute__((always_inline))  /* specialized per channel count where it is called */
-#else
-#define HOT static inline
-#endif
 
 static const unsigned char activity[7] = {3, 6, 10, 16, 25, 40, 64};
 
@@ -321,8 +315,7 @@ HOT void back_level(grid *g, const uint32_t *idx, const uint32_t *list, size_t n
 typedef struct {
     unsigned c, bits, lead;
     uint32_t maxval, mid;
-    int32_t d, step, rng;
-    uint64_t step_inv;                   /* floor(2^40 / step) + 1: floor(n / step) = n * step_inv >> 40, n < 2^18 */
+    quant qz;                            /* the quantizer of spec 6.5 (survivor_inline.h) */
     unsigned char ch[255], ref[255];     /* plane p codes channel ch[p], against channel ref[p] - 1 (0: none) */
     unsigned char ctx_of[256];           /* context of a = floor(spread * 256 / 2^bits) */
     unsigned char bitlen8[256];
@@ -396,61 +389,12 @@ HOT void predict_level(const coder *k, const grid *g, const uint32_t *idx, const
     }
 }
 
-/* The quantizer's numbers, copied into locals where codes are coded (nothing written through a pointer can
- * change them, so they stay in registers). */
-typedef struct {
-    int32_t d, step, rng, maxval;
-    uint64_t step_inv;
-} quant;
-
-static quant quant_of(const coder *k)
-{
-    quant qz;
-    qz.d = k->d;
-    qz.step = k->step;
-    qz.rng = k->rng;
-    qz.maxval = (int32_t)k->maxval;
-    qz.step_inv = k->step_inv;
-    return qz;
-}
-
-/* JPEG-LS near-lossless quantization of an error e (|e| < 2^16, so (|e| + d) * step < 2^40: step_inv is exact)
- * and the reconstruction: both corrections of predictive.reconstruct in turn, as its two np.where do. */
-HOT int32_t quantize(const quant *qz, int32_t e)
-{
-    int32_t q = qz->step == 1 ? e
-              : e >= 0 ? (int32_t)(((uint64_t)(e + qz->d) * qz->step_inv) >> 40)
-              : -(int32_t)(((uint64_t)(qz->d - e) * qz->step_inv) >> 40);
-    if (q < 0) q += qz->rng;
-    if (q >= (qz->rng + 1) >> 1) q -= qz->rng;
-    return q;
-}
-
-HOT uint16_t reconstruct(const quant *qz, int32_t pred, int32_t q)
-{
-    int32_t r = pred + q * qz->step;
-    if (r < -qz->d) r += qz->rng * qz->step;
-    else if (r > qz->maxval + qz->d) r -= qz->rng * qz->step;
-    return (uint16_t)(r < 0 ? 0 : r > qz->maxval ? qz->maxval : r);
-}
-
-/* A plane's prediction: its channel's spatial prediction, corrected by the reference channel's error. */
-HOT int32_t plane_prediction(const quant *qz, const uint16_t *pred, const uint16_t *rec, unsigned ch, unsigned ref)
-{
-    int32_t base = pred[ch];
-    if (ref) {
-        base += (int32_t)rec[ref - 1u] - (int32_t)pred[ref - 1u];
-        base = base < 0 ? 0 : base > qz->maxval ? qz->maxval : base;
-    }
-    return base;
-}
-
 /* A level's codes in rank order; each slot's values become the reconstructed values. The coder's state is
  * a local copy for the level. */
 HOT void encode_level(const coder *k, mc_rc_encoder *encp, size_t n, const uint16_t *slot_pred, uint16_t *slot_val,
                       const unsigned char *slot_ctx, const unsigned c)
 {
-    const quant qz = quant_of(k);
+    const quant qz = k->qz;
     const uint64_t *recip = k->recip;
     mc_model *const all = k->models;
     unsigned char ch[255], ref[255], bitlen8[256];
@@ -467,12 +411,12 @@ HOT void encode_level(const coder *k, mc_rc_encoder *encp, size_t n, const uint1
         for (pl = 0; pl < c; pl++, models += CONTEXTS) {
             int32_t base = plane_prediction(&qz, pred, val, ch[pl], ref[pl]);
             int32_t q = quantize(&qz, (int32_t)val[ch[pl]] - base);
-            uint32_t z = q >= 0 ? 2u * (uint32_t)q : 2u * (uint32_t)(-q) - 1u;
+            uint32_t z = zigzag(q);
             val[ch[pl]] = reconstruct(&qz, base, q);
             if (z < SMALL) model_encode_t(models, &enc, z, recip);
             else {
-                unsigned bl = z >> 8 ? 8u + bitlen8[z >> 8] : bitlen8[z], nraw = bl - 2u;
-                model_encode_t(models, &enc, SMALL + 2u * (bl - 4u) + ((z >> nraw) & 1u), recip);
+                unsigned nraw;
+                model_encode_t(models, &enc, token_of(z, bitlen8, &nraw), recip);
                 rc_encode_raw(&enc, z & ((1u << nraw) - 1u), nraw);
             }
         }
@@ -485,7 +429,7 @@ HOT void encode_level(const coder *k, mc_rc_encoder *encp, size_t n, const uint1
 HOT int decode_level(const coder *k, mc_rc_decoder *decp, size_t n, const uint16_t *slot_pred, uint16_t *slot_val,
                      const unsigned char *slot_ctx, const unsigned c)
 {
-    const quant qz = quant_of(k);
+    const quant qz = k->qz;
     const uint64_t *recip = k->recip;
     mc_model *const all = k->models;
     unsigned char ch[255], ref[255];
@@ -505,15 +449,14 @@ HOT int decode_level(const coder *k, mc_rc_decoder *decp, size_t n, const uint16
             if ((err = model_decode_t(models, &dec, &tok, recip)) != MC_OK) break;
             if (tok < SMALL) z = tok;
             else {
-                unsigned bl = (tok - SMALL) / 2u + 4u;
-                if ((err = rc_decode_raw(&dec, bl - 2u, &raw)) != MC_OK) break;
-                z = (1u << (bl - 1u)) | ((tok & 1u) << (bl - 2u)) | raw;
+                if ((err = rc_decode_raw(&dec, token_raw_bits(tok), &raw)) != MC_OK) break;
+                z = code_of(tok, raw);
             }
             if (z >= (uint32_t)qz.rng) {
                 overflow = 1;  /* the level's values are not used: refused after its last code */
                 continue;
             }
-            q = z & 1u ? -(int32_t)((z + 1u) >> 1) : (int32_t)(z >> 1);
+            q = unzigzag(z);
             val[ch[pl]] = reconstruct(&qz, plane_prediction(&qz, pred, val, ch[pl], ref[pl]), q);
         }
     }
@@ -543,10 +486,7 @@ static int run(const mc_ranked_params *p, const uint32_t *idx, const uint32_t *k
     k.bits = p->bits;
     k.maxval = (1u << p->bits) - 1u;
     k.mid = 1u << (p->bits - 1u);
-    k.d = (int32_t)p->max_error;
-    k.step = 2 * k.d + 1;
-    k.rng = ((int32_t)k.maxval + 2 * k.d) / k.step + 1;
-    k.step_inv = ((uint64_t)1 << 40) / (uint64_t)k.step + 1u;  /* exact for n * step < 2^40 */
+    k.qz = quant_init(p->bits, p->max_error);
     pixels = (uint64_t)p->height * p->width;
     if ((err = check_pixels(idx, enc ? values : NULL, n, c, pixels, k.maxval)) != MC_OK) return err;
     if (prior_n && (err = check_pixels(prior->idx, prior->values, prior_n, c, pixels, k.maxval)) != MC_OK)
@@ -568,13 +508,10 @@ static int run(const mc_ranked_params *p, const uint32_t *idx, const uint32_t *k
 
     /* planes (transform.order), lead channel, contexts, models */
     for (pl = 0; pl < c; pl++) {
-        k.ch[pl] = (unsigned char)pl;
-        k.ref[pl] = (unsigned char)(p->transform == 2 && pl ? pl : 0);  /* band pl - 1, stored + 1 */
-    }
-    if (p->transform == 1) {
-        k.ch[0] = 1, k.ref[0] = 0;
-        k.ch[1] = 0, k.ref[1] = 2;
-        k.ch[2] = 2, k.ref[2] = 2;
+        unsigned ch, ref1;
+        plane_of(p->transform, pl, &ch, &ref1);
+        k.ch[pl] = (unsigned char)ch;
+        k.ref[pl] = (unsigned char)ref1;  /* reference channel + 1, 0: none */
     }
     k.lead = k.ch[0];
     g.lead = k.lead;
@@ -582,10 +519,9 @@ static int run(const mc_ranked_params *p, const uint32_t *idx, const uint32_t *k
         unsigned t = 0;
         while (t < 7 && activity[t] <= i) t++;
         k.ctx_of[i] = (unsigned char)t;
-        k.bitlen8[i] = (unsigned char)bit_length((uint32_t)i);
     }
-    for (i = 0; i < (size_t)c * CONTEXTS; i++)
-        model_init(&k.models[i], 2u * p->bits + 2u < SMALL ? SMALL : 2u * p->bits + 2u);
+    bitlen8_init(k.bitlen8);
+    for (i = 0; i < (size_t)c * CONTEXTS; i++) model_init(&k.models[i], tokens_for(p->bits));
 
     /* the survivors in key order, the level bounds, each survivor's rank and each level's survivors in scan order */
     items = sort_keys(keys, n, (uint64_t *)(void *)(base + L.items_a), (uint64_t *)(void *)(base + L.items_b),

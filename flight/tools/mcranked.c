@@ -24,50 +24,15 @@
 
 #include "../include/maskcodec.h"
 
+#define TOOL "mcranked"
+#include "tool_io.h"
+
 typedef struct {
     mc_ranked_params p;
     size_t n, prior_n;
     uint32_t *idx, *keys, *prior_idx;
     uint16_t *values, *prior_values;
 } rcase;
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t cap = 0, got = 0;
-    if (!f) {
-        fprintf(stderr, "mcranked: cannot open %s\n", path);
-        return NULL;
-    }
-    for (;;) {
-        if (got == cap) {
-            unsigned char *more;
-            cap = cap ? 2 * cap : 65536;
-            more = realloc(buf, cap);
-            if (!more) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = more;
-        }
-        got += fread(buf + got, 1, cap - got, f);
-        if (got < cap) break;
-    }
-    fclose(f);
-    *len = got;
-    return buf;
-}
-
-static int write_all(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(data, 1, len, f) == len;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok) fprintf(stderr, "mcranked: cannot write %s\n", path);
-    return ok;
-}
 
 static uint32_t le32(const unsigned char *b)
 {

@@ -1,11 +1,11 @@
 """The bytes of a maskcodec file, and nothing else (``spec/format.md``).
 
-Two framings share one 36-byte fixed header (:mod:`.fixed`; the 3.0 stream
+Two framings share one 36-byte fixed header (:mod:`.fixed`; the 4.0 stream
 carries it inside its image description):
 
 - format 1.0, the single container (:mod:`.container`, magic ``\\x89MCX``):
   header, header CRC32, one payload, payload CRC32; in mask or latent mode;
-- format 3.0, the lean segmented stream (:mod:`.stream`, sync ``\\x89MCL``):
+- format 4.0, the lean segmented stream (:mod:`.stream`, sync ``\\x89MCL``):
   self-contained segments for lossy links, written as the rows arrive; mask mode only.
 
 :func:`identify` is the one place that knows which framing a file has.
@@ -23,7 +23,7 @@ __all__ = ["FRAMINGS", "RETIRED", "MAGICS", "identify", "container", "stream"]
 
 FRAMINGS = {container.MAGIC: "container", stream.SYNC: "stream"}  # first four bytes -> framing
 RETIRED = {b"\x89MCS": "format 2.0 segmented streams were retired (spec section 13); "
-                       "re-encode the image with segment_size (--segment-size) to get a format 3.0 stream"}
+                       "re-encode the image with segment_size (--segment-size) to get a format 4.0 stream"}
 MAGICS = tuple(FRAMINGS)
 
 

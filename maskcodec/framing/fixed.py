@@ -2,7 +2,7 @@
 
 ``spec/format.md`` sections 2, 4, 8 and 9. The fixed header starts both the
 1.0 single container (magic ``\\x89MCX``) and, under the magic ``\\x89MCD``, the
-image description of a 3.0 stream. This module knows bytes and their
+image description of a 4.0 stream. This module knows bytes and their
 checks only; what a mode makes of the fields (the mask of ``mask_kind``, ``seed``
 and ``keep_threshold``, the survivor transform, the latent block) is the modes'.
 """

@@ -1,4 +1,4 @@
-"""Format 3.0, the lean segmented stream (sync ``\\x89MCL``): segments written as the rows arrive.
+"""Format 4.0, the lean segmented stream (sync ``\\x89MCL``): segments written as the rows arrive.
 
 ``spec/format.md`` section 11. Every segment has exactly ``segment_size`` bytes
 and one CRC32 over all of them; it names its stream (the CRC32 of the image

@@ -12,6 +12,12 @@ of section 6.5 (every kept value within ``max_error``) and the tokens, adaptive
 models and range coder of section 6.7, one model per plane, starting afresh in
 every segment. A segment holds the longest run whose range code fits in it.
 
+:func:`encode_run` and :func:`decode_run` run the flight core's C coder (``flight/src/segment.c``, through the
+extension ``maskcodec.survivors._flight``) when it loads, else the numpy reference :func:`encode_run_reference`
+(:func:`pack` of :func:`quantized_run`) and :func:`decode_run_reference`, saying so once (as
+:mod:`.ranked` does); both give the same bytes and values and refuse the same bodies with a
+:class:`~maskcodec.errors.FormatError`.
+
 Examples
 --------
 >>> import maskcodec
@@ -20,13 +26,16 @@ Examples
 >>> idx = kept_indices(64, 96, keep_to_threshold(0.2), 5)
 >>> idx = idx[stream_order(idx, 96, LANES, WINDOW)]
 >>> values = img.reshape(-1, 3)[idx]
->>> run = quantized_run(idx, values, 96, 8, 1, 2, LANES)
->>> n, body = pack(run, 8, 200)
+>>> n, body = encode_run(idx, values, 96, 8, 1, 2, LANES, WINDOW, 200)
 >>> 0 < n <= idx.size, len(body) <= 200
 (True, True)
->>> decoded = decode_run(body, idx[:n], 96, 8, 1, 2, 3, LANES, "a segment")
->>> bool(np.array_equal(decoded, run.recon[:n])), bool(np.abs(decoded - values[:n]).max() <= 2)
-(True, True)
+>>> decoded = decode_run(body, idx[:n], 96, 8, 1, 2, 3, LANES, WINDOW, "a segment")
+>>> bool(np.abs(decoded - values[:n]).max() <= 2)
+True
+>>> (n, body) == encode_run_reference(idx, values, 96, 8, 1, 2, LANES, 200)   # whichever coder ran
+True
+>>> bool(np.array_equal(decode_run_reference(body, idx[:n], 96, 8, 1, 2, 3, LANES, "a segment"), decoded))
+True
 """
 from __future__ import annotations
 
@@ -37,11 +46,17 @@ import numpy as np
 from ..entropy.range_coder import AdaptiveDecoder, AdaptiveEncoder
 from ..errors import FormatError
 from .predictive import quantizer
-from .ranked import code_of, raw_bits, token_of, tokens
+from .ranked import _reference_runs, _uint, code_of, raw_bits, token_of, tokens
 from .transform import TRANSFORM_BAND_DIFF, TRANSFORM_GREEN_DIFF, TRANSFORM_NONE, order as transform_order
 
+try:
+    from ._flight import segment_decode as _c_decode, segment_encode as _c_encode
+except ImportError:  # not built: ranked.IMPLEMENTATION says why, and the reference runs
+    _c_encode = _c_decode = None
+
 __all__ = ["LANES", "WINDOW", "SIZE_FIELD", "MAX_RUN", "Run", "transform_for", "stream_order", "rows_above",
-           "candidates", "predictors", "weights", "quantized_run", "pack", "decode_run", "least_size"]
+           "candidates", "predictors", "weights", "encode_run", "decode_run", "encode_run_reference",
+           "decode_run_reference", "quantized_run", "pack", "least_size"]
 
 LANES, WINDOW = 4, 64  # the reference encoder's survivor order: in windows of 64 rows, rows 0, 4, 8, ..., then 1, 5, 9, ...
 ROWS_ABOVE = 3     # rows above a survivor whose survivors may predict it: dy = 1..3 and 1..3 lanes up
@@ -221,11 +236,44 @@ def pack(run: Run, bits: int, room: int) -> tuple[int, bytes]:
     return fits, len(payload).to_bytes(SIZE_FIELD, "little") + payload
 
 
+def encode_run(idx: np.ndarray, values: np.ndarray, width: int, bits: int, transform: int, max_error: int, lanes: int,
+               window: int, room: int) -> tuple[int, bytes]:
+    """The longest prefix of a segment's survivors ``idx`` (stream order, lanes ``lanes`` in windows of ``window``
+    rows) with ``values`` ``(n, C)`` whose body fits in ``room`` bytes: its length and its body (spec 11.3, the
+    encoder's rule). :func:`encode_run_reference`'s, by the C coder where it is built."""
+    if _c_encode is None:
+        _reference_runs()
+        return encode_run_reference(idx, values, width, bits, transform, max_error, lanes, room)
+    values = np.asarray(values)
+    return _c_encode(int(width), values.shape[1], int(bits), int(transform), int(max_error), int(lanes), int(window),
+                     int(room), _uint(idx, np.uint32, "survivor indices"), _uint(values, np.uint16, "values"))
+
+
+def encode_run_reference(idx: np.ndarray, values: np.ndarray, width: int, bits: int, transform: int, max_error: int,
+                         lanes: int, room: int) -> tuple[int, bytes]:
+    """:func:`encode_run` in numpy, :func:`pack` of :func:`quantized_run`: the reference the C coder matches byte
+    for byte."""
+    return pack(quantized_run(idx, values, width, bits, transform, max_error, lanes), bits, room)
+
+
 def decode_run(body: bytes, idx: np.ndarray, width: int, bits: int, transform: int, max_error: int, channels: int,
-               lanes: int, where: str) -> np.ndarray:
-    """The values ``(n, C)`` (int64) of one segment's survivors ``idx`` (stream order) from its body, checked
-    (spec 11.3): the payload within the body and at least 4 bytes, zero padding after it, every code below
-    RANGE, every payload byte read."""
+               lanes: int, window: int, where: str) -> np.ndarray:
+    """The values ``(n, C)`` (int64) of one segment's survivors ``idx`` (stream order) from its body, checked as
+    :func:`decode_run_reference` checks it (a :class:`~maskcodec.errors.FormatError` naming ``where``); by the C
+    coder where it is built."""
+    if _c_decode is None:
+        _reference_runs()
+        return decode_run_reference(body, idx, width, bits, transform, max_error, channels, lanes, where)
+    out = _c_decode(int(width), int(channels), int(bits), int(transform), int(max_error), int(lanes), int(window),
+                    bytes(body), _uint(idx, np.uint32, "survivor indices"), where)
+    return np.frombuffer(out, np.uint16).reshape(-1, channels).astype(np.int64)
+
+
+def decode_run_reference(body: bytes, idx: np.ndarray, width: int, bits: int, transform: int, max_error: int,
+                         channels: int, lanes: int, where: str) -> np.ndarray:
+    """:func:`decode_run` in numpy: the values ``(n, C)`` (int64) of one segment's survivors ``idx`` (stream order)
+    from its body, checked (spec 11.3): the payload within the body and at least 4 bytes, zero padding after it,
+    every code below RANGE, every payload byte read."""
     if len(body) < SIZE_FIELD:
         raise FormatError(f"{where} has no room for its payload size")
     size = int.from_bytes(body[:SIZE_FIELD], "little")

@@ -2,7 +2,7 @@
 
 The single container (:mod:`.container`, format 1.0) codes the kept pixels of
 one image in one payload; refinements (:mod:`.chains`) add the pixels of a
-larger keep; the lean segmented stream (:mod:`.stream`, format 3.0) is written
+larger keep; the lean segmented stream (:mod:`.stream`, format 4.0) is written
 as the rows arrive and survives lost packets. :mod:`.fields` says what the mode's
 header fields mean. The mode's contract (:mod:`maskcodec.modes`) is below.
 """

@@ -1,4 +1,4 @@
-"""The lean segmented stream (format 3.0) of mask mode: written as the rows arrive, read segment by segment.
+"""The lean segmented stream (format 4.0) of mask mode: written as the rows arrive, read segment by segment.
 
 ``spec/format.md`` section 11. :class:`StreamEncoder` is the encoder
 (``encode(..., segment_size=S)`` feeds it the whole frame): the survivors in
@@ -46,7 +46,7 @@ class _Pending:
 
 
 class StreamEncoder:
-    """Encode a frame into a lean segmented stream (format 3.0) as its rows arrive.
+    """Encode a frame into a lean segmented stream (format 4.0) as its rows arrive.
 
     Memory stays bounded by the rows handed to :meth:`write`, the survivors of
     one 64-row window and one segment's, whatever the frame's height; the bytes are identical to
@@ -149,7 +149,7 @@ class StreamEncoder:
                                     f"before close()")
         out = self._emit(final=True)
         if self._index == 0:  # an image without kept pixels: one segment says so
-            out += self._segment(*coding.pack(self._run(self._pending), self._bits, self._room()))
+            out += self._segment(*self._encode_run(self._pending, self._room()))
         return out
 
     def _check_rows(self, rows) -> np.ndarray:
@@ -169,9 +169,10 @@ class StreamEncoder:
         carries = framing.carries_description(self._index, REPEAT)
         return self._size - framing.HEAD_SIZE - CRC_SIZE - (len(self._description) if carries else 0)
 
-    def _run(self, p: _Pending) -> coding.Run:
-        return coding.quantized_run(p.idx, p.values, self._shape[1], self._bits, self._transform, self._max_error,
-                                    self._lanes)
+    def _encode_run(self, p: _Pending, room: int) -> tuple[int, bytes]:
+        """The longest prefix of ``p`` that fits in ``room`` bytes and its body (C coder where built)."""
+        return coding.encode_run(p.idx, p.values, self._shape[1], self._bits, self._transform, self._max_error,
+                                 self._lanes, self._window_rows, room)
 
     def _emit(self, final: bool) -> bytes:
         """The segments the pending survivors decide: a segment is decided once a survivor is found that no
@@ -185,7 +186,7 @@ class StreamEncoder:
                 break  # too few new survivors since the last look to decide anything
             m = min(limit, 2 * self._last)
             while True:  # look at twice the last segment's survivors, and further only when they all fit
-                n, body = coding.pack(self._run(_Pending(p.idx[:m], p.values[:m])), self._bits, room)
+                n, body = self._encode_run(_Pending(p.idx[:m], p.values[:m]), room)
                 if n < m or m == limit:
                     break
                 m = min(limit, 2 * m)
@@ -235,7 +236,7 @@ def _values(desc: framing.Description, segs: list[framing.Segment], order: np.nd
                               f"{f.survivors}")
         run = order[s.first:s.first + s.count]
         values.append(coding.decode_run(s.body, kept[run], f.width, f.bits, f.transform, desc.max_error, f.channels,
-                                        desc.lanes, where))
+                                        desc.lanes, desc.window, where))
         at.append(run)
     return np.concatenate(at), np.concatenate(values)
 
