@@ -348,3 +348,14 @@ def test_hostile_segment_fields_are_refused_before_allocation():
     with pytest.raises(maskcodec.FormatError, match="holds survivors up to 65534, its description says"):
         mask_stream.read(bytes(seg), maskcodec.Limits())
     assert s.count == 65535
+
+
+def test_stream_encoder_segments_come_one_at_a_time_and_rows_are_checked_at_once():
+    img = maskcodec.sample_image("mastcam")
+    whole = maskcodec.encode(img, 0.2, seed=5, segment_size=256)
+    enc = maskcodec.StreamEncoder(img.shape, img.dtype, 0.2, seed=5, segment_size=256)
+    parts = list(enc.segments(img[:100])) + list(enc.segments(img[100:]))
+    assert all(len(p) == 256 for p in parts) and b"".join(parts) + enc.close() == whole
+    enc = maskcodec.StreamEncoder(img.shape, img.dtype, 0.2, seed=5, segment_size=256)
+    with pytest.raises(maskcodec.InvalidInputError, match="rows must be a uint8 array"):
+        enc.segments(img[:10].astype(np.uint16))  # refused when called, not when iterated

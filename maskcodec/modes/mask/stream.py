@@ -12,6 +12,7 @@ image description with mask mode's rules (:func:`header_of`).
 from __future__ import annotations
 
 import zlib
+from typing import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -124,8 +125,27 @@ class StreamEncoder:
 
     def write(self, rows: np.ndarray) -> bytes:
         """Add the next rows ``(r, W[, C])`` of the frame; the segments completed by them (maybe none)."""
-        h, w = self._shape[:2]
+        return b"".join(self.segments(rows))
+
+    def segments(self, rows: np.ndarray) -> Iterator[bytes]:
+        """:meth:`write`, one segment at a time as each is decided (the rows are checked at once): the encoder
+        takes the rows a window (64 rows) at a time, so its memory stays that of a window and a segment
+        whatever ``rows`` holds, and a caller that sends each segment holds no more."""
         rows = self._check_rows(rows)
+
+        def each() -> Iterator[bytes]:
+            at = 0
+            while at < rows.shape[0]:
+                step = min(rows.shape[0] - at, self._window_rows - self._row % self._window_rows)
+                self._take(rows[at:at + step])
+                at += step
+                yield from self._emit(final=False)
+        return each()
+
+    def _take(self, rows: np.ndarray) -> None:
+        """Gather the kept pixels of ``rows`` (within one window); a completed window joins the pending
+        survivors in stream order."""
+        h, w = self._shape[:2]
         start, stop = self._row, self._row + rows.shape[0]
         opts = self._opts
         idx = masks.kept_rows(start, stop, w, opts.threshold, opts.seed, opts.mask)
@@ -139,7 +159,6 @@ class StreamEncoder:
         self._pending = _Pending(np.concatenate([p.idx, b.idx[:done][order]]),
                                  np.concatenate([p.values, b.values[:done][order]]))
         self._window = _Pending(b.idx[done:], b.values[done:])
-        return self._emit(final=False)
 
     def close(self) -> bytes:
         """The last segments; every row must have been written."""
@@ -147,7 +166,7 @@ class StreamEncoder:
         if self._row != h:
             raise InvalidInputError(f"the stream holds {self._row} of the frame's {h} rows; write the rest "
                                     f"before close()")
-        out = self._emit(final=True)
+        out = b"".join(self._emit(final=True))
         if self._index == 0:  # an image without kept pixels: one segment says so
             out += self._segment(*self._encode_run(self._pending, self._room()))
         return out
@@ -174,10 +193,9 @@ class StreamEncoder:
         return coding.encode_run(p.idx, p.values, self._shape[1], self._bits, self._transform, self._max_error,
                                  self._lanes, self._window_rows, room)
 
-    def _emit(self, final: bool) -> bytes:
+    def _emit(self, final: bool) -> Iterator[bytes]:
         """The segments the pending survivors decide: a segment is decided once a survivor is found that no
         longer fits, or it holds the most a segment may, or the frame is complete."""
-        out = []
         while self._pending.idx.size:
             p = self._pending
             room = self._room()
@@ -193,10 +211,9 @@ class StreamEncoder:
             if n == m and m < framing.MAX_RUN and not final:
                 self._tried = m
                 break  # every pending survivor fits: the segment may hold more
-            out.append(self._segment(n, body))
             self._pending = _Pending(p.idx[n:], p.values[n:])
             self._tried, self._last = 0, n
-        return b"".join(out)
+            yield self._segment(n, body)
 
     def _segment(self, n: int, body: bytes) -> bytes:
         carries = framing.carries_description(self._index, REPEAT)
