@@ -34,11 +34,6 @@ typedef struct {
     uint16_t *values, *prior_values;
 } rcase;
 
-static uint32_t le32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-}
-
 static int take32(const unsigned char *b, size_t len, size_t *at, size_t count, uint32_t **out)
 {
     size_t i;

@@ -24,36 +24,10 @@
 
 #include "../include/maskcodec.h"
 
+#define TOOL "mcsegment"
+#include "tool_io.h"
+
 /* ---- input ---- */
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    unsigned char *buf = NULL, *more;
-    size_t cap = 0, got = 0;
-    if (!f) return NULL;
-    for (;;) {
-        if (got == cap) {
-            cap = cap ? 2 * cap : 65536;
-            if (!(more = realloc(buf, cap))) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = more;
-        }
-        got += fread(buf + got, 1, cap - got, f);
-        if (got < cap) break;
-    }
-    if (f != stdin) fclose(f);
-    *len = got;
-    return buf;
-}
-
-static uint32_t le32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-}
 
 static void hex(const unsigned char *b, size_t n)
 {
@@ -168,7 +142,7 @@ done:
 static int batch(const char *path)
 {
     size_t len = 0, at = 0;
-    unsigned char *data = slurp(path, &len);
+    unsigned char *data = read_all(path, &len);
     if (!data) {
         fprintf(stderr, "mcsegment: cannot read %s\n", path);
         return 2;

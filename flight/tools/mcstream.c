@@ -30,39 +30,13 @@
 
 #include "../include/maskcodec.h"
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    unsigned char *buf = NULL, *more;
-    size_t cap = 0, got = 0;
-    if (!f) return NULL;
-    for (;;) {
-        if (got == cap) {
-            cap = cap ? 2 * cap : 65536;
-            if (!(more = realloc(buf, cap))) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = more;
-        }
-        got += fread(buf + got, 1, cap - got, f);
-        if (got < cap) break;
-    }
-    if (f != stdin) fclose(f);
-    *len = got;
-    return buf;
-}
-
-static uint32_t le32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
-}
+#define TOOL "mcstream"
+#include "tool_io.h"
 
 static int load_ranks(const char *path, uint16_t *ranks)
 {
     size_t len = 0;
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = read_all(path, &len);
     int ok = b && len == MC_TILE_BYTES && mc_ranks_from_le_bytes(b, ranks) == MC_OK;
     free(b);
     if (!ok) fprintf(stderr, "mcstream: %s is not the rank table\n", path);
@@ -130,7 +104,7 @@ static int encode_case(const char *ranks_path, const char *case_path, const char
     void *frame = NULL;
     int err, rc = 2;
     FILE *f;
-    if (!load_ranks(ranks_path, ranks) || !(b = slurp(case_path, &len))) return 2;
+    if (!load_ranks(ranks_path, ranks) || !(b = read_all(case_path, &len))) return 2;
     if (len < at || memcmp(b, "MCSE", 4) != 0) goto done;
     p.height = le32(b + 4);
     p.width = le32(b + 8);
@@ -288,7 +262,7 @@ static int batch(const char *ranks_path, const char *path)
     size_t len = 0, at = 0;
     unsigned char *data;
     if (!load_ranks(ranks_path, ranks)) return 2;
-    if (!(data = slurp(path, &len))) {
+    if (!(data = read_all(path, &len))) {
         fprintf(stderr, "mcstream: cannot read %s\n", path);
         return 2;
     }

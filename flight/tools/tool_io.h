@@ -3,13 +3,15 @@
 #ifndef MC_TOOL_IO_H
 #define MC_TOOL_IO_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The bytes of a file (malloc'd, one byte more than *len, which is 0), or NULL with a message. */
-static unsigned char *read_all(const char *path, size_t *len)
+/* The bytes of a file ("-": standard input; malloc'd, one byte more than *len, which is 0), or NULL with a
+ * message. */
+static inline unsigned char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = path[0] == '-' && path[1] == 0 ? stdin : fopen(path, "rb");
     unsigned char *buf = NULL;
     size_t cap = 0, got = 0;
     if (!f) {
@@ -23,7 +25,7 @@ static unsigned char *read_all(const char *path, size_t *len)
             more = realloc(buf, cap + 1);
             if (!more) {
                 free(buf);
-                fclose(f);
+                if (f != stdin) fclose(f);
                 fprintf(stderr, "%s: %s does not fit in memory\n", TOOL, path);
                 return NULL;
             }
@@ -32,13 +34,19 @@ static unsigned char *read_all(const char *path, size_t *len)
         got += fread(buf + got, 1, cap - got, f);
         if (got < cap) break;
     }
-    fclose(f);
+    if (f != stdin) fclose(f);
     buf[got] = 0;
     *len = got;
     return buf;
 }
 
-static int write_all(const char *path, const void *data, size_t len)
+/* A little-endian u32 of a case file. */
+static inline uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+static inline int write_all(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(data, 1, len, f) == len;
