@@ -41,6 +41,25 @@ def read_image_bits(path: str | os.PathLike) -> tuple[np.ndarray, int | None]:
     return image, png_significant_bits(path, image.dtype) if _suffix(path) == ".png" else None
 
 
+def scale_up(values: np.ndarray, bits: int) -> np.ndarray:
+    """``bits``-bit values left-justified in their dtype with their top bits repeated below (PNG's scaling
+    for ``sBIT``, so a viewer shows a 12-bit frame at full brightness); :func:`scale_down` inverts it.
+
+    >>> scale_up(np.array([0, 1, 4095], np.uint16), 12).tolist(), scale_down(scale_up(np.array([7]), 12), 12)
+    ([0, 16, 65535], array([7]))
+    """
+    depth = 8 * values.dtype.itemsize
+    out = np.zeros_like(values)
+    for shift in range(depth - bits, -bits, -bits):  # bit replication (PNG specification, section 12.5)
+        out |= (values << shift) if shift >= 0 else (values >> -shift)
+    return out
+
+
+def scale_down(values: np.ndarray, bits: int) -> np.ndarray:
+    """The ``bits``-bit values of :func:`scale_up`'s samples."""
+    return values >> (8 * values.dtype.itemsize - bits)
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as a uint8/uint16 array ``(H, W)`` or ``(H, W, C)``.
 
@@ -56,6 +75,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             arr = _read_npy(path)
         elif suffix == ".png":
             arr = _read_png(path)
+            arr = _unscaled(arr, png_significant_bits(path, arr.dtype), path)
         else:
             arr = _read_tiff(path)
     except MaskcodecError:
@@ -182,6 +202,20 @@ def png_significant_bits(path, dtype) -> int | None:
     return bits if 0 < bits < 8 * np.dtype(dtype).itemsize else None
 
 
+def _unscaled(arr: np.ndarray, bits: int | None, path) -> np.ndarray:
+    """A PNG's samples as the values its ``sBIT`` says they hold: PNG scales them up (:func:`scale_up`), so
+    they come back scaled down; samples that already fit in ``bits`` (written unscaled, as some tools do) are
+    kept as they are. Samples that are neither are refused: the chunk and the data disagree."""
+    if bits is None:
+        return arr
+    if np.array_equal(scale_up(scale_down(arr, bits), bits), arr):
+        return scale_down(arr, bits)
+    if int(arr.max(initial=0)) >> bits == 0:
+        return arr
+    raise InvalidInputError(f"{path}: its sBIT chunk says {bits} significant bits, but the samples are neither "
+                            f"{bits}-bit values nor scaled from them; give --bits to say what they hold")
+
+
 def png_holds(dtype, channels: int) -> bool:
     """Whether :func:`write_image` writes this layout as PNG (and :func:`read_image` reads it back): gray, RGB
     and RGBA of 8 or 16 bits, gray and alpha of 8 bits.
@@ -248,8 +282,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, bits: int | None = N
 
     PNG holds 1 to 4 channels of 8 or 16 bits; more channels need ``.tif`` or
     ``.npy``, and a clear error says so. ``bits`` below the dtype's width is
-    written into a PNG as its ``sBIT`` chunk (the significant bits, which
-    viewers and :func:`read_image_bits` read).
+    written into a PNG as PNG specifies: its ``sBIT`` chunk, and the values scaled
+    up to the full depth (viewers show the frame at full brightness; :func:`read_image`
+    scales them back down).
     """
     suffix = _suffix(path)
     if suffix == ".npy":
@@ -270,8 +305,9 @@ _PNG_COLOUR = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type (gray, gra
 
 
 def png_bytes(image: np.ndarray, bits: int | None = None) -> bytes:
-    """``image`` (uint8 or uint16, 1 to 4 channels) as a PNG: rows unfiltered, zlib level 6, and an ``sBIT``
-    chunk when ``bits`` is below the dtype's width.
+    """``image`` (uint8 or uint16, 1 to 4 channels) as a PNG: rows unfiltered, zlib level 6; with ``bits`` below
+    the dtype's width, the values scaled up as PNG's ``sBIT`` chunk (written too) says (:func:`scale_up`: a
+    viewer shows a 12-bit frame at full brightness, and :func:`read_image` gives the values back).
 
     >>> import io
     >>> from PIL import Image
@@ -282,13 +318,18 @@ def png_bytes(image: np.ndarray, bits: int | None = None) -> bytes:
     h, w = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     depth = 8 * image.dtype.itemsize
-    rows = np.ascontiguousarray(image, ">u2" if depth == 16 else np.uint8).reshape(h, -1)
+    significant = bits is not None and bits < depth
+    if significant and image.size and int(image.max()) >> bits:
+        raise InvalidInputError(f"the image holds values above {bits} bits ({int(image.max())}); it cannot be "
+                                f"written as {bits}-bit PNG samples")
+    samples = scale_up(image, bits) if significant else image
+    rows = np.ascontiguousarray(samples, ">u2" if depth == 16 else np.uint8).reshape(h, -1)
     raw = np.concatenate([np.zeros((h, 1), np.uint8), rows.view(np.uint8).reshape(h, -1)], axis=1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, _PNG_COLOUR[channels], 0, 0, 0))
-    if bits is not None and bits < depth:
+    if significant:
         out += chunk(b"sBIT", bytes([bits]) * channels)
     return out + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
 
