@@ -11,6 +11,7 @@ defines its own arguments (``configure_parser``) and runner (``run_cli``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -187,8 +188,10 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         label = None if args.no_label else label_path(out, header)
         if label is not None:
             check_label_output(label, args.force)
-        messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
-                                       estimate=args.verbose, stored=args.stored, label=not args.no_label)
+        from .runtime.onnx import progress
+        with progress() if not args.quiet else contextlib.nullcontext():  # a bar over a large frame's tiles
+            messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
+                                           estimate=args.verbose, stored=args.stored, label=not args.no_label)
         for message in messages + _decode_notes(header, out, label, args.stored):
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
         what = f"chain of {len(inputs)} files {inputs[0]} ... {inputs[-1]}" if chain else str(inputs[0])

@@ -108,3 +108,18 @@ def test_auto_uses_the_default_model_of_the_image_kind(channels, sample):
     entry = next(e for e in ENTRIES if e["channels"] == channels and "uint8" in e["default_for"])
     data = maskcodec.encode(maskcodec.sample_image(sample), 0.1, seed=4)
     assert np.array_equal(maskcodec.decode(data), maskcodec.decode(data, inpainter=entry["id"]))
+
+
+def test_a_network_over_many_tiles_shows_progress_only_when_asked(capsys):
+    """runtime.onnx.progress(): what the command line wraps a single decode in; the library alone prints
+    nothing."""
+    from types import SimpleNamespace
+    from maskcodec.runtime import onnx
+    sess = SimpleNamespace(get_inputs=lambda: [SimpleNamespace(name="x")],
+                           run=lambda _, feed: [np.zeros((1, 1) + feed["x"].shape[2:], np.float32)])
+    x = np.zeros((1200, 1600, 1), np.float32)  # 3 x 4 tiles of 512
+    onnx.run_model(sess, x, 16, 1)
+    assert capsys.readouterr().err == ""
+    with onnx.progress():
+        onnx.run_model(sess, x, 16, 1)
+    assert "inpainting" in capsys.readouterr().err

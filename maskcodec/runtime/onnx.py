@@ -9,20 +9,37 @@ with a linear ramp so memory stays bounded and no seams show.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ..errors import MissingDependencyError, ModelError
 from .manifest import ModelFile, load, sha256_file
 
-__all__ = ["THREADS_ENV", "session", "pad", "run_model"]
+__all__ = ["THREADS_ENV", "session", "pad", "run_model", "progress"]
 
 THREADS_ENV = "MASKCODEC_THREADS"  # onnxruntime intra-op threads per process (unset or 0: all cores)
 TILE = 512
 OVERLAP = 32
+PROGRESS_TILES = 8  # a network run over this many tiles (about 2 MP) shows a progress bar where one was asked for
+_progress: ContextVar[bool] = ContextVar("maskcodec_progress", default=False)
+
+
+@contextlib.contextmanager
+def progress() -> Iterator[None]:
+    """Inside the block, a network run over many tiles (a large frame) shows a progress bar on stderr (what the
+    command line asks for around a single decode; the library alone prints nothing)."""
+    token = _progress.set(True)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 @lru_cache(maxsize=16)
@@ -113,8 +130,12 @@ def run_model(sess, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarr
     norm = np.zeros((h, w, 1), np.float32)
     name = sess.get_inputs()[0].name
     (ys, tile_h), (xs, tile_w) = _tiles(h, multiple), _tiles(w, multiple)
+    from tqdm import tqdm
+    bar = tqdm(total=len(ys) * len(xs), desc="inpainting", unit="tile", file=sys.stderr, leave=False,
+               disable=not _progress.get() or len(ys) * len(xs) < PROGRESS_TILES)
     for y in ys:
         for x0 in xs:
+            bar.update()
             t = x[y:y + tile_h, x0:x0 + tile_w]
             th, tw = t.shape[:2]
             t = pad(t, multiple)
@@ -123,4 +144,5 @@ def run_model(sess, x: np.ndarray, multiple: int, out_channels: int) -> np.ndarr
                           _ramp(tw, OVERLAP, x0 == xs[0], x0 == xs[-1]))[..., None]
             out[y:y + th, x0:x0 + tw] += y_hat[:th, :tw] * wt
             norm[y:y + th, x0:x0 + tw] += wt
+    bar.close()
     return out / norm
