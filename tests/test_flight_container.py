@@ -133,9 +133,10 @@ def test_c_encoder_refuses_what_python_refuses(mcx, tmp_path):
 # ------------------------------------------------------------------------------------------------- the vectors
 
 def test_mcx_check_passes_on_the_vectors(mcx, flight_sanitized):
-    """Every ranked vector and the ranked chain decode and re-encode exactly; every error vector is refused with its
-    class, or "unsupported" only where maskcodec itself passes checks 1-9 (or for a segmented stream, which this
-    core does not read); the same under ASan and UBSan."""
+    """Every ranked vector and the ranked chain decode and re-encode exactly; so do the segmented streams (format
+    4.0) of valid/, and every stream of salvage/ is refused strictly and salvaged with its report; every error
+    vector is refused with its class, or "unsupported" only where maskcodec itself passes checks 1-9 on a file (never
+    a stream); the same under ASan and UBSan."""
     index = json.loads((VECTORS / "errors" / "index.json").read_text())
     for binary in (mcx, flight_sanitized / "mcx"):
         done = _run(binary, "check", VECTORS)
@@ -144,15 +145,16 @@ def test_mcx_check_passes_on_the_vectors(mcx, flight_sanitized):
         ranked = [f"valid/{p.stem}" for p in (VECTORS / "valid").glob("r_*.mcx")]
         assert len(ranked) >= 8 and all(lines[name] == "ok" for name in ranked)
         assert lines["chains/chain_rgb8_ranked"] == "ok"
+        streams = [f"{p.parent.name}/{p.stem}" for folder in ("valid", "errors", "salvage")
+                   for p in (VECTORS / folder).glob("*.mcx") if p.read_bytes()[:4] == b"\x89MCL"]
+        assert len(streams) >= 25 and all(lines[name] == "ok" for name in streams)
         assert {name for name in lines if name.startswith("errors/")} == {f"errors/{n}" for n in index}
         for name, status in lines.items():
             if status != "unsupported":
                 assert status in ("ok", "skip"), name
                 continue
             data = (VECTORS / f"{name}.mcx").read_bytes()
-            if data[:4] != b"\x89MCX":
-                assert data[:4] == b"\x89MCL", name  # a segmented stream
-                continue
+            assert data[:4] == b"\x89MCX", name
             header, _ = _read(data, Limits())  # checks 1-9 pass in maskcodec too
             assert header.mode == "latent" or header.coding != "ranked", name
 
