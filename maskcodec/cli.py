@@ -191,7 +191,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         from .runtime.onnx import progress
         with progress() if not args.quiet else contextlib.nullcontext():  # a bar over a large frame's tiles
             messages, report = decode_file(inputs if chain else inputs[0], out, args.inpainter, args.salvage,
-                                           estimate=args.verbose, stored=args.stored, label=not args.no_label)
+                                           estimate=args.verbose, stored=args.stored, label=not args.no_label,
+                                           stretch=args.stretch)
         for message in messages + _decode_notes(header, out, label, args.stored):
             print(f"maskcodec: {inputs[0]}: {message}", file=sys.stderr)
         what = f"chain of {len(inputs)} files {inputs[0]} ... {inputs[-1]}" if chain else str(inputs[0])
@@ -201,7 +202,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     result = decode_many(inputs, outdir, inpainter=args.inpainter, fmt=args.format, workers=args.workers,
                          scheduler=args.scheduler, salvage=args.salvage, force=args.force,
                          progress=not args.quiet, estimate=args.verbose, verbose=args.verbose, stored=args.stored,
-                         label=not args.no_label)
+                         label=not args.no_label, stretch=args.stretch)
     for src, message in result.failures:
         print(f"maskcodec: {src}: {message}", file=sys.stderr)
     how = ", ".join(f"{what} ({n})" for what, n in result.decoded_by.items())
@@ -327,9 +328,18 @@ def _add_core(sub) -> None:
     from .inpainting import CLASSICAL_NAMES
     from .io.products import parse_quantize
     from .options import parse_keep
-    p = sub.add_parser("encode", help="compress an image to a .mcx file",
+    p = sub.add_parser("encode", help="compress an image to a .mcx file", formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Keep a fraction of the pixels (chosen by the seed) and store them losslessly "
-                                   "(mask mode), or send a latent model's quantized bottleneck (--mode latent).")
+                                   "(mask mode), or send a latent model's quantized bottleneck (--mode latent).",
+                       epilog="examples:\n"
+                              "  maskcodec encode frame.png --keep 0.1 --seed 7      # -> frame.mcx, 10% of the pixels exact\n"
+                              "  maskcodec encode frame.png --bpp 1.2                # a byte budget: keep and --max-error chosen\n"
+                              "  maskcodec encode frame.png --keep 0.2 --max-error 2  # kept values within +-2\n"
+                              "  maskcodec encode frame.png --segment-size 1024      # 1 KiB segments for a lossy link\n"
+                              "  maskcodec encode frame.png --keep 0.5 --refines frame.mcx -o more.mcx   # what keep 0.5 adds\n"
+                              "  maskcodec encode frames/ -o encoded/ --workers 2    # a folder, in parallel\n"
+                              "  maskcodec encode product.xml --quantize auto        # float data: scale and offset travel\n"
+                              "  maskcodec encode frame.png --mode latent --quality 2   # latent mode")
     p.add_argument("inputs", nargs="+", metavar="input",
                    help="image file (.png, .tif, .npy; uint8 or uint16; signed and float .npy too) or mission "
                         "product (PDS3/VICAR .IMG/.LBL, PDS4 .xml/.dat, ISIS3 .cub, qube .QUB, FITS; PDS and FITS "
@@ -393,11 +403,18 @@ def _add_core(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_cmd_encode)
 
-    p = sub.add_parser("decode", help="decompress .mcx files to images",
+    p = sub.add_parser("decode", help="decompress .mcx files to images", formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Regenerate the mask from the seed, paste the kept pixels back exactly "
                                    "and inpaint the rest. Several inputs or a folder decode as a batch; a first "
                                    "file followed by its refinements (encode --refines), in order, decode as one "
-                                   "image: maskcodec decode base.mcx r1.mcx r2.mcx -o frame.png")
+                                   "image: maskcodec decode base.mcx r1.mcx r2.mcx -o frame.png",
+                       epilog="examples:\n"
+                              "  maskcodec decode frame.mcx                      # -> frame.decoded.png\n"
+                              "  maskcodec decode -v frame.mcx -o out.png        # ... and the estimated PSNR\n"
+                              "  maskcodec decode frame.mcx --inpainter linear   # a named inpainter instead of auto\n"
+                              "  maskcodec decode stream.mcx --salvage           # what survived a damaged downlink\n"
+                              "  maskcodec decode downlink/ -o decoded/ --workers 2   # a folder, in parallel\n"
+                              "  maskcodec decode frame12.mcx -o view.tif --stretch   # a 12-bit frame, stretched to view")
     p.add_argument("inputs", nargs="+", help=".mcx files or folders of them, or one chain of refinements")
     p.add_argument("-o", "--output", help="output image (one input; default: the input's name with .decoded.png or "
                                           ".decoded.tif, so never the image it was encoded from) or folder (batch)")
@@ -415,6 +432,10 @@ def _add_core(sub) -> None:
     p.add_argument("--format", type=argument(output_suffix), default="auto",
                    help="output type when -o names no file: auto (PNG where it holds the image, else TIFF; the "
                         "default), png, tif, tiff or npy; PNG holds no float or signed values (TIFF and .npy do)")
+    p.add_argument("--stretch", action="store_true",
+                   help="for viewing: a frame of fewer significant bits than its type (12 of 16) written stretched "
+                        "to the type's full range, without sBIT (the values are then not the data; PNG outputs are "
+                        "viewable without it, their sBIT scaling does the same)")
     p.add_argument("--stored", action="store_true",
                    help="write the stored integers as coded (uint8/uint16), not the product's values: by default a "
                         "quantized product comes back as float32 (value = stored x scale + offset) and shifted "
@@ -432,6 +453,11 @@ def _add_core(sub) -> None:
     p.set_defaults(func=_cmd_decode)
 
     p = sub.add_parser("info", help="show a file's header and check it without decoding it",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n"
+                              "  maskcodec info frame.mcx           # header, sizes, metadata; exit 1 if damaged\n"
+                              "  maskcodec info --json frame.mcx    # the header as JSON (spec section 10.1)\n"
+                              "  maskcodec info --version           # the version and which survivor coder runs (C or numpy)",
                        description="Print what a .mcx file or segmented stream says about itself (image, mask or "
                                    "latent block, model, sizes, metadata) and check its sizes, checksums and payload "
                                    "without inpainting. Exit status 1 when the file is damaged (the line 'integrity' "

@@ -27,7 +27,7 @@ def downlink(tmp_path_factory) -> Path:
 
 def check(result: BatchResult, out: Path, downlink: Path) -> None:
     assert result.decoded == len(FRAMES)
-    assert [(p.name, m.split(":")[0]) for p, m in result.failures] == [("corrupt.mcx", "ChecksumError")]
+    assert [(p.name, "CRC32 does not match" in m) for p, m in result.failures] == [("corrupt.mcx", True)]
     assert result.seconds > 0 and result.frames_per_second > 0
     for name, seed in FRAMES.items():
         image, decoded = maskcodec.sample_image(name), read_image(out / f"{name}.png")

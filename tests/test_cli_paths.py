@@ -403,3 +403,22 @@ def test_batch_encode_of_files_and_folders(tmp_path, capsys):
     assert "exists; choose another output (-o) or overwrite it with --force" in capsys.readouterr().err
     assert main(["encode", str(src / "mastcam.png"), str(src / "navcam.png"), "-o", str(tmp_path / "x.mcx")]) == 2
     assert "several inputs encode into a folder" in capsys.readouterr().err
+
+
+def test_stretch_writes_a_viewable_frame_and_says_it_is_not_the_data(rgb16, tmp_path, capsys):
+    out = tmp_path / "view.tif"
+    assert main(["decode", str(rgb16), "-o", str(out), "--stretch", "--inpainter", "linear"]) == 0
+    assert "stretched for viewing" in capsys.readouterr().err
+    plain = tmp_path / "plain.tif"
+    assert main(["decode", str(rgb16), "-o", str(plain), "--inpainter", "linear"]) == 0
+    from maskcodec.io.images import scale_up
+    assert (read_image(out) == scale_up(read_image(plain), 12)).all()
+
+
+def test_every_command_help_teaches_by_example(capsys):
+    from maskcodec.tools import TOOLS
+    for command in ["encode", "decode", "info", *TOOLS]:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out.split("\n", 2)[-1]  # past the usage line
+        assert f"maskcodec {command} " in text.replace("\n", " "), command

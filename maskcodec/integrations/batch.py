@@ -80,7 +80,7 @@ class BatchResult:
 def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", fmt: str = "auto",
                 workers: int | None = None, scheduler: str | None = None, salvage: bool = False,
                 force: bool = False, progress: bool = True, estimate: bool = False,
-                verbose: bool = False, stored: bool = False, label: bool = True) -> BatchResult:
+                verbose: bool = False, stored: bool = False, label: bool = True, stretch: bool = False) -> BatchResult:
     """Decode ``.mcx`` files into ``out_dir/<stem><fmt>``, in parallel.
 
     Parameters
@@ -116,6 +116,8 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         Print each frame's report on stderr as it is done.
     stored : bool
         Write the stored integers, not the product's values (see :func:`decode_file`).
+    label, stretch : bool
+        As for :func:`decode_file`.
     label : bool
         Write each frame's product label beside its image (see :func:`decode_file`).
 
@@ -170,7 +172,7 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         for d in created:  # refused: leave no trace of the run
             d.rmdir()
         raise
-    jobs = [(str(s), str(t), inpainter, salvage, estimate, stored, label) for s, t in zip(sources, targets)]
+    jobs = [(str(s), str(t), inpainter, salvage, estimate, stored, label, stretch) for s, t in zip(sources, targets)]
     workers = workers or os.cpu_count() or 1
     if scheduler is not None:
         run = _on_dask(jobs, scheduler, workers)
@@ -242,7 +244,8 @@ def _bits(data: bytes) -> int | None:
 
 
 def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
-                estimate: bool = False, stored: bool = False, label: bool = True) -> tuple[list[str], DecodeReport]:
+                estimate: bool = False, stored: bool = False, label: bool = True, stretch: bool = False
+                ) -> tuple[list[str], DecodeReport]:
     """Decode one ``.mcx`` file (or a chain: a list of a first file and its refinements, in order) into an
     image file; returns the salvage messages (empty when intact) and what filled it
     (:func:`maskcodec.decode_report` when ``estimate``, else :func:`maskcodec.decode`'s choice).
@@ -254,7 +257,7 @@ def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto"
     Errors are raised (:class:`~maskcodec.errors.MaskcodecError`, ``OSError``).
     """
     from ..codec import SalvageWarning, decode_report
-    from ..io.images import write_image
+    from ..io.images import scale_up, write_image
     from ..io.products import label_bytes, restore
     data = [Path(s).read_bytes() for s in src] if isinstance(src, list) else Path(src).read_bytes()
     first = data[0] if isinstance(data, list) else data
@@ -265,10 +268,17 @@ def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto"
         warnings.simplefilter("always", SalvageWarning)
         image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
     values = image if stored else restore(image, metadata)
-    write_image(dst, values, _bits(data[-1] if isinstance(data, list) else data) if values is image else None)
+    bits = _bits(data[-1] if isinstance(data, list) else data) if values is image else None
+    notes = []
+    if stretch and bits is not None and bits < 8 * values.dtype.itemsize:  # for viewing: no longer the data
+        values, bits = scale_up(values, bits), None
+        notes.append(f"{dst}: stretched for viewing ({8 * values.dtype.itemsize}-bit range); not the data "
+                     f"(decode without --stretch for the {_bits(data[-1] if isinstance(data, list) else data)}-bit "
+                     f"values)")
+    write_image(dst, values, bits)
     if text is not None:
         label_path(dst, header).write_bytes(text)
-    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)], report
+    return [str(w.message) for w in caught if issubclass(w.category, SalvageWarning)] + notes, report
 
 
 def _header(data: bytes):
@@ -406,7 +416,7 @@ def _encode_job(src: str, dst: str, opts, budget, max_error_given: bool, quantiz
     try:
         return src, None, *encode_file(src, dst, opts, budget, max_error_given, quantize, label)
     except (MaskcodecError, OSError) as e:
-        return src, str(e), [], ""
+        return src, _failure(e), [], ""
 
 
 def _run_jobs(task, jobs, workers: int):
@@ -421,12 +431,20 @@ def _run_jobs(task, jobs, workers: int):
 
 
 def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool, stored: bool = False,
-                 label: bool = True) -> tuple[str, str | None, list[str], DecodeReport | None]:
+                 label: bool = True, stretch: bool = False) -> tuple[str, str | None, list[str], DecodeReport | None]:
     """Decode one file; returns (src, error message or None, salvage messages, report). Runs in a worker."""
     try:
-        return src, None, *decode_file(src, dst, inpainter, salvage, estimate, stored, label)
+        return src, None, *decode_file(src, dst, inpainter, salvage, estimate, stored, label, stretch)
     except (MaskcodecError, OSError) as e:
-        return src, f"{type(e).__name__}: {e}", [], None
+        return src, _failure(e), [], None
+
+
+def _failure(e: Exception) -> str:
+    """What a batch says of a frame that failed: maskcodec's message, or for a file system error the file and
+    what went wrong (no Python exception text)."""
+    if isinstance(e, MaskcodecError):
+        return str(e)
+    return f"{e.filename or 'a file'}: {(e.strerror or 'cannot be read or written').lower()}"
 
 
 def _warm(src: str, inpainter: str) -> None:

@@ -879,7 +879,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """
     from ..options import argument
     p.description = ("Code real images with maskcodec (every inpainter), JPEG2000 at the same bytes and at a "
-                     "rate sweep, and JPEG; write bench.json, bench.md and plots.")
+                     "rate sweep, and JPEG; write bench.json, bench.md and plots."
+                     " Example: maskcodec bench ../shared/data/mars_rgb/val --keep 0.1 -o bench-out")
     p.add_argument("inputs", nargs="+", help="images (.png, .tif, .npy) or folders of them")
     p.add_argument("--keep", type=argument(parse_keeps), default=DEFAULT_KEEPS,
                    help=f"comma-separated keep fractions (default {','.join(map(str, DEFAULT_KEEPS))})")

@@ -80,7 +80,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``demo`` arguments to ``p``."""
     p.description = ("Encode a bundled real Mars crop (MSL Mastcam) at several keep levels, decode it and set it "
                      "beside JPEG2000, HTJ2K and JPEG-XL at the same bytes (the last two need the 'bench' extra); "
-                     "prints which inpainter decoded it and writes the images into a folder.")
+                     "prints which inpainter decoded it and writes the images into a folder."
+                     " Example: maskcodec demo --keep 0.05,0.2")
     p.add_argument("-o", "--output", default="maskcodec-demo", help="folder for the images (default maskcodec-demo)")
     p.add_argument("--keep", type=argument(parse_keeps), default=KEEPS,
                    help=f"comma-separated keep fractions (default {','.join(map(str, KEEPS))})")

@@ -270,7 +270,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     from ..options import parse_keep
     p.description = ("Code each image at --keep as 1 KiB segments and as JPEG2000 of the same size, damage 1-40% "
                      "of the packets (deleted, zero-filled, bit-flipped) and compare each decode with the "
-                     "undamaged one.")
+                     "undamaged one."
+                     " Example: maskcodec bench-loss ../shared/data/mars_rgb/val --trials 2 --packet 1024")
     p.add_argument("inputs", nargs="+", help="images or folders of images")
     p.add_argument("-o", "--output", default="bench-out", help="folder for loss.json and loss.md (default bench-out)")
     p.add_argument("--keep", type=argument(parse_keep), default=0.1, help="fraction of pixels kept (default 0.1)")
