@@ -123,3 +123,15 @@ def test_a_network_over_many_tiles_shows_progress_only_when_asked(capsys):
     with onnx.progress():
         onnx.run_model(sess, x, 16, 1)
     assert "inpainting" in capsys.readouterr().err
+
+
+def test_a_long_classical_fill_is_announced_when_progress_is_asked(monkeypatch, capsys):
+    from maskcodec import inpainting
+    from maskcodec.runtime import onnx
+    data = maskcodec.encode(maskcodec.sample_image("navcam"), 0.1, seed=1)
+    monkeypatch.setattr(inpainting, "LONG_FILL_PIXELS", 1000)  # the sample stands for a large frame
+    maskcodec.decode(data, inpainter="nconv")
+    assert capsys.readouterr().err == ""
+    with onnx.progress():
+        maskcodec.decode(data, inpainter="nconv")
+    assert "megapixels with nconv" in capsys.readouterr().err

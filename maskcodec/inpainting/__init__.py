@@ -17,6 +17,7 @@ classical inpainter is a function and one line in that registry. Nothing heavy
 """
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from ..errors import InvalidInputError, ModelError
 from ..records import DecodeReport, MaskHeader
 from ..runtime.manifest import DenoiserEntry, InpainterEntry, LatentEntry, Manifest, load
+from ..runtime.onnx import progress_shown
 from . import trial
 from .classical import AT_POINTS, CLASSICAL
 
@@ -38,6 +40,7 @@ CLASSICAL_NAMES = tuple(CLASSICAL)  # the classical inpainters, by name
 # ``maskcodec bench-models`` (benchmarks/results/raw16_models: linear beats nconv on 12- and 16-bit frames on
 # average at every keep measured, not on every frame).
 FALLBACK = {"uint8": "nconv", "uint16": "linear"}
+LONG_FILL_PIXELS = 8_000_000  # a classical fill of this many pixels takes seconds: said before it starts
 
 
 def _at_points(names) -> dict:
@@ -140,6 +143,9 @@ def fill(header: MaskHeader, known: np.ndarray, values: np.ndarray, name: str, e
         estimates, count = trial.trial(header, image, known, tried, _at_points(tried))
         best = max(estimates, key=estimates.get) if estimates else report.inpainter  # ties: the first
         report = DecodeReport(best, estimates.get(best), estimates, count)
+    if report.inpainter in CLASSICAL and h * w >= LONG_FILL_PIXELS and progress_shown():  # no finer progress
+        print(f"maskcodec: filling {h * w / 1e6:.1f} megapixels with {report.inpainter} (one step, no progress bar; "
+              f"about a second per megapixel)", file=sys.stderr)
     est = tried[report.inpainter](image, known)
     out = np.clip(np.rint(est * scale), 0, scale).astype(header.dtype)
     out[known] = values

@@ -22,13 +22,18 @@ import numpy as np
 from ..errors import MissingDependencyError, ModelError
 from .manifest import ModelFile, load, sha256_file
 
-__all__ = ["THREADS_ENV", "session", "pad", "run_model", "progress"]
+__all__ = ["THREADS_ENV", "session", "pad", "run_model", "progress", "progress_shown"]
 
 THREADS_ENV = "MASKCODEC_THREADS"  # onnxruntime intra-op threads per process (unset or 0: all cores)
 TILE = 512
 OVERLAP = 32
 PROGRESS_TILES = 8  # a network run over this many tiles (about 2 MP) shows a progress bar where one was asked for
 _progress: ContextVar[bool] = ContextVar("maskcodec_progress", default=False)
+
+
+def progress_shown() -> bool:
+    """Whether a caller asked for progress (inside :func:`progress`)."""
+    return _progress.get()
 
 
 @contextlib.contextmanager
