@@ -84,7 +84,7 @@ class RangeEncoder:
 
     def finished_size(self) -> int:
         """The bytes :meth:`finish` would return now (the encoder is not changed)."""
-        low, cache, pending, first, size = self.low, self.cache, self.pending, self.first, len(self.out)
+        low, pending, first, size = self.low, self.pending, self.first, len(self.out)
         for _ in range(5):
             if low < 0xFF000000 or low > _MASK32:
                 size += pending - first

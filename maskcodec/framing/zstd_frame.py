@@ -20,14 +20,14 @@ def decompress(payload: bytes, raw_size: int) -> bytes:
     (the declared size is checked before anything is allocated)."""
     try:
         params = zstandard.get_frame_parameters(payload)
-    except zstandard.ZstdError as e:
-        raise FormatError(f"payload is not a zstd frame: {e}") from None
+    except zstandard.ZstdError:
+        raise FormatError("payload is not a zstd frame (its frame header is damaged)") from None
     if params.content_size != raw_size:
         raise FormatError(f"zstd frame declares {params.content_size} bytes, header says {raw_size}")
     try:
         raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=raw_size)
-    except zstandard.ZstdError as e:
-        raise FormatError(f"zstd payload does not decompress: {e}") from None
+    except zstandard.ZstdError:
+        raise FormatError("zstd payload does not decompress (its compressed data are damaged)") from None
     if len(raw) != raw_size:
         raise FormatError(f"payload decompressed to {len(raw)} bytes, header says {raw_size}")
     return raw

@@ -396,7 +396,7 @@ def encode_many(sources: list[Path], out_dir: Path | None, opts, budget=None, ma
         raise
     from ..io.products import QUANTIZE_IGNORED
     jobs = [(str(s), str(t), opts, budget, max_error_given, quantize, label) for s, t in zip(sources, targets)]
-    errors, done, notes, start = {}, {}, [], time.perf_counter()
+    errors, done, start = {}, {}, time.perf_counter()
     from tqdm import tqdm
     with tqdm(total=len(jobs), desc="encoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
         for src, error, said, line in _run_jobs(_encode_job, jobs, workers or os.cpu_count() or 1):

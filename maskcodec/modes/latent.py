@@ -129,9 +129,9 @@ def _run(entry: LatentEntry, half: str, name: str, x: np.ndarray, expected: tupl
     sess = session(getattr(entry, half))
     try:
         y = sess.run(None, {name: x})[0]
-    except Exception as e:  # onnxruntime's own error types; the model does not follow the contract
-        raise ModelError(f"the {half} of latent model {entry.id!r} does not run on input {name!r} "
-                         f"of shape {x.shape}: {e}") from None
+    except Exception:  # onnxruntime's own error types; the model does not follow the contract
+        raise ModelError(f"the {half} of latent model {entry.id!r} does not run on input {name!r} of shape "
+                         f"{x.shape}: the model file does not follow the latent-model contract (docs/latent.md)") from None
     if y.shape != expected or not np.isfinite(y).all():
         raise ModelError(f"the {half} of latent model {entry.id!r} returned shape {y.shape}"
                          f"{'' if np.isfinite(y).all() else ' with non-finite values'}; expected {expected}")

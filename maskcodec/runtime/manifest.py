@@ -187,10 +187,10 @@ def load() -> Manifest:
         raws = json.loads(path.read_text())["models"]
         entries = [_entry(r) for r in raws]
     except json.JSONDecodeError as e:
-        raise ModelError(f"{path} is not valid JSON: {e}") from None
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelError(f"{path} has a malformed entry ({type(e).__name__}: {e}); expected the fields "
-                         f"of models/manifest.json") from None
+        raise ModelError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg.lower()})") from None
+    except (KeyError, TypeError, ValueError):
+        raise ModelError(f"{path} has a malformed entry (a field missing or of the wrong type); expected the "
+                         f"fields of models/manifest.json") from None
     return Manifest(folder, {e.id: e for e in entries})
 
 
