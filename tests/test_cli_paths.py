@@ -13,7 +13,7 @@ import pytest
 
 import maskcodec
 from maskcodec.cli import main
-from maskcodec.io.images import read_image, read_image_bits, write_image
+from maskcodec.io.images import read_image, read_image_bits
 from maskcodec.io.samples import sample_path
 
 VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
