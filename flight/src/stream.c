@@ -903,14 +903,15 @@ static size_t find_sync(const unsigned char *data, size_t len, size_t pos)
     return NONE;
 }
 
-typedef enum { BY_STREAM, BY_INDEX, BY_FIRST } sort_key;
+typedef enum { BY_STREAM, BY_INDEX, BY_FIRST, BY_VALUE } sort_key;
 
 static uint32_t key_of(const found_seg *f, sort_key key, uint32_t at)
 {
-    return key == BY_STREAM ? f[at].stream_id : key == BY_INDEX ? f[at].index : f[at].first;
+    return key == BY_VALUE ? at : key == BY_STREAM ? f[at].stream_id : key == BY_INDEX ? f[at].index : f[at].first;
 }
 
-/* Stable bottom-up merge sort of a[0..n) (positions) by a key; tmp holds n. */
+/* Stable bottom-up merge sort of a[0..n) by a key: positions in f by one of its fields, or (BY_VALUE, f unused)
+ * the values themselves; tmp holds n. */
 static void merge_sort(uint32_t *a, uint32_t *tmp, size_t n, const found_seg *f, sort_key key)
 {
     size_t width, i;
@@ -932,19 +933,7 @@ static void merge_sort(uint32_t *a, uint32_t *tmp, size_t n, const found_seg *f,
 /* a[0..n) sorted ascending (tmp holds n). */
 static void sort_values(uint32_t *a, uint32_t *tmp, size_t n)
 {
-    size_t width, i;
-    uint32_t *src = a, *dst = tmp, *t;
-    for (width = 1; width < n; width *= 2) {
-        for (i = 0; i < n; i += 2 * width) {
-            size_t lo = i, mid = i + width < n ? i + width : n, hi = i + 2 * width < n ? i + 2 * width : n;
-            size_t p = lo, q = mid, o = lo;
-            while (p < mid && q < hi) dst[o++] = src[q] < src[p] ? src[q++] : src[p++];
-            while (p < mid) dst[o++] = src[p++];
-            while (q < hi) dst[o++] = src[q++];
-        }
-        t = src, src = dst, dst = t;
-    }
-    if (src != a) memcpy(a, src, n * sizeof *a);
+    merge_sort(a, tmp, n, NULL, BY_VALUE);
 }
 
 typedef struct {
