@@ -116,10 +116,10 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
         Print each frame's report on stderr as it is done.
     stored : bool
         Write the stored integers, not the product's values (see :func:`decode_file`).
-    label, stretch : bool
-        As for :func:`decode_file`.
     label : bool
         Write each frame's product label beside its image (see :func:`decode_file`).
+    stretch : bool
+        As for :func:`decode_file`.
 
     Returns
     -------
@@ -177,9 +177,9 @@ def decode_many(inputs: list[Path], out_dir: Path, *, inpainter: str = "auto", f
     if scheduler is not None:
         run = _on_dask(jobs, scheduler, workers)
     elif workers == 1:
-        run = _in_process(jobs)
+        run = _in_process(_decode_file, jobs, _warm)
     else:
-        run = _on_pool(jobs, workers)
+        run = _on_pool(_decode_file, jobs, workers, _warm_worker)
     return _collect(run, sources, progress, verbose)
 
 
@@ -233,16 +233,6 @@ def check_label_output(path: Path, force: bool = False) -> Path:
     return Path(path)
 
 
-def _bits(data: bytes) -> int | None:
-    """The significant bits a file's header states (written as a PNG's sBIT); None when a damaged stream has
-    lost its first segment's description."""
-    from ..codec import inspect
-    try:
-        return inspect(data).bits
-    except MaskcodecError:
-        return None
-
-
 def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto", salvage: bool = False,
                 estimate: bool = False, stored: bool = False, label: bool = True, stretch: bool = False
                 ) -> tuple[list[str], DecodeReport]:
@@ -268,13 +258,13 @@ def decode_file(src: str | Path | list, dst: str | Path, inpainter: str = "auto"
         warnings.simplefilter("always", SalvageWarning)
         image, report = decode_report(data, inpainter=inpainter, strict=not salvage, estimate=estimate)
     values = image if stored else restore(image, metadata)
-    bits = _bits(data[-1] if isinstance(data, list) else data) if values is image else None
+    last = _header(data[-1]) if isinstance(data, list) else header  # a chain's image has its last file's bits
+    bits = last.bits if values is image and last is not None else None  # written as a PNG's sBIT
     notes = []
     if stretch and bits is not None and bits < 8 * values.dtype.itemsize:  # for viewing: no longer the data
-        values, bits = scale_up(values, bits), None
         notes.append(f"{dst}: stretched for viewing ({8 * values.dtype.itemsize}-bit range); not the data "
-                     f"(decode without --stretch for the {_bits(data[-1] if isinstance(data, list) else data)}-bit "
-                     f"values)")
+                     f"(decode without --stretch for the {bits}-bit values)")
+        values, bits = scale_up(values, bits), None
     write_image(dst, values, bits)
     if text is not None:
         label_path(dst, header).write_bytes(text)
@@ -396,10 +386,14 @@ def encode_many(sources: list[Path], out_dir: Path | None, opts, budget=None, ma
         raise
     from ..io.products import QUANTIZE_IGNORED
     jobs = [(str(s), str(t), opts, budget, max_error_given, quantize, label) for s, t in zip(sources, targets)]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    run = _in_process(_encode_job, jobs) if workers == 1 else _on_pool(_encode_job, jobs, workers)
+    next(run)  # started
     errors, done, start = {}, {}, time.perf_counter()
     from tqdm import tqdm
-    with tqdm(total=len(jobs), desc="encoding", unit="frame", file=sys.stderr, disable=not progress) as bar:
-        for src, error, said, line in _run_jobs(_encode_job, jobs, workers or os.cpu_count() or 1):
+    with closing(run), tqdm(total=len(jobs), desc="encoding", unit="frame", file=sys.stderr,
+                            disable=not progress) as bar:
+        for src, error, said, line in run:
             (errors if error else done)[src] = error or line
             for note in said:
                 if quantize is None or not note.startswith(QUANTIZE_IGNORED.split("{")[0]):  # not for each integer file
@@ -417,17 +411,6 @@ def _encode_job(src: str, dst: str, opts, budget, max_error_given: bool, quantiz
         return src, None, *encode_file(src, dst, opts, budget, max_error_given, quantize, label)
     except (MaskcodecError, OSError) as e:
         return src, _failure(e), [], ""
-
-
-def _run_jobs(task, jobs, workers: int):
-    """Each job's result, in this process (one worker) or in spawned processes, as they complete."""
-    if workers == 1 or len(jobs) == 1:
-        for job in jobs:
-            yield task(*job)
-        return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in as_completed([pool.submit(task, *job) for job in jobs]):
-            yield future.result()
 
 
 def _decode_file(src: str, dst: str, inpainter: str, salvage: bool, estimate: bool, stored: bool = False,
@@ -464,23 +447,26 @@ def _warm_worker(src: str, inpainter: str) -> None:
     _warm(src, inpainter)
 
 
-def _in_process(jobs):
-    """Yield once ready (inpainter loaded), then each frame's result."""
-    _warm(jobs[0][0], jobs[0][2])
+def _in_process(task, jobs, warm=None):
+    """Yield once ready (``warm(source, inpainter)`` run on the first job: the inpainter loaded), then each job's
+    ``task`` result."""
+    if warm is not None:
+        warm(jobs[0][0], jobs[0][2])
     yield
     for job in jobs:
-        yield _decode_file(*job)
+        yield task(*job)
 
 
-def _on_pool(jobs, workers: int):
-    """Yield once every worker process is started and warmed, then each frame's result."""
+def _on_pool(task, jobs, workers: int, warm=None):
+    """Yield once every worker process is started (and warmed by ``warm`` as :func:`_in_process` says), then
+    each job's ``task`` result as it completes."""
     workers = min(workers, len(jobs))
     # spawn: a forked child would inherit the parent's onnxruntime threads and sessions, which can hang it
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_warm_worker, initargs=(jobs[0][0], jobs[0][2])) as pool:
+                             initializer=warm, initargs=(jobs[0][0], jobs[0][2]) if warm else ()) as pool:
         list(pool.map(abs, range(workers)))  # start the workers before the clock starts
         yield
-        for future in as_completed([pool.submit(_decode_file, *job) for job in jobs]):
+        for future in as_completed([pool.submit(task, *job) for job in jobs]):
             yield future.result()
 
 

@@ -19,7 +19,7 @@ from ..errors import InvalidInputError, LimitExceededError, MaskcodecError
 from ..records import Limits
 
 __all__ = ["read_image", "read_image_bits", "write_image", "find_images", "IMAGE_SUFFIXES", "png_holds",
-           "default_suffix", "output_suffix", "check_output", "check_writable", "png_significant_bits"]
+           "default_suffix", "output_suffix", "check_output", "check_writable"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
 PRODUCT_SUFFIXES = (".img", ".lbl", ".xml", ".dat", ".qub", ".cub", ".fits", ".fit", ".fts")  # maskcodec.io.products
@@ -37,8 +37,7 @@ def _suffix(path: str | os.PathLike) -> str:
 def read_image_bits(path: str | os.PathLike) -> tuple[np.ndarray, int | None]:
     """:func:`read_image` and the significant bits the file declares (a PNG's ``sBIT``; None when it says
     nothing). What ``maskcodec encode`` records when ``--bits`` is not given."""
-    image = read_image(path)
-    return image, png_significant_bits(path, image.dtype) if _suffix(path) == ".png" else None
+    return _read(path)
 
 
 def scale_up(values: np.ndarray, bits: int) -> np.ndarray:
@@ -67,15 +66,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     alpha is kept as a channel, 16-bit samples keep all 16 bits), TIFF with
     tifffile, ``.npy`` without pickles.
     """
+    return _read(path)[0]
+
+
+def _read(path) -> tuple[np.ndarray, int | None]:
+    """The image and the significant bits its file declares (only a PNG's sBIT does)."""
     suffix = _suffix(path)
+    bits = None
     if not Path(path).is_file():
         raise InvalidInputError(f"{path}: no such image file")
     try:
         if suffix == ".npy":
             arr = _read_npy(path)
         elif suffix == ".png":
-            arr = _read_png(path)
-            arr = _unscaled(arr, png_significant_bits(path, arr.dtype), path)
+            arr, bits = _read_png(path)
         else:
             arr = _read_tiff(path)
     except MaskcodecError:
@@ -90,7 +94,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 if suffix == ".npy" else "save it as .npy and encode it with --quantize auto")
         raise InvalidInputError(f"{path}: pixel type {arr.dtype} is not supported; maskcodec codes uint8 "
                                 f"and uint16: {hint}")
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr), bits
 
 
 def _check_size(path, height: int, width: int, channels: int = 1) -> None:
@@ -123,11 +127,20 @@ def _read_tiff(path) -> np.ndarray:
         return tif.asarray()
 
 
-def _read_png(path: str | os.PathLike) -> np.ndarray:
-    from PIL import Image
-    ihdr = _png_chunks(path).get(b"IHDR", bytes(13))
+def _read_png(path: str | os.PathLike) -> tuple[np.ndarray, int | None]:
+    """A PNG's values (scaled down where its sBIT says, :func:`_unscaled`) and the significant bits it declares."""
+    chunks = _png_chunks(path)
+    ihdr = chunks.get(b"IHDR", bytes(13))
     width, height = struct.unpack(">II", ihdr[:8])
     _check_size(path, height, width)
+    arr = _png_samples(path, ihdr[8])
+    bits = _significant_bits(chunks.get(b"sBIT"), arr.dtype)
+    return _unscaled(arr, bits, path), bits
+
+
+def _png_samples(path, depth: int) -> np.ndarray:
+    """A PNG's samples as stored (``depth``: the bit depth its IHDR states)."""
+    from PIL import Image
     with _pillow_without_its_limit(), Image.open(path) as im:
         if im.format != "PNG":
             raise InvalidInputError(f"{path}: file is {im.format}, not PNG")
@@ -136,7 +149,7 @@ def _read_png(path: str | os.PathLike) -> np.ndarray:
                             ("RGB" if im.mode.startswith("P") else "L"))
         if im.mode.startswith("I"):
             return np.asarray(im).astype(np.uint16)  # 16-bit gray PNG (values 0..65535)
-        if im.info.get("bit_depth", _png_header(path)[0]) == 16:
+        if depth == 16:
             return _read_png16(im, path)
         return np.asarray(im)
 
@@ -186,16 +199,9 @@ def _png_chunks(path) -> dict[bytes, bytes]:
     return chunks
 
 
-def _png_header(path) -> tuple[int, int]:
-    """(bit depth, colour type) of a PNG's IHDR."""
-    ihdr = _png_chunks(path).get(b"IHDR", bytes(10))
-    return ihdr[8], ihdr[9]
-
-
-def png_significant_bits(path, dtype) -> int | None:
+def _significant_bits(sbit: bytes | None, dtype) -> int | None:
     """The significant bits a PNG's ``sBIT`` chunk declares (the largest over its channels), or None without
     one or when it says the full depth of ``dtype``."""
-    sbit = _png_chunks(path).get(b"sBIT")
     if not sbit:
         return None
     bits = max(sbit)
