@@ -94,21 +94,15 @@ static PyObject *raise_error(int err, const mc_ranked_params *p, size_t len)
     return raise_maskcodec("FormatError", message);
 }
 
-/* The six parameters, each 0..2^32 - 1, checked with mc_ranked_check. */
-static int parse_params(PyObject *const *args, mc_ranked_params *p)
+/* args[0..n) into *field[0..n), each an int in 0..2^32 - 1 (a TypeError or InvalidInputError naming `coder`
+ * otherwise). */
+static int parse_u32s(PyObject *const *args, uint32_t *const *field, int n, const char *coder)
 {
-    uint32_t *field[6];
     int i;
-    field[0] = &p->height;
-    field[1] = &p->width;
-    field[2] = &p->channels;
-    field[3] = &p->bits;
-    field[4] = &p->transform;
-    field[5] = &p->max_error;
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < n; i++) {
         unsigned long long v;
         if (!PyLong_Check(args[i])) {
-            PyErr_SetString(PyExc_TypeError, "the ranked coder's parameters are integers");
+            PyErr_Format(PyExc_TypeError, "the %s's parameters are integers", coder);
             return 0;
         }
         v = PyLong_AsUnsignedLongLong(args[i]);
@@ -117,11 +111,21 @@ static int parse_params(PyObject *const *args, mc_ranked_params *p)
             v = (unsigned long long)UINT32_MAX + 1u;
         }
         if (v > UINT32_MAX) {
-            invalid("a parameter of the ranked coder is negative or above 2^32 - 1");
+            char message[96];
+            PyOS_snprintf(message, sizeof message, "a parameter of the %s is negative or above 2^32 - 1", coder);
+            invalid(message);
             return 0;
         }
         *field[i] = (uint32_t)v;
     }
+    return 1;
+}
+
+/* The six parameters, each 0..2^32 - 1, checked with mc_ranked_check. */
+static int parse_params(PyObject *const *args, mc_ranked_params *p)
+{
+    uint32_t *const field[6] = {&p->height, &p->width, &p->channels, &p->bits, &p->transform, &p->max_error};
+    if (!parse_u32s(args, field, 6, "ranked coder")) return 0;
     if (mc_ranked_check(p) != MC_OK) {
         invalid("the ranked coder refuses its parameters: height and width from 1 (at most 2^32 pixels), channels "
                 "1..255, bits 1..16, max_error at most 2^(bits-1) - 1, transform 0, 1 (3 channels) or 2 "
@@ -294,32 +298,9 @@ done:
 /* The seven parameters of a segment coder, checked with mc_segment_check. */
 static int parse_segment_params(PyObject *const *args, mc_segment_params *p)
 {
-    uint32_t *field[7];
-    int i;
-    field[0] = &p->width;
-    field[1] = &p->channels;
-    field[2] = &p->bits;
-    field[3] = &p->transform;
-    field[4] = &p->max_error;
-    field[5] = &p->lanes;
-    field[6] = &p->window;
-    for (i = 0; i < 7; i++) {
-        unsigned long long v;
-        if (!PyLong_Check(args[i])) {
-            PyErr_SetString(PyExc_TypeError, "the segment coder's parameters are integers");
-            return 0;
-        }
-        v = PyLong_AsUnsignedLongLong(args[i]);
-        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            v = (unsigned long long)UINT32_MAX + 1u;
-        }
-        if (v > UINT32_MAX) {
-            invalid("a parameter of the segment coder is negative or above 2^32 - 1");
-            return 0;
-        }
-        *field[i] = (uint32_t)v;
-    }
+    uint32_t *const field[7] = {&p->width, &p->channels, &p->bits, &p->transform, &p->max_error, &p->lanes,
+                                &p->window};
+    if (!parse_u32s(args, field, 7, "segment coder")) return 0;
     if (mc_segment_check(p) != MC_OK) {
         invalid("the segment coder refuses its parameters: width from 1, channels 1..65535, bits 1..16, max_error at "
                 "most 2^(bits-1) - 1, transform 0, 1 (3 channels) or 2 (2 channels or more), lanes 1..255, window "
