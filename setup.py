@@ -47,7 +47,7 @@ FLIGHT = Extension(
     "maskcodec.survivors._flight",
     # the container (flight/src/container.c) is the flight tools'; the package reads containers in Python
     sources=["flight/src/mask.c", "flight/src/range_coder.c", "flight/src/ranked.c", "flight/src/segment.c",
-             "flight/python/flight_module.c"],
+             "flight/src/fill.c", "flight/python/flight_module.c"],
     include_dirs=["flight/include"],
     depends=["flight/include/maskcodec.h", *sorted(glob("flight/src/*.h"))],
 )

@@ -575,6 +575,34 @@ const char *mc_stream_error_class(int err);
 
 /* ==== end of the segmented streams' section ================================================================= */
 
+/* ==== The predictor fill (src/fill.c; maskcodec/inpainting/predictor_fill.py, the "predictor" inpainter) =======
+ *
+ * Fills the missing pixels of an image with the survivor coder's prediction (spec 6.5), coarse to fine: the level of
+ * pixel (y, x) is the number of trailing zero bits of y | x ((0, 0): the top level, bit_length(max(H, W) - 1)); a
+ * level's missing pixels are predicted together from the kept pixels and every pixel of the levels above, at cells
+ * of side 2^min(level + 1, s_d) (s_d >= 1 the smallest shift with kept * 4^s_d >= H W), each offering its first 3
+ * known pixels in scan order, the 3 x 3 cells around the target's giving the candidates, each weighing
+ * max(1, 2^30 / d2^2); the prediction is the rounded weighted mean. A target with no candidate takes its lattice
+ * parent's value (y and x with their low level + 1 bits cleared); (0, 0) then takes the mean of the first 3 kept
+ * pixels so weighted. No kept pixel: every sample becomes MC_FILL_MID. Integers only: byte for byte
+ * predictor_fill_reference. */
+
+#define MC_FILL_MID 32768u         /* every sample of an image without a kept pixel */
+
+/* Workspace bytes for mc_fill on an image of height x width pixels (about 5 bytes a pixel: a grid of cells of side 2,
+ * 20 bytes each, and 45 KB of weight tables); 0 when height or width is 0 or H W > 2^32 - 1. */
+size_t mc_fill_workspace_size(uint32_t height, uint32_t width);
+
+/* Fills values (H x W x C uint16, pixel-major) in place: the samples of the pixels with known[y * W + x] != 0 are
+ * read and kept, every other pixel's are written (their input is never read). ws: mc_fill_workspace_size(H, W) bytes
+ * or more, any alignment; one per thread. MC_OK, or MC_ERR_ARG (a NULL pointer, channels 0, a small workspace, a
+ * size mc_fill_workspace_size refuses or H W C samples beyond size_t). Work: a pass over known per cell side used
+ * (s_d of them) and, per missing pixel, about one multiply-add per candidate and channel (9 to 27 candidates). */
+int mc_fill(uint32_t height, uint32_t width, uint32_t channels, const unsigned char *known, uint16_t *values,
+            void *ws, size_t ws_size);
+
+/* ==== end of the predictor fill's section =================================================================== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
-/* maskcodec.survivors._flight: the flight core's ranked survivor coder (flight/src/ranked.c) and segment coder
- * (flight/src/segment.c) for CPython.
+/* maskcodec.survivors._flight: the flight core's ranked survivor coder (flight/src/ranked.c), segment coder
+ * (flight/src/segment.c) and predictor fill (flight/src/fill.c) for CPython.
  *
  * The CPython C API and the buffer protocol only (no numpy headers): maskcodec/survivors/ranked.py passes
  * C-contiguous native-order arrays (uint32 indices and keys, uint16 values, pixel-major) and gets bytes back.
@@ -455,6 +455,146 @@ done:
     return values;
 }
 
+/* ---- the predictor fill (flight/src/fill.c) ---- */
+
+/* A fill's parameters, its buffers (known: H W bytes, then the samples) and its workspace. */
+typedef struct {
+    uint32_t height, width, channels;
+    size_t pixels, ws_size;
+    const unsigned char *known;
+    void *ws;
+    buffers bs;
+} fill_call;
+
+/* The writable buffer of count items of `item` bytes in obj; 0 with an exception set. */
+static int writable_buffer(buffers *bs, PyObject *obj, size_t item, size_t count, void **data)
+{
+    Py_buffer *b = &bs->b[bs->n];
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0) return 0;
+    bs->n++;
+    if ((uintptr_t)b->buf % item || (size_t)b->len / item != count || (size_t)b->len % item) {
+        invalid("the predictor fill needs H W channels samples, aligned and writable");
+        return 0;
+    }
+    *data = b->buf;
+    return 1;
+}
+
+/* The parameters (args[0..3)), known (args[3]) and the workspace of a fill; 0 with an exception set. */
+static int fill_setup(PyObject *const *args, fill_call *fc)
+{
+    uint32_t *const field[3] = {&fc->height, &fc->width, &fc->channels};
+    size_t nk;
+    fc->bs.n = 0;
+    fc->ws = NULL;
+    if (!parse_u32s(args, field, 3, "predictor fill")) return 0;
+    fc->ws_size = mc_fill_workspace_size(fc->height, fc->width);
+    if (!fc->ws_size || fc->channels == 0) {
+        invalid("the predictor fill needs height and width from 1 (H W below 2^32) and channels from 1");
+        return 0;
+    }
+    fc->pixels = (size_t)fc->height * fc->width;
+    if (fc->pixels > PY_SSIZE_T_MAX / 4u / fc->channels) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (!(fc->known = take(&fc->bs, args[3], 1, "known", &nk))) return 0;
+    if (nk != fc->pixels) {
+        invalid("the predictor fill needs H W known bytes");
+        return 0;
+    }
+    if (!(fc->ws = PyMem_RawMalloc(fc->ws_size))) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    return 1;
+}
+
+/* Releases what fill_setup took; None, or NULL with the exception of err (or the one already set). */
+static PyObject *fill_done(fill_call *fc, int err)
+{
+    PyMem_RawFree(fc->ws);
+    release(&fc->bs);
+    if (err != MC_OK) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_SystemError, "the flight predictor fill failed: error %d (%s)", err, mc_error_name(err));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *fill(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    fill_call fc;
+    void *values;
+    int err = MC_ERR_ARG;
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "fill takes 5 arguments");
+        return NULL;
+    }
+    if (fill_setup(args, &fc) && writable_buffer(&fc.bs, args[4], 2, fc.pixels * fc.channels, &values)) {
+        Py_BEGIN_ALLOW_THREADS
+        err = mc_fill(fc.height, fc.width, fc.channels, fc.known, (uint16_t *)values, fc.ws, fc.ws_size);
+        Py_END_ALLOW_THREADS
+    }
+    return fill_done(&fc, err);
+}
+
+/* rint(clip(x, 0, 1) * 65535) (NaN: 0), ties to even as numpy's rint: x * 65535 in float32, then its integer part
+ * and the exact remainder (below 2^24, so exact in float32). */
+static uint16_t to_u16(float x)
+{
+    float t;
+    uint32_t n;
+    if (!(x > 0.0f)) return 0;
+    if (x >= 1.0f) return 65535u;
+    t = x * 65535.0f;
+    n = (uint32_t)t;
+    t -= (float)n;
+    return (uint16_t)(n + (t > 0.5f || (t == 0.5f && (n & 1u))));
+}
+
+static PyObject *fill_unit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    fill_call fc;
+    const float *image;
+    void *out;
+    uint16_t *values = NULL;
+    size_t ni, i, c, n;
+    int err = MC_ERR_ARG;
+    (void)self;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "fill_unit takes 6 arguments");
+        return NULL;
+    }
+    if (!fill_setup(args, &fc) || !(image = take(&fc.bs, args[4], 4, "image", &ni))
+        || !writable_buffer(&fc.bs, args[5], 4, fc.pixels * fc.channels, &out))
+        return fill_done(&fc, err);
+    c = fc.channels;
+    n = fc.pixels * c;
+    if (ni != n) {
+        invalid("the predictor fill needs H W channels float32 image samples");
+        return fill_done(&fc, err);
+    }
+    if (!(values = PyMem_RawMalloc(2u * n))) {
+        PyErr_NoMemory();
+        return fill_done(&fc, err);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (i = 0; i < fc.pixels; i++)  /* only the known pixels' samples are read */
+        if (fc.known[i]) {
+            size_t k;
+            for (k = 0; k < c; k++) values[i * c + k] = to_u16(image[i * c + k]);
+        }
+    err = mc_fill(fc.height, fc.width, fc.channels, fc.known, values, fc.ws, fc.ws_size);
+    if (err == MC_OK)
+        for (i = 0; i < n; i++) ((float *)out)[i] = (float)values[i] / 65535.0f;
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(values);
+    return fill_done(&fc, err);
+}
+
 static PyMethodDef methods[] = {
     {"ranked_encode", (PyCFunction)(void (*)(void))ranked_encode, METH_FASTCALL,
      "ranked_encode(height, width, channels, bits, transform, max_error, idx, keys, values, prior_idx, "
@@ -471,6 +611,14 @@ static PyMethodDef methods[] = {
      "segment_decode(width, channels, bits, transform, max_error, lanes, window, body, idx, where) -> values\n\n"
      "The uint16 values (n x channels, bytes) a segment's body codes for its survivors idx; a FormatError naming "
      "`where` when the body is refused."},
+    {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
+     "fill(height, width, channels, known, values) -> None\n\nFills the missing pixels of values (uint16, H x W x "
+     "channels, writable) in place with the predictor fill (maskcodec.inpainting.predictor_fill); known: H x W bytes, "
+     "non-zero for a kept pixel."},
+    {"fill_unit", (PyCFunction)(void (*)(void))fill_unit, METH_FASTCALL,
+     "fill_unit(height, width, channels, known, image, out) -> None\n\nThe predictor fill of a float32 image (H x W x "
+     "channels, on [0, 1] at the known pixels, the only ones read) into out (float32, the same shape, writable): "
+     "values rint(clip(x, 0, 1) * 65535) (NaN: 0), filled as fill does, divided by 65535."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -487,7 +635,8 @@ static struct PyModuleDef_Slot slots[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_flight",
     "The flight core's ranked and segment survivor coders (flight/src/ranked.c, segment.c), byte for byte "
-    "maskcodec.survivors.ranked's and segment_coding's.",
+    "maskcodec.survivors.ranked's and segment_coding's, and its predictor fill (fill.c), byte for byte "
+    "maskcodec.inpainting.predictor_fill's reference.",
     0, methods, slots, NULL, NULL, NULL
 };
 

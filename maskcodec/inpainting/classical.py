@@ -8,10 +8,14 @@ Each is an inpainter as :mod:`maskcodec.inpainting` defines it,
 - ``"linear"``: piecewise-linear interpolation over the Delaunay
   triangulation of the kept pixels (nearest neighbour outside their hull);
   the baseline the CAE models are measured against.
+- ``"predictor"``: the survivor coder's own prediction run coarse to fine over
+  the missing pixels, in the flight core's C (:mod:`.predictor_fill`); no scipy.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .predictor_fill import predictor
 
 __all__ = ["CLASSICAL", "AT_POINTS", "nconv", "linear", "linear_at"]
 
@@ -137,5 +141,5 @@ def linear_at(image: np.ndarray, known: np.ndarray, where: np.ndarray) -> np.nda
     return filled.astype(np.float32)
 
 
-CLASSICAL = {"linear": linear, "nconv": nconv}
+CLASSICAL = {"linear": linear, "nconv": nconv, "predictor": predictor}
 AT_POINTS = {"linear": linear_at}  # inpainters that can fill chosen pixels only, for the held-back trial
