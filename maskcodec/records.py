@@ -13,6 +13,7 @@ stage and the public API can all hand these records to each other.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 __all__ = ["Limits", "Header", "MaskHeader", "LatentHeader", "LatentFields", "DecodeReport", "SalvageReport"]
@@ -158,6 +159,10 @@ class DecodeReport:
         ``linear`` and ``nconv``; a named inpainter only itself).
     held_back : int
         Survivors the estimate was measured on.
+    interval_db : tuple of float, or None
+        The estimate's 90% interval (low, high), dB: on training frames the
+        true PSNR fell inside it on 90% of frame-keeps (see
+        :mod:`maskcodec.inpainting.trial`); None without an estimate.
     mode : str
         ``"mask"``, or ``"latent"`` (then ``inpainter`` names the latent
         model, and there is no estimate: a latent file keeps no pixels).
@@ -168,6 +173,7 @@ class DecodeReport:
     candidates: dict[str, float] = field(default_factory=dict)
     held_back: int = 0
     mode: str = "mask"
+    interval_db: tuple[float, float] | None = None
 
     def __str__(self) -> str:
         if self.mode == "latent":
@@ -176,8 +182,10 @@ class DecodeReport:
             return f"inpainted by {self.inpainter}" + (
                 f" (no PSNR estimate: only {self.held_back} survivors to hold back)" if self.held_back else "")
         others = ", ".join(f"{k} {v:.2f} dB" for k, v in self.candidates.items() if k != self.inpainter)
-        return (f"inpainted by {self.inpainter}, estimated PSNR {self.estimated_psnr_db:.2f} dB"
-                f"{' (' + others + ')' if others else ''}, from {self.held_back} held-back survivors")
+        interval = (f" (90% interval {self.interval_db[0]:.1f}-{self.interval_db[1]:.1f} dB)"
+                    if self.interval_db and math.isfinite(self.estimated_psnr_db) else "")
+        return (f"inpainted by {self.inpainter}, estimated PSNR {self.estimated_psnr_db:.2f} dB{interval}"
+                f"{'; other candidates: ' + others if others else ''}; from {self.held_back} held-back survivors")
 
 
 @dataclass

@@ -95,12 +95,14 @@ def test_help_teaches(capsys):
 def test_demo(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "demo"), "--keep", "0.5,0.1"]) == 0
     text = capsys.readouterr().out
-    assert "inpainter: auto (default or linear, whichever fills held-back kept pixels best);" in text
+    assert "inpainter: auto (default-d or linear or predictor, whichever fills held-back kept pixels best);" in text
     assert "JPEG2000" in text and "HTJ2K" in text and "JPEG-XL" in text
     rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["0.5"], ["0.1"])]
-    assert len(rows) == 2  # keep, bytes, bpp, maskcodec, its estimate, 3 anchors, what filled it
-    assert all(len(r) == 9 and 15 < float(r[3]) < 60 and abs(float(r[4]) - float(r[3])) < 2 for r in rows)
-    assert all(r[8] in ("default", "linear") for r in rows)
+    assert len(rows) == 2  # keep, bytes, bpp, maskcodec, its estimate, its interval, 3 anchors, what filled it
+    assert all(len(r) == 10 and 15 < float(r[3]) < 60 and abs(float(r[4]) - float(r[3])) < 2 for r in rows)
+    intervals = [tuple(map(float, r[5].strip("()").split("-"))) for r in rows]
+    assert all(low < float(r[4]) < high and low - 1 < float(r[3]) < high + 1 for r, (low, high) in zip(rows, intervals))
+    assert all(r[9] in ("default-d", "linear", "predictor") for r in rows)
     for name in ("maskcodec", "jpeg2000", "htj2k", "jpegxl"):
         assert (tmp_path / "demo" / f"keep0.1_{name}.png").exists()
     assert "replacing" not in text

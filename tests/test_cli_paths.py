@@ -164,7 +164,7 @@ def test_decode_and_encode_say_what_they_used(tmp_path, capsys):
     seed = maskcodec.inspect((tmp_path / "m.mcx").read_bytes()).seed
     assert f"seed {seed})" in capsys.readouterr().out  # the seed encode drew is shown
     assert main(["decode", str(tmp_path / "m.mcx"), "-o", str(tmp_path / "m2.png")]) == 0
-    assert re.search(r"\(inpainted by (default|linear), estimated PSNR \d+\.\d\d dB \(", capsys.readouterr().out)
+    assert re.search(r"\(inpainted by (default-d|linear|predictor), estimated PSNR \d+\.\d\d dB \(", capsys.readouterr().out)
     twelve = tmp_path / "n12.mcx"
     twelve.write_bytes(maskcodec.encode(maskcodec.sample_image("navcam12"), 0.1, seed=1, bits=12))
     assert main(["decode", str(twelve), "-o", str(tmp_path / "n12.png")]) == 0
@@ -175,7 +175,7 @@ def test_decode_help_lists_the_installed_inpainters(capsys):
     with pytest.raises(SystemExit):
         main(["decode", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "linear, nconv, or an installed inpainting model: default, gray-default" in text
+    assert "linear, nconv, predictor, or an installed inpainting model: default, default-d, gray-default" in text
     assert "latent-q1" not in text and "paper-colour-noise" not in text
 
 
@@ -197,8 +197,8 @@ def test_a_file_naming_a_missing_model_is_a_model_error(tmp_path, monkeypatch):
         maskcodec.decode(data)
     assert maskcodec.decode(data, inpainter="linear").shape == (251, 317, 3)
     listed = json.loads((Path(maskcodec.runtime.manifest.shipped_dir()) / "manifest.json").read_text())
-    (empty / "manifest.json").write_text(json.dumps({"models": [m for m in listed["models"] if m["id"] == "default"]}))
-    with pytest.raises(maskcodec.ModelError, match="its file default.onnx is missing: reinstall maskcodec"):
+    (empty / "manifest.json").write_text(json.dumps({"models": [m for m in listed["models"] if m["id"] == "default-d"]}))
+    with pytest.raises(maskcodec.ModelError, match="its file default-d.onnx is missing: reinstall maskcodec"):
         maskcodec.decode(maskcodec.encode(maskcodec.sample_image("mastcam"), 0.1, seed=1))
 
 
@@ -255,7 +255,7 @@ def test_demo_refuses_a_bad_keep_before_printing(capsys):
 def test_bench_defaults_to_what_users_decode_with():
     from maskcodec.tools import bench
     chosen = bench._check_inpainters(None, bench._installed_models())
-    assert chosen == ["linear", "nconv", "default", "gray-default"]  # not every paper model
+    assert chosen == ["linear", "nconv", "predictor", "default-d", "gray-default-d"]  # not every paper model
 
 
 def test_bench_prints_no_overlap_in_words(monkeypatch, capsys, tmp_path):
@@ -292,7 +292,7 @@ def test_batch_names_its_inpainters_and_refuses_a_bad_one_first(tmp_path, capsys
     out = capsys.readouterr().out  # what filled each frame, counted (the held-back trial chose)
     counts = re.search(r"decoded 3 of 3 files into .*; (.*)\)", out).group(1)
     names = re.findall(r"inpainter (\S+) \((\d)\)", counts)
-    assert sum(int(n) for _, n in names) == 3 and {m for m, _ in names} <= {"linear", "gray-default", "default"}
+    assert sum(int(n) for _, n in names) == 3 and {m for m, _ in names} <= {"linear", "predictor", "gray-default-d", "default-d"}
 
 
 def test_info_on_a_stream_whose_first_segment_is_damaged(tmp_path, capsys):

@@ -25,7 +25,7 @@ def test_fixed_level_models_are_found_from_their_training_keep():
     assert rows[modelbench.FIXED] == "paper-mask90"
     assert {"linear", "nconv", "default", "paper-gt-cae"} <= set(rows)
     assert "paper-mask50" not in rows.values() and "paper-colour-noise" not in rows.values()
-    assert set(modelbench.inpainters_for(0.1, 1)) == {"linear", "nconv", "gray-default"}
+    assert set(modelbench.inpainters_for(0.1, 1)) == {"linear", "nconv", "predictor", "gray-default", "gray-default-d"}
 
 
 def test_bench_tables_are_the_decoders_numbers(tmp_path):

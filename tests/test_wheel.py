@@ -37,7 +37,7 @@ print(json.dumps({
     "file": maskcodec.__file__,
     "models": str(load().folder), "entries": len(load().entries),
     "auto": choose("auto", maskcodec.inspect(data)),
-    "auto_is_default": bool(np.array_equal(auto, maskcodec.decode(data, inpainter="default"))),
+    "auto_is_default": bool(np.array_equal(auto, maskcodec.decode(data, inpainter="default-d"))),
     "auto_differs_from_nconv": not np.array_equal(auto, maskcodec.decode(data, inpainter="nconv")),
     "latent_psnr": maskcodec.metrics.psnr(img, maskcodec.decode(latent)),
     "latents": list(maskcodec.latents(latent).shape),
@@ -133,7 +133,7 @@ def test_installed_wheel_decodes_with_the_shipped_models(wheel, tmp_path):
     got = json.loads(lines[-1])
     assert got["file"].startswith(str(venv)), got["file"]  # the wheel's copy, not the checkout
     assert got["models"].startswith(str(venv)) and got["entries"] >= 15
-    assert got["auto"] == "default" and got["auto_is_default"] and got["auto_differs_from_nconv"]
+    assert got["auto"] == "default-d" and got["auto_is_default"] and got["auto_differs_from_nconv"]
     assert got["latent_psnr"] > 25 and got["latents"] == [64, 16, 20] and got["denoised"] and got["spec"]
     assert got["coder"] == "C (flight core)" and got["extension"].startswith(str(venv)), got["extension"]
-    assert any(line.startswith("inpainter: auto (default or linear,") for line in lines)  # the demo names the shipped model
+    assert any(line.startswith("inpainter: auto (default-d or linear or predictor,") for line in lines)  # the demo names the shipped model

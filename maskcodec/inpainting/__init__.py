@@ -6,9 +6,9 @@ and ``known`` is the boolean mask ``(H, W)``. :func:`fill` pastes the known
 pixels back afterwards, so an inpainter only has to be good where ``known`` is
 False.
 
-Names: ``"auto"`` (the better on the file's held-back survivors of the model
+Names: ``"auto"`` (the best on the file's held-back survivors of the model
 the file names, else the shipped model made for the image's kind, and
-``linear``; see :mod:`.trial`; where no model fits, the classical
+``linear`` and ``predictor``; see :mod:`.trial`; where no model fits, the classical
 inpainter measured best for the sample type), the classical inpainters
 (the registry :data:`maskcodec.inpainting.classical.CLASSICAL`, numpy and scipy)
 and the ids of the inpainting models of the manifest (:mod:`.models`). A new
@@ -29,7 +29,7 @@ from ..runtime.onnx import progress_shown
 from . import trial
 from .classical import AT_POINTS, CLASSICAL
 
-__all__ = ["Inpainter", "AUTO", "CLASSICAL_NAMES", "FALLBACK", "choose", "candidates", "fill"]
+__all__ = ["Inpainter", "AUTO", "AUTO_CLASSICAL", "CLASSICAL_NAMES", "FALLBACK", "choose", "candidates", "fill"]
 
 Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 AUTO = "auto"
@@ -40,6 +40,9 @@ CLASSICAL_NAMES = tuple(CLASSICAL)  # the classical inpainters, by name
 # ``maskcodec bench-models`` (benchmarks/results/raw16_models: linear beats nconv on 12- and 16-bit frames on
 # average at every keep measured, not on every frame).
 FALLBACK = {"uint8": "nconv", "uint16": "linear"}
+# The classical inpainters ``auto`` tries beside a model: ``linear``, and the predictor fill, whose trial costs
+# nothing (it is the trial's reference) and whose fill is the fastest (docs/ground.md)
+AUTO_CLASSICAL = ("linear", "predictor")
 LONG_FILL_PIXELS = 8_000_000  # a classical fill of this many pixels takes seconds: said before it starts
 
 
@@ -51,7 +54,7 @@ def _at_points(names) -> dict:
 def choose(name: str, header: MaskHeader, manifest: Manifest | None = None) -> str:
     """The inpainter that ``name`` stands for before the held-back trial: ``"auto"`` becomes the model the
     file names, else the shipped model made for the image's kind, else the classical inpainter that measures
-    best for its sample type (:data:`FALLBACK`); :func:`fill` then tries a model against ``linear``.
+    best for its sample type (:data:`FALLBACK`); :func:`fill` then tries a model against :data:`AUTO_CLASSICAL`.
     Nothing is loaded; unknown names are refused.
 
     Raises
@@ -107,12 +110,12 @@ def _model(model_id: str, header: MaskHeader, manifest: Manifest) -> Inpainter:
         raise ModelError(f"the file asks for model {model_id!r} with sha256 {header.model_sha256[:16]}..., "
                          f"the installed one is {entry.onnx.sha256[:16]}...")
     from .models import inpainter  # onnxruntime, only when a model fills
-    return inpainter(entry)
+    return inpainter(entry, tolerance=header.max_error / ((1 << header.bits) - 1))  # a d-aware model reads it
 
 
 def candidates(name: str, header: MaskHeader) -> dict[str, Inpainter]:
     """The inpainters a fill tries, loaded, in order of preference: for ``"auto"`` the model :func:`choose`
-    names, then ``linear``; for ``"auto"`` where no model fits, and for any other name, that one alone.
+    names, then :data:`AUTO_CLASSICAL`; for ``"auto"`` where no model fits, and for any other name, that one alone.
 
     ``nconv`` is not a candidate beside a model, and where no model fits the classical inpainter measured
     best for the sample type (:data:`FALLBACK`) is kept: see docs/masks.md on ``auto`` for the
@@ -120,7 +123,7 @@ def candidates(name: str, header: MaskHeader) -> dict[str, Inpainter]:
     """
     manifest = None if name in CLASSICAL_NAMES else load()  # read once for the choice and the model
     chosen = choose(name, header, manifest)
-    names = [chosen] + (["linear"] if name == AUTO and chosen not in CLASSICAL_NAMES else [])
+    names = [chosen] + (list(AUTO_CLASSICAL) if name == AUTO and chosen not in CLASSICAL_NAMES else [])
     return {n: CLASSICAL[n] if n in CLASSICAL_NAMES else _model(n, header, manifest) for n in names}
 
 
@@ -140,9 +143,9 @@ def fill(header: MaskHeader, known: np.ndarray, values: np.ndarray, name: str, e
     image[known] = values.astype(np.float32) / scale
     report = DecodeReport(next(iter(tried)))
     if len(tried) > 1 or estimate:
-        estimates, count = trial.trial(header, image, known, tried, _at_points(tried))
+        estimates, interval, count = trial.trial(header, image, known, tried, _at_points(tried))
         best = max(estimates, key=estimates.get) if estimates else report.inpainter  # ties: the first
-        report = DecodeReport(best, estimates.get(best), estimates, count)
+        report = DecodeReport(best, estimates.get(best), estimates, count, interval_db=interval)
     if report.inpainter in CLASSICAL and h * w >= LONG_FILL_PIXELS and progress_shown():  # no finer progress
         print(f"maskcodec: filling {h * w / 1e6:.1f} megapixels with {report.inpainter} (one step, no progress bar; "
               f"about a second per megapixel)", file=sys.stderr)

@@ -48,11 +48,11 @@ class MaskKind(Protocol):
     ``seed``, the kept pixels (scan-order indices ``y * width + x``, ascending), those of some rows only (for a
     streaming encoder, in memory that follows the rows), the 32-bit key of any pixel (kept when its key is at
     most the threshold; keys order a nested mask's pixels coarse to fine, spec 6.5), the boolean mask, and the
-    offsets (keep, dB) the decoder's held-back trial adds to its estimate."""
+    calibration of the decoder's held-back trial (the offset it adds to its estimate and its 90% interval, dB)."""
 
     id: int
     name: str
-    trial_offsets_db: tuple[tuple[float, float], ...]
+    trial_calibration_db: tuple[float, float, float]
 
     def kept_indices(self, height: int, width: int, threshold: int, seed: int) -> np.ndarray: ...
     def kept_rows(self, start: int, stop: int, width: int, threshold: int, seed: int) -> np.ndarray: ...

@@ -75,9 +75,9 @@ class BlueNoiseMask:
     """The blue-noise rank tile mask (kind 1)."""
 
     id, name = 1, "bluenoise"
-    # added to the held-back PSNR of the decoder's trial (maskcodec.inpainting.trial): (keep, dB) points, fit on
-    # training frames (benchmarks/results/auto_fit_train: the median of true minus raw estimate, rounded to 0.1 dB)
-    trial_offsets_db = ((0.02, 1.0), (0.1, 1.2), (0.5, 0.0))
+    # the decoder's held-back trial (maskcodec.inpainting.trial): (offset added to its estimate, low and high ends
+    # of the 90% interval around it), dB, measured on training frames (benchmarks/results/auto_fit_train)
+    trial_calibration_db = (0.8, -1.0, 1.35)
 
     @staticmethod
     def kept_indices(height: int, width: int, threshold: int, seed: int) -> np.ndarray:

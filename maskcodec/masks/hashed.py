@@ -31,7 +31,7 @@ class HashMask:
     """The seeded pseudo-random mask of format 1.0's first files (kind 0)."""
 
     id, name = 0, "hash"
-    trial_offsets_db = ((0.1, 0.0),)  # held-back pixels of a hash mask lie anywhere: no offset (inpainting.trial)
+    trial_calibration_db = (0.4, -0.75, 0.9)  # as BlueNoiseMask's (benchmarks/results/auto_fit_train_hash)
 
     @staticmethod
     def pixel_hash(n_pixels: int, seed: int) -> np.ndarray:

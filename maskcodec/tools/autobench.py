@@ -1,21 +1,23 @@
-"""``auto`` benchmark: does ``auto`` ever lose to interpolation, and how true is its estimated PSNR?
+"""``auto`` benchmark: does ``auto`` ever lose to interpolation, how true is its estimated PSNR, how fast is it?
 
 Each image is encoded once per keep (default settings: blue-noise mask, mask
 seed ``SEED + image index``) and decoded by :func:`maskcodec.decode_report`
 with ``auto`` and by :func:`maskcodec.decode` with each candidate ``auto``
-tries (the model for the image's kind, ``linear``) and with ``nconv``. Per image:
-the true PSNR of each, ``auto``'s choice, its estimated PSNR and the raw
-held-back estimate (before the mask kind's ``trial_offsets_db``).
+tries (the model for the image's kind and the classical candidate), ``linear``,
+``nconv`` and ``predictor``. Per image: the true PSNR of each, ``auto``'s choice,
+its estimated PSNR, its 90% interval and the raw held-back estimate (before
+the mask kind's calibration offset).
 
 Each decode is timed once (after the models are loaded), so the decode
-speeds, summed over a group, are rough; ``auto`` includes its trial.
+speeds, summed over a group, are rough; ``auto`` includes its trial, and the
+trial's share is ``auto``'s time less that of its chosen inpainter alone.
 
 Images are grouped by the folder they lie in (one camera or product type per
 folder), and every table is per group: mean PSNR per inpainter, ``auto``
 against ``linear`` (mean, worst frame, frames more than ``TOLERANCE_DB``
-below), and the estimate (mean error, share within 1 dB). The mean of true
-minus raw estimate over training frames is how the offset is fitted
-(``--fit``); it is never fitted on validation frames.
+below), the estimate (mean error, share within 1 dB, share inside its
+interval). Run on training frames, :func:`calibration` gives the mask kind's
+``trial_calibration_db``; it is never fitted on validation frames.
 
 Written to the output folder: ``auto.json`` (every frame) and ``auto.md``.
 """
@@ -30,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inpainting import trial as holdout
-from ..codec import decode, decode_report, encode, inspect
+from ..codec import decode, decode_report, encode
+from ..inpainting import CLASSICAL_NAMES
 from ..io.images import read_image
 from .. import masks
 from ..masks import DEFAULT_KIND
@@ -41,20 +43,21 @@ from ..metrics import psnr
 __all__ = ["folder_group", "SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto_bench", "configure_parser", "run_cli"]
 
 SEED = 2000
-TOLERANCE_DB = 0.05  # auto may trail linear by this much on a frame (the goal's tolerance)
+TOLERANCE_DB = 0.05  # auto may trail the best classical fill by this much on a frame (the goal's tolerance)
 KEEPS = (0.5, 0.1, 0.02)
 
 
-def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND) -> dict:
-    """One frame at one keep: true PSNR of ``auto`` and of each candidate, ``auto``'s choice and estimates,
-    and the seconds each decode took (once each: a rough figure, summed over frames in the summary)."""
+def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND, others: bool = True) -> dict:
+    """One frame at one keep: true PSNR of ``auto`` and (``others``) of each candidate and classical fill,
+    ``auto``'s choice and estimates, and the seconds each decode took (once each: a rough figure, summed over
+    frames in the summary)."""
     data = encode(image, keep, seed=seed, mask=mask)
     t = time.perf_counter()
     out, report = decode_report(data)
     seconds = {"auto": time.perf_counter() - t}
     bits = 8 * image.dtype.itemsize
     true = {}
-    for name in dict.fromkeys([*report.candidates, report.inpainter, "linear", "nconv"]):
+    for name in dict.fromkeys([*report.candidates, report.inpainter, *CLASSICAL_NAMES] if others else []):
         t = time.perf_counter()
         true[name] = psnr(image, decode(data, inpainter=name), bits)
         seconds[name] = time.perf_counter() - t
@@ -63,8 +66,8 @@ def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND)
            "true": true, "estimated": report.estimated_psnr_db, "held_back": report.held_back,
            "candidates_estimated": report.candidates, "seconds": seconds}
     if report.estimated_psnr_db is not None and math.isfinite(report.estimated_psnr_db):
-        kept = inspect(data).survivors / row["pixels"]  # the share the trial's offset was looked up at
-        row["raw_estimate"] = report.estimated_psnr_db - holdout.estimate_offset(mask, kept)
+        row["raw_estimate"] = report.estimated_psnr_db - masks.kind_of(mask).trial_calibration_db[0]
+        row["interval"] = list(report.interval_db)
     return row
 
 
@@ -74,11 +77,12 @@ def folder_group(path: Path) -> str:
 
 
 def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: int | None = None,
-                   mask: str = DEFAULT_KIND, progress: bool = True, command: str = "") -> dict:
+                   mask: str = DEFAULT_KIND, progress: bool = True, command: str = "", others: bool = True) -> dict:
     """Measure every image of ``files`` at every keep; write ``auto.json`` and ``auto.md``; return the result.
 
     ``per_folder`` takes that many images of each folder, evenly spaced in
-    name order (all when None).
+    name order (all when None); without ``others`` only ``auto`` decodes (enough for the estimate and its
+    calibration, on many frames).
     """
     from tqdm import tqdm
     groups: dict[str, list[Path]] = {}
@@ -95,10 +99,11 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
         for i, (g, f) in enumerate(todo):
             image = read_image(f)
             for keep in keeps:
-                rows.append({"group": g, "file": f.name, **measure(image, keep, SEED + i, mask)})
+                rows.append({"group": g, "file": f.name, **measure(image, keep, SEED + i, mask, others)})
                 bar.update()
     result = {"command": command, "seed": f"{SEED} + image index", "mask": mask, "tolerance_db": TOLERANCE_DB,
-              "estimate_offset_db": masks.kind_of(mask).trial_offsets_db, "summary": summarize(rows), "frames": rows}
+              "calibration_in_use_db": masks.kind_of(mask).trial_calibration_db, "calibration_fit_db": calibration(rows),
+              "summary": summarize(rows), "frames": rows}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "auto.json").write_text(json.dumps(result, indent=1))
     (out_dir / "auto.md").write_text(markdown(result))
@@ -106,12 +111,14 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Per group and keep: mean PSNRs, ``auto`` against ``linear``, the estimate's errors, the fitted offset."""
+    """Per group and keep: mean PSNRs, ``auto`` against the best classical fill of each frame, the estimate's errors
+    and interval coverage, the fitted offset, decode speeds and the trial's share of ``auto``'s time."""
     out = []
     for g in dict.fromkeys(r["group"] for r in rows):
         for keep in dict.fromkeys(r["keep"] for r in rows if r["group"] == g):
             rs = [r for r in rows if r["group"] == g and r["keep"] == keep]
-            vs_linear = [r["auto"] - r["true"]["linear"] for r in rs]
+            vs_classical = [r["auto"] - max(r["true"][n] for n in CLASSICAL_NAMES) for r in rs
+                            if all(n in r["true"] for n in CLASSICAL_NAMES)]
             est = [r for r in rs if "raw_estimate" in r]
             errors = [r["estimated"] - r["auto"] for r in est]
             names = list(dict.fromkeys(n for r in rs for n in r["true"]))
@@ -120,17 +127,38 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "group": g, "keep": keep, "frames": len(rs),
                 "mean_psnr": {"auto": _mean(r["auto"] for r in rs),
                               **{n: _mean(r["true"][n] for r in rs if n in r["true"]) for n in names}},
-                "chosen": {n: sum(r["chosen"] == n for r in rs) for n in names},
-                "auto_minus_linear": {"mean": _mean(vs_linear), "worst": round(min(vs_linear), 3),
-                                      "frames_below_tolerance": sum(v < -TOLERANCE_DB for v in vs_linear)},
+                "chosen": {n: sum(r["chosen"] == n for r in rs) for n in dict.fromkeys(r["chosen"] for r in rs)},
+                "auto_minus_best_classical": {"mean": _mean(vs_classical),
+                                              "worst": round(min(vs_classical), 3) if vs_classical else None,
+                                              "frames_below_tolerance": sum(v < -TOLERANCE_DB for v in vs_classical)},
                 "estimate": {"frames": len(est), "mean_error": _mean(errors),
                              "mean_abs_error": _mean(abs(e) for e in errors),
                              "within_1db": sum(abs(e) <= 1 for e in errors),
+                             "in_interval": sum(r["interval"][0] <= r["auto"] <= r["interval"][1] for r in est),
+                             "mean_interval_width": _mean(r["interval"][1] - r["interval"][0] for r in est),
                              "offset_fit": _mean(r["auto"] - r["raw_estimate"] for r in est)},
+                "trial_share": _mean(1 - r["seconds"][r["chosen"]] / r["seconds"]["auto"] for r in rs
+                                     if r["chosen"] in r["seconds"]),
                 "decode_mp_per_s": {n: round(pixels / 1e6 / sum(r["seconds"][n] for r in rs), 2)
                                     for n in ["auto", *names] if all(n in r["seconds"] for r in rs)},
             })
     return out
+
+
+def calibration(rows: list[dict]) -> list[float] | None:
+    """The trial calibration these frames give (how a mask kind's ``trial_calibration_db`` is measured, on
+    training frames only): the median of true minus raw estimate, and the 5% and 95% quantiles of the same
+    around it, dB, rounded to 0.05 dB."""
+    d = [r["auto"] - r["raw_estimate"] for r in rows if "raw_estimate" in r and math.isfinite(r["auto"])]
+    if not d:
+        return None
+    offset = float(np.median(d))
+    return [round(v * 20) / 20 for v in (offset, np.quantile(d, 0.05) - offset, np.quantile(d, 0.95) - offset)]
+
+
+def _num(value, fmt: str = ".2f") -> str:
+    """A table cell: ``value`` formatted, or "-" where it was not measured."""
+    return "-" if value is None else format(value, fmt)
 
 
 def _mean(values) -> float | None:
@@ -141,22 +169,30 @@ def _mean(values) -> float | None:
 def markdown(result: dict) -> str:
     """The summary as Markdown tables, one row per group and keep."""
     lines = [f"`{result['command']}`", "",
-             f"Mask kind {result['mask']}; estimated PSNR offsets in use (keep, dB): {result['estimate_offset_db']}. "
-             f"auto - linear: mean, worst frame, frames more than {result['tolerance_db']} dB below.", "",
-             "| images | keep | frames | auto | linear | nconv | model | auto chose | auto - linear (mean, worst, "
-             "below) | estimate error (mean, mean abs) | within 1 dB | true - raw estimate | decode MP/s auto, model |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"Mask kind {result['mask']}; trial calibration in use (offset, 90% interval low and high ends, dB): "
+             f"{result['calibration_in_use_db']}; these frames would give {result['calibration_fit_db']}. "
+             f"auto - best classical: against the best classical fill of each frame: mean, worst frame, frames more "
+             f"than {result['tolerance_db']} dB below. Trial share: "
+             f"the part of auto's decode time that its held-back trial takes (one timing per frame).", "",
+             f"| images | keep | frames | auto | {' | '.join(CLASSICAL_NAMES)} | model | auto chose | auto - best "
+             "classical (mean, worst, below) | estimate error (mean, mean abs) | within 1 dB | in 90% interval (mean "
+             "width) | true - raw estimate | decode MP/s auto, model, classical | trial share |",
+             "|---" * (13 + len(CLASSICAL_NAMES)) + "|"]
     for s in result["summary"]:
-        p, e, a = s["mean_psnr"], s["estimate"], s["auto_minus_linear"]
-        model = next((n for n in p if n not in ("auto", "linear", "nconv")), None)
+        p, e, a = s["mean_psnr"], s["estimate"], s["auto_minus_best_classical"]
+        model = next((n for n in p if n != "auto" and n not in CLASSICAL_NAMES), None)
         chose = ", ".join(f"{n} {c}" for n, c in s["chosen"].items() if c)
-        lines.append(f"| {s['group']} | {s['keep']:g} | {s['frames']} | {p['auto']:.2f} | {p['linear']:.2f} | "
-                     f"{p['nconv']:.2f} | {f'{p[model]:.2f} ({model})' if model else '-'} | {chose} | "
-                     f"{a['mean']:+.3f}, {a['worst']:+.3f}, {a['frames_below_tolerance']} | "
+        speeds = s["decode_mp_per_s"]
+        lines.append(f"| {s['group']} | {s['keep']:g} | {s['frames']} | {p['auto']:.2f} | "
+                     + "".join(f"{_num(p.get(n))} | " for n in CLASSICAL_NAMES)
+                     + f"{f'{_num(p[model])} ({model})' if model else '-'} | {chose} | "
+                     f"{_num(a['mean'], '+.3f')}, {_num(a['worst'], '+.3f')}, {a['frames_below_tolerance']} | "
                      + (f"{e['mean_error']:+.2f}, {e['mean_abs_error']:.2f} | {e['within_1db']} of {e['frames']} | "
-                        f"{e['offset_fit']:+.2f} |" if e["frames"] else "- | - | - |")
-                     + f" {s['decode_mp_per_s']['auto']:.2f}, "
-                       f"{s['decode_mp_per_s'].get(model, float('nan')) if model else float('nan'):.2f} |")
+                        f"{e['in_interval']} of {e['frames']} ({e['mean_interval_width']:.1f} dB) | "
+                        f"{e['offset_fit']:+.2f} |" if e["frames"] else "- | - | - | - |")
+                     + f" {_num(speeds.get('auto'))}, {_num(speeds.get(model))}, "
+                     + ", ".join(f"{n} {_num(speeds.get(n))}" for n in CLASSICAL_NAMES)
+                     + f" | {_num(s['trial_share'] and 100 * s['trial_share'], '.0f')}% |")
     return "\n".join(lines) + "\n"
 
 
@@ -164,9 +200,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``bench-auto`` arguments to ``p``."""
     from ..options import argument
     from ..options import parse_keeps
-    p.description = ("Encode each image once per keep and decode it with auto (maskcodec.decode_report) and with "
-                     "each inpainter auto tries, and nconv; per folder of images, report whether auto ever trails linear "
-                     "interpolation and how close its estimated PSNR comes to the true one.")
+    p.description = ("Encode each image once per keep and decode it with auto (maskcodec.decode_report), with "
+                     "each inpainter auto tries and with every classical fill; per folder of images, report whether "
+                     "auto ever trails the best classical fill, how close its estimated PSNR comes to the true one, "
+                     "how often the truth lies in its 90%% interval, and decode speeds. On training frames it also "
+                     "measures the trial calibration a mask kind carries.")
     p.epilog = ("example: maskcodec bench-auto ../shared/data/mars_rgb/val ../shared/data/mars_rgb_m2020/val "
                 "-o benchmarks/results/auto_val")
     p.add_argument("inputs", nargs="+", help="images or folders of images (one table row per folder)")
@@ -177,6 +215,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="take N images of each folder, evenly spaced by name (default: all)")
     p.add_argument("--mask", choices=sorted(KIND_IDS), default=DEFAULT_KIND,
                    help=f"mask kind of the files (default {DEFAULT_KIND})")
+    p.add_argument("--auto-only", action="store_true",
+                   help="decode with auto alone (its estimate and the calibration, not the comparisons)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -189,9 +229,9 @@ def run_cli(args: argparse.Namespace) -> int:
     command = (f"maskcodec bench-auto {' '.join(args.inputs)} -o {args.output} "
                f"--keep {','.join(f'{k:g}' for k in args.keep)}"
                + (f" --per-folder {args.per_folder}" if args.per_folder else "")
-               + (f" --mask {args.mask}" if args.mask != DEFAULT_KIND else ""))
-    result = run_auto_bench(find_images(args.inputs), Path(args.output), keeps=args.keep,
-                            per_folder=args.per_folder, mask=args.mask, progress=not args.quiet, command=command)
+               + (f" --mask {args.mask}" if args.mask != DEFAULT_KIND else "") + (" --auto-only" if args.auto_only else ""))
+    result = run_auto_bench(find_images(args.inputs), Path(args.output), keeps=args.keep, per_folder=args.per_folder,
+                            mask=args.mask, progress=not args.quiet, command=command, others=not args.auto_only)
     print((Path(args.output) / "auto.md").read_text())
     print(f"results in {args.output}/auto.json and auto.md ({len(result['frames'])} decodes)")
     return 0

@@ -52,7 +52,7 @@ def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
          + "; anchors at the same bytes (no larger): JPEG2000 (OpenJPEG, colour transform on)"
          + (", HTJ2K (OpenJPH), JPEG-XL (libjxl, effort 7)" if len(anchors) > 1 else
             "; HTJ2K and JPEG-XL need imagecodecs: pip install 'maskcodec[bench]'"))
-    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10} {'estimated':>9}"
+    echo(f"{'keep':>6} {'bytes':>7} {'bpp':>6} {'maskcodec':>10} {'estimated (90% interval)':>24}"
          + "".join(f" {name:>9}" for name, _, _ in anchors.values()) + "   (PSNR, dB)   filled by")
     rows = []
     for keep, data in files.items():
@@ -62,15 +62,17 @@ def run_demo(out: Path, keeps=KEEPS, sample: str = "mastcam",
         write_image(out / f"{tag}_masked.png", np.where(m[..., None], img, 0).astype(img.dtype))
         write_image(out / f"{tag}_maskcodec.png", rec)
         row = dict(keep=keep, bytes=len(data), bpp=bits_per_pixel(len(data), img.shape), psnr=psnr(img, rec),
-                   inpainter=report.inpainter, estimated_psnr=report.estimated_psnr_db)
+                   inpainter=report.inpainter, estimated_psnr=report.estimated_psnr_db,
+                   estimated_interval=report.interval_db)
         for family, (_, at_size, decoder) in anchors.items():
             coded = at_size(img, len(data))
             anchor = decoder(coded, img)
             write_image(out / f"{tag}_{family}.png", anchor)
             row |= {f"{family}_bytes": len(coded), f"{family}_psnr": psnr(img, anchor)}
         rows.append(row)
-        estimated = f"{report.estimated_psnr_db:>9.2f}" if report.estimated_psnr_db is not None else f"{'-':>9}"
-        echo(f"{keep:>6g} {row['bytes']:>7d} {row['bpp']:>6.3f} {row['psnr']:>10.2f} {estimated}"
+        estimated = (f"{report.estimated_psnr_db:.2f} ({report.interval_db[0]:.1f}-{report.interval_db[1]:.1f})"
+                     if report.estimated_psnr_db is not None else "-")
+        echo(f"{keep:>6g} {row['bytes']:>7d} {row['bpp']:>6.3f} {row['psnr']:>10.2f} {estimated:>24}"
              + "".join(f" {row[family + '_psnr']:>9.2f}" for family in anchors) + f"   {report.inpainter}")
     echo(f"images written to {out}/")
     return rows

@@ -131,7 +131,8 @@ def _cut(args: argparse.Namespace) -> int:
 def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[Path]) -> dict | None:
     """Export an inpainter or denoiser as one ONNX file, list it, and measure it on ``val_files``."""
     from ...io.images import read_image
-    from .evaluate import decode_metrics, decode_speed, denoise_metrics
+    from ...inpainting.models import takes_tolerance
+    from .evaluate import decode_metrics, decode_speed, denoise_metrics, near_lossless_metrics
     from .export import INPUT_NAMES, OUTPUT_NAMES, export_onnx, parity, update_manifest
     from .loop import input_kind
 
@@ -159,6 +160,15 @@ def _ship_network(net, cfg: dict, common: dict, out_dir: Path, val_files: list[P
         entry["metrics"] = {"psnr_db": decode_metrics(cfg["id"], val_files, cfg["eval_keeps"]),
                             "on": f"{len(val_files)} full validation images, decoded by maskcodec.decode",
                             "mask_seeds": "1000 + file index"}
+        near = [d for d in cfg["val_max_errors"] if d]
+        if takes_tolerance(kind) and near:
+            entry["metrics"]["near_lossless_psnr_db"] = near_lossless_metrics(
+                cfg["id"], val_files, cfg["eval_keeps"], near, base=cfg["init_from"])
+            entry["metrics"]["near_lossless_on"] = (
+                "the same images encoded with max_error d (8-bit units) and mask seed 1000 + file index, kept values "
+                "pasted as decoded; the model told d / 255, "
+                + (f"{cfg['init_from']!r} (the model it started from) not told, " if cfg["init_from"] else "")
+                + "linear for reference")
         big = _about_a_megapixel(read_image(val_files[0]))
         entry["decode_megapixels_per_s"] = round(decode_speed(cfg["id"], big), 2)
         entry["decode_speed_on"] = (f"{big.shape[1]}x{big.shape[0]} image, keep 0.1, onnxruntime CPU, "

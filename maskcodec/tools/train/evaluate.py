@@ -17,7 +17,7 @@ from ...io.images import read_image
 from ...metrics import bits_per_pixel, psnr
 from ..modelbench import SEED, measure
 
-__all__ = ["decode_metrics", "denoise_metrics", "latent_metrics", "decode_speed"]
+__all__ = ["decode_metrics", "near_lossless_fill", "near_lossless_metrics", "denoise_metrics", "latent_metrics", "decode_speed"]
 
 BASELINES = ("linear", "nconv")
 
@@ -39,6 +39,59 @@ def decode_metrics(model_id: str, files: list[Path], keeps: list[float], seed: i
     for keep in keeps:
         scores = [measure(img, keep, seed + i, rows)[0] for i, img in enumerate(images)]
         out[f"keep{keep}"] = {label: round(float(np.mean([s[label]["psnr"] for s in scores])), 3) for label in rows}
+    return out
+
+
+def near_lossless_fill(image: np.ndarray, data: bytes, inpainters: dict[str, object]) -> dict[str, np.ndarray]:
+    """The images that ``inpainters`` (label -> ``"linear"``, ``"nconv"`` or a model id) make of the mask-mode
+    file ``data`` of ``image``, each filled as :func:`maskcodec.inpainting.fill` fills (kept values as decoded
+    pasted back), a model told the file's tolerance (``max_error / (2**bits - 1)``;
+    :func:`maskcodec.inpainting.models.inpainter`).
+
+    What the decoder will do once it passes the tolerance on; until then it runs models with tolerance 0.
+    """
+    from ...codec import survivors
+    from ...inpainting.classical import CLASSICAL
+    from ...inpainting.models import inpainter
+    from ...runtime.manifest import load
+
+    header, known, values = survivors(data)
+    scale = float((1 << header.bits) - 1)
+    h, w = header.shape[:2]
+    filled = np.zeros((h, w, header.channels), np.float32)
+    filled[known] = values.astype(np.float32) / scale
+    manifest = load()
+    out = {}
+    for label, name in inpainters.items():
+        f = CLASSICAL[name] if name in CLASSICAL else inpainter(manifest.get(name), header.max_error / scale)
+        y = np.clip(np.rint(f(filled, known) * scale), 0, scale).astype(header.dtype)
+        y[known] = values
+        out[label] = y.reshape(header.shape)
+    return out
+
+
+def near_lossless_metrics(model_id: str, files: list[Path], keeps: list[float], max_errors: list[int],
+                          base: str | None = None, seed: int = SEED) -> dict:
+    """Mean PSNR (dB) over ``files`` of the model, the model it started from (``base``, told nothing) and
+    ``linear`` on near-lossless files: file ``i`` encoded with mask seed ``seed + i`` and each ``max_error``,
+    filled by :func:`near_lossless_fill`.
+
+    Returns
+    -------
+    dict
+        ``{"d4": {"keep0.2": {"model": ..., base: ..., "linear": ...}, ...}, ...}``.
+    """
+    images = [read_image(f) for f in files]
+    rows = {"model": model_id, **({base: base} if base else {}), "linear": "linear"}
+    out = {}
+    for d in max_errors:
+        for keep in keeps:
+            scores = {label: [] for label in rows}
+            for i, img in enumerate(images):
+                outs = near_lossless_fill(img, encode(img, keep, seed=seed + i, max_error=d), rows)
+                for label, y in outs.items():
+                    scores[label].append(psnr(img, y))
+            out.setdefault(f"d{d}", {})[f"keep{keep}"] = {k: round(float(np.mean(v)), 3) for k, v in scores.items()}
     return out
 
 

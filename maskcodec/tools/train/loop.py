@@ -27,13 +27,16 @@ import torch
 
 from ...errors import InvalidInputError, ModelError
 from ...masks import KIND_IDS
+from ...survivors.predictive import max_error_limit
 from .config import read_json
 from .data import Augment, colour_noise, fixed_crops, image_files, load_images, masked_batch, random_crops
+
+MAXVAL = 255  # the training images' largest sample (8-bit)
 from .nets import build, count_parameters
 from .nets import input_kind as net_input_kind
 
-__all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "corrupt", "init_from_model", "load_weights", "train",
-           "load_net"]
+__all__ = ["DEFAULTS", "CORRUPTIONS", "load_config", "input_kind", "max_errors", "corrupt", "init_from_model",
+           "shipped_chain", "load_weights", "train", "load_net"]
 
 CORRUPTIONS = ("mask", "colour_noise", "none")
 ENTROPY_LR_FACTOR = 10.0  # latent models: the rate model's parameters learn this much faster than the networks
@@ -65,6 +68,10 @@ DEFAULTS = {
     "rate_lambda": None,          # latent models: loss = MSE + bits per pixel / (rate_lambda * 255**2)
     "rate_warmup": 0.2,           # latent models: the rate term's weight ramps from 0 to 1 over this share of the run
     "loss_on": "unknown",         # "unknown" (the pixels the decoder fills) or "all" (the paper)
+    "max_error": None,            # [lo, hi]: kept values as near-lossless files decode them, max_error drawn per crop
+                                  # uniformly in lo..hi (8-bit units, scaled to the image's bits); None: exact
+    "max_error_zero_share": 0.0,  # share of the crops with exact kept values (max_error 0) when max_error is given
+    "val_max_errors": [0],        # validation: every val keep at each of these max_errors (8-bit units)
     "augment": {"rotate_deg": 10.0, "shear_deg": 5.0, "shift_px": 8, "hflip": True, "p_affine": 0.5},
     "val_crops": 48,
     "val_keeps": [0.5, 0.1, 0.02],
@@ -89,6 +96,20 @@ def load_config(path: str | Path) -> dict:
             or any(not isinstance(v, (int, float)) or v <= 0 for v in kinds.values())):
         raise InvalidInputError(f"{path}: 'mask_kinds' must map mask kinds ({', '.join(KIND_IDS)}) to positive "
                                 f"shares, got {kinds!r}")
+    lim = max_error_limit(8)
+    if cfg.get("max_error") is not None and not (
+            isinstance(cfg["max_error"], list) and len(cfg["max_error"]) == 2
+            and all(isinstance(d, int) and not isinstance(d, bool) for d in cfg["max_error"])
+            and 0 <= cfg["max_error"][0] <= cfg["max_error"][1] <= lim):
+        raise InvalidInputError(f"{path}: 'max_error' must be null or [lo, hi], integers with 0 <= lo <= hi <= {lim} "
+                                f"(8-bit units), got {cfg['max_error']!r}")
+    share = cfg.get("max_error_zero_share", 0.0)
+    if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise InvalidInputError(f"{path}: 'max_error_zero_share' must be a share in [0, 1], got {share!r}")
+    vals = cfg.get("val_max_errors", [0])
+    if (not isinstance(vals, list) or not vals
+            or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= lim for d in vals)):
+        raise InvalidInputError(f"{path}: 'val_max_errors' must be a list of integers in 0..{lim}, got {vals!r}")
     if cfg.get("init_from") and cfg.get("continue_from"):
         raise InvalidInputError(f"{path}: give 'init_from' (a shipped model) or 'continue_from' (an earlier "
                                 f"stage's config), not both")
@@ -101,13 +122,29 @@ def input_kind(cfg: dict) -> str:
     return "image" if cfg["corruption"] == "colour_noise" else net_input_kind(cfg["arch"], cfg["net_options"])
 
 
+def max_errors(cfg: dict, n: int, rng: np.random.Generator, maxval: int = MAXVAL) -> np.ndarray | None:
+    """The ``max_error`` (sample units of ``maxval``) of ``n`` training crops: with the config's ``max_error``
+    ``[lo, hi]`` (8-bit units, scaled by ``maxval / 255``), uniform integers in that range, a share
+    ``max_error_zero_share`` of them 0; None (exact kept values, nothing drawn) without it."""
+    if cfg["max_error"] is None:
+        return None
+    lo, hi = cfg["max_error"]
+    d = rng.integers(lo, hi + 1, n)
+    d[rng.random(n) < cfg["max_error_zero_share"]] = 0
+    return np.rint(d * (maxval / 255)).astype(np.int64)
+
+
 def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.ndarray | None = None,
-            seeds: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            seeds: np.ndarray | None = None, max_error: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Network input and known-pixel mask for clean crops, as the config's corruption makes them.
 
     Codec masks use ``keeps`` and ``seeds`` (and the first of the config's
     mask kinds) when given (validation), else random ones, of kinds drawn by
-    the config's ``mask_kinds`` shares. Colour noise hits a share ``keeps`` of the pixels when given,
+    the config's ``mask_kinds`` shares. Kept values are moved as a
+    near-lossless file decodes them (:func:`maskcodec.tools.train.data.near_lossless`)
+    by ``max_error`` (8-bit units) when given (validation), else by the
+    config's ``max_error`` draws (:func:`max_errors`; exact without one).
+    Colour noise hits a share ``keeps`` of the pixels when given,
     else a random share in the config's range. Colour noise and ``"none"``
     (the clean crops themselves) have no known pixels (the mask is all 0).
     """
@@ -119,6 +156,7 @@ def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.
         noisy = colour_noise(clean, cfg["noise"]["amplitude"], share, rng)
         return noisy, torch.zeros(n, 1, *clean.shape[2:])
     names = list(cfg["mask_kinds"])
+    validating = keeps is not None
     if keeps is None:
         lo, hi = np.log(cfg["keep"][0]), np.log(cfg["keep"][1])
         keeps, seeds = np.exp(rng.uniform(lo, hi, n)), rng.integers(2 ** 32, size=n)
@@ -129,7 +167,11 @@ def corrupt(cfg: dict, clean: torch.Tensor, rng: np.random.Generator, keeps: np.
             kinds = [names[i] for i in rng.choice(len(names), size=n, p=shares / shares.sum())]
     else:
         kinds = names[:1] * n
-    return masked_batch(clean, input_kind(cfg), keeps, seeds, kinds)
+    if validating:
+        errors = np.full(n, max_error) if max_error else None
+    else:
+        errors = max_errors(cfg, n, rng)
+    return masked_batch(clean, input_kind(cfg), keeps, seeds, kinds, errors, rng, MAXVAL)
 
 
 def init_from_model(net: torch.nn.Module, model_id: str) -> None:
@@ -163,10 +205,26 @@ def init_from_model(net: torch.nn.Module, model_id: str) -> None:
     load_weights(net, weights, f"model {model_id!r}")
 
 
+def shipped_chain(model_id: str) -> list[dict]:
+    """The stages (``run.chain`` of its manifest entry) that made the shipped model ``model_id``; a run that
+    starts from its weights (``init_from``) continues them."""
+    from ...runtime.manifest import load
+    run = load().get(model_id).raw.get("run", {})
+    if "chain" in run:
+        return list(run["chain"])
+    return [{"id": model_id, **{k: run[k] for k in ("steps", "minutes", "crops_seen") if k in run}}] if run else []
+
+
 def load_weights(net: torch.nn.Module, weights: dict, source: str) -> None:
     """Load a state dict into ``net``; a 3-channel latent model's weights into a 1-channel one are fitted
-    (see :func:`init_from_model`)."""
+    (see :func:`init_from_model`), and the weights of a :class:`~.nets.ResidualUNet` without the tolerance
+    plane into one with it get zero weights for the plane (the network then computes what it did)."""
     state = net.state_dict()
+    stem = "stem.0.weight"
+    if (getattr(net, "tolerance", False) and stem in weights
+            and weights[stem].shape[1] == state[stem].shape[1] - 1):  # a network without the tolerance plane
+        w = weights[stem]
+        weights = {**weights, stem: torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)}
     first, last = _end_convolutions(net) if hasattr(net, "latent_channels") else ("", "")
     if first in weights and weights[first].shape[1] != state[first].shape[1]:
         weights = {**weights, first: weights[first].sum(dim=1, keepdim=True),
@@ -209,7 +267,8 @@ def _distortion(y: torch.Tensor, target: torch.Tensor, known: torch.Tensor, on: 
 
 
 def _validate(net, sets, cfg: dict) -> tuple[float, list[float], float | None]:
-    """Mean loss over the validation sets, the mean crop PSNR of each (known pixels pasted) and, for
+    """Mean loss over the validation sets, the mean crop PSNR of each (kept pixels pasted as the network
+    input has them: exact, or as a near-lossless file decodes them) and, for
     latent models, the bits per pixel of the rounded latents (the loss then includes the rate term)."""
     net.eval()
     losses, psnrs, rates = [], [], []
@@ -221,7 +280,7 @@ def _validate(net, sets, cfg: dict) -> tuple[float, list[float], float | None]:
                 rates.append(float(net.bits(z)) / (x.shape[0] * x.shape[2] * x.shape[3]))
                 loss = loss + _rate_term(rates[-1], cfg)
             losses.append(float(loss))
-            out = torch.where(known > 0, clean, y.clamp(0, 1))
+            out = torch.where(known > 0, x[:, :clean.shape[1]], y.clamp(0, 1))  # kept values as decoded
             mse = torch.mean((out - clean) ** 2, dim=(1, 2, 3)).clamp_min(1e-10)
             psnrs.append(float(torch.mean(-10 * torch.log10(mse))))
     net.train()
@@ -233,12 +292,22 @@ def _score(row: dict, cfg: dict) -> float:
     models minus the rate-distortion loss."""
     if cfg["rate_lambda"]:
         return -row["val_loss"]
-    return float(np.mean([row[_psnr_column(cfg, k)] for k in cfg["val_keeps"]]))
+    return float(np.mean([row[c] for c in _psnr_columns(cfg)]))
 
 
-def _psnr_column(cfg: dict, k: float) -> str:
-    """Curve column of the validation PSNR at keep (or noise share) ``k``."""
-    return f"val_psnr_{'noise' if cfg['corruption'] == 'colour_noise' else 'keep'}{k}"
+def _psnr_column(cfg: dict, k: float, d: int = 0) -> str:
+    """Curve column of the validation PSNR at keep (or noise share) ``k`` and ``max_error`` ``d``."""
+    return f"val_psnr_{'noise' if cfg['corruption'] == 'colour_noise' else 'keep'}{k}" + (f"_d{d}" if d else "")
+
+
+def _val_points(cfg: dict) -> list[tuple[float, int]]:
+    """The (keep, max_error) of each validation set, in curve order."""
+    errors = cfg["val_max_errors"] if cfg["corruption"] == "mask" else [0]
+    return [(k, d) for d in errors for k in cfg["val_keeps"]]
+
+
+def _psnr_columns(cfg: dict) -> list[str]:
+    return [_psnr_column(cfg, k, d) for k, d in _val_points(cfg)]
 
 
 def _save_curve(rows: list[dict], run_dir: Path, columns: list[str], title: str) -> None:
@@ -332,14 +401,16 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
     train_images = load_images(train_files, cfg["channels"])
     val_clean = fixed_crops(load_images(val_files, cfg["channels"]), cfg["val_crops"], cfg["crop"], cfg["seed"])
     seeds = np.arange(len(val_clean)) + 1
-    val_sets = [(val_clean, *corrupt(cfg, val_clean, np.random.default_rng(cfg["seed"] + i),
-                                     np.full(len(val_clean), k), seeds))
+    val_sets = [(val_clean, *corrupt(cfg, val_clean, np.random.default_rng(cfg["seed"] + i + 100 * j),
+                                     np.full(len(val_clean), k), seeds, d))
+                for j, d in enumerate(cfg["val_max_errors"] if cfg["corruption"] == "mask" else [0])
                 for i, k in enumerate(cfg["val_keeps"])]
 
     net = build(cfg["arch"], cfg["channels"], cfg["widths"], **cfg["net_options"])
     chain = []
     if cfg["init_from"]:
         init_from_model(net, cfg["init_from"])
+        chain = shipped_chain(cfg["init_from"])
     if start is not None:
         load_weights(net, torch.load(Path(start) / "best.pt", map_location="cpu", weights_only=False)["state_dict"],
                      f"the run {start}")
@@ -389,7 +460,7 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         val_loss, psnrs, val_bpp = _validate(net, val_sets, cfg)
         rows.append({"epoch": epoch, "step": step, "minutes": round((time.monotonic() - t0) / 60, 2),
                      "lr": opt.param_groups[0]["lr"], "train_loss": float(np.mean(losses)) if losses else math.nan, "val_loss": val_loss,
-                     **{_psnr_column(cfg, k): p for k, p in zip(cfg["val_keeps"], psnrs)},
+                     **dict(zip(_psnr_columns(cfg), psnrs)),
                      **({"val_bpp": val_bpp} if val_bpp is not None else {})})
         bar.write(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
         ck = {"state_dict": net.state_dict(), "config": cfg, "epoch": epoch, "step": step, "val": rows[-1]}
@@ -400,12 +471,14 @@ def train(cfg: dict, data_root: str | Path, run_dir: str | Path, progress: bool 
         if score > best:
             best = score
             torch.save(ck, run_dir / "best.pt")
-        _save_curve(rows, run_dir, [_psnr_column(cfg, k) for k in cfg["val_keeps"]], f"{cfg['id']} ({count_parameters(net)} parameters)")
+        _save_curve(rows, run_dir, _psnr_columns(cfg), f"{cfg['id']} ({count_parameters(net)} parameters)")
     bar.close()
     best_row = max(rows, key=lambda r: _score(r, cfg))
     minutes = round((time.monotonic() - t0) / 60, 1)
     chain = chain + [{"id": cfg["id"], "steps": step, "minutes": minutes, "crops_seen": step * cfg["batch"],
                       "mask_kinds": cfg["mask_kinds"], "train": cfg["train"],
+                      **({"max_error": cfg["max_error"], "max_error_zero_share": cfg["max_error_zero_share"]}
+                         if cfg["max_error"] is not None else {}),
                       "sittings_end_steps": sittings + [step]}]
     summary = {"epochs": rows[-1]["epoch"], "steps": step, "minutes": minutes,
                "crops_seen": step * cfg["batch"], "best_epoch": best_row["epoch"], "best_val": best_row,

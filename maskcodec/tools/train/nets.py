@@ -92,6 +92,16 @@ class ResidualUNet(nn.Module):
     linear inpainting. The last layer starts at zero, so the untrained
     network returns its base.
 
+    With ``tolerance=True`` the input has one more channel, last: the
+    tolerance plane (``max_error / (2**bits - 1)``, constant; input kinds
+    ``"masked+mask+d"`` and ``"linear+mask+d"``), which tells the network how
+    far the kept values may be from the originals. The first layer reads it
+    (times ``tolerance_gain``, so that the small values of the plane weigh
+    like the image's) after the channels of the network without it, so a
+    network without it loads into this one with zero weights for the plane
+    (:func:`maskcodec.tools.train.loop.load_weights`) and then computes
+    exactly what it did.
+
     Parameters
     ----------
     channels : int
@@ -106,6 +116,11 @@ class ResidualUNet(nn.Module):
         depth (it matters with few input channels).
     base : {"nconv", "linear"}
         What the output corrects (see above).
+    tolerance : bool
+        Read the tolerance plane (see above).
+    tolerance_gain : float
+        Fixed factor on the tolerance plane inside the network (32: the plane
+        of ``max_error`` 8 at 8 bits reaches about 1).
 
     Examples
     --------
@@ -115,14 +130,16 @@ class ResidualUNet(nn.Module):
     """
 
     def __init__(self, channels: int, widths: tuple[int, ...] = (12, 24, 48, 96), init: str = "torch",
-                 base: str = "nconv"):
+                 base: str = "nconv", tolerance: bool = False, tolerance_gain: float = 32.0):
         super().__init__()
         if base not in BASE_INPUT_KIND:
             raise InvalidInputError(f"unknown base {base!r}; expected one of {sorted(BASE_INPUT_KIND)}")
-        self.channels, self.in_channels, self.base = channels, channels + 1, base
+        self.channels, self.base = channels, base
+        self.tolerance, self.tolerance_gain = bool(tolerance), float(tolerance_gain)
+        self.in_channels = channels + 1 + self.tolerance
         self.fill = NormalizedConvolution(channels)
         self.multiple = max(2 ** (len(widths) - 1), 2 ** self.fill.levels)
-        self.stem = _conv(2 * channels + 1, widths[0])
+        self.stem = _conv(2 * channels + 1 + self.tolerance, widths[0])
         self.down = nn.ModuleList(nn.Sequential(_conv(a, b, stride=2), _conv(b, b))
                                   for a, b in zip(widths[:-1], widths[1:]))
         self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths[:-1], widths[1:]))
@@ -139,9 +156,11 @@ class ResidualUNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        image, known = x[:, :self.channels], x[:, self.channels:]
+        c = self.channels
+        image, known = x[:, :c], x[:, c:c + 1]
         fill = self.fill(image * known, known)
-        skips = [self.stem(torch.cat([x, fill], dim=1))]
+        parts = [x[:, :c + 1], fill] + ([x[:, c + 1:c + 2] * self.tolerance_gain] if self.tolerance else [])
+        skips = [self.stem(torch.cat(parts, dim=1))]
         for down in self.down:
             skips.append(down(skips[-1]))
         y = skips.pop()
@@ -318,7 +337,7 @@ BASE_INPUT_KIND = {"nconv": "masked+mask", "linear": "linear+mask"}  # ResidualU
 def input_kind(arch: str, net_options: dict) -> str:
     """The input kind (:data:`maskcodec.runtime.onnx.INPUT_KINDS`) of a network built with these options."""
     if arch == "residual_unet":
-        return BASE_INPUT_KIND[net_options.get("base", "nconv")]
+        return BASE_INPUT_KIND[net_options.get("base", "nconv")] + ("+d" if net_options.get("tolerance") else "")
     return INPUT_KIND[arch]
 
 
