@@ -210,17 +210,10 @@ def _tool_cases():
     yield rng.integers(0, 65536, (7, 5, 1), dtype=np.uint16), rng.random((7, 5)) < 0.3
 
 
-def test_the_tool_matches_the_reference(flight_build, tmp_path):
-    done = subprocess.run([str(flight_build / "mcfill"), "selftest"], capture_output=True, text=True)
+@pytest.mark.parametrize("build", ["flight_build", "flight_sanitized"])
+def test_the_tool_matches_the_reference(build, request, tmp_path):
+    tool = request.getfixturevalue(build) / "mcfill"  # the plain build, then under ASan and UBSan
+    done = subprocess.run([str(tool), "selftest"], capture_output=True, text=True)
     assert done.returncode == 0 and "mcfill selftest: ok" in done.stdout, done.stderr
     for values, known in _tool_cases():
-        assert np.array_equal(_tool_fill(flight_build / "mcfill", tmp_path, values, known),
-                              predictor_fill_reference(values, known))
-
-
-def test_the_tool_sanitized(flight_sanitized, tmp_path):
-    done = subprocess.run([str(flight_sanitized / "mcfill"), "selftest"], capture_output=True, text=True)
-    assert done.returncode == 0 and "mcfill selftest: ok" in done.stdout, done.stderr
-    for values, known in _tool_cases():
-        assert np.array_equal(_tool_fill(flight_sanitized / "mcfill", tmp_path, values, known),
-                              predictor_fill_reference(values, known))
+        assert np.array_equal(_tool_fill(tool, tmp_path, values, known), predictor_fill_reference(values, known))
