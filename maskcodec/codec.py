@@ -455,7 +455,7 @@ def decode_report(data: bytes, inpainter: str = AUTO, *, strict: bool = True, li
     >>> img = maskcodec.sample_image("navcam")
     >>> out, report = maskcodec.decode_report(maskcodec.encode(img, 0.1, seed=5))
     >>> sorted(report.candidates)
-    ['gray-default', 'linear']
+    ['gray-default-d', 'linear', 'predictor']
     >>> report.inpainter in report.candidates and abs(report.estimated_psnr_db - maskcodec.metrics.psnr(img, out)) < 1.5
     True
     """

@@ -12,7 +12,6 @@ from maskcodec.inpainting import trial as holdout
 from maskcodec import inpainting as inpaint
 from maskcodec.cli import main
 from maskcodec.io.images import write_image
-from maskcodec import masks
 from maskcodec.masks import mask_from_threshold
 
 MODEL_FOR = {"mastcam": "default-d", "navcam": "gray-default-d"}
@@ -172,7 +171,7 @@ def test_bench_auto_reports_per_folder(tmp_path, capsys):
     folder.mkdir()
     for name in ("mastcam", "mastcam_pano"):
         write_image(folder / f"{name}.png", maskcodec.sample_image(name))
-    assert main(["bench-auto", str(folder), "-o", str(tmp_path / "out"), "--keep", "0.1", "-q"]) == 0
+    assert main(["bench-auto", str(folder), "-o", str(tmp_path / "out"), "--keep", "0.1", "-q", "--max-error", "4"]) == 0
     result = json.loads((tmp_path / "out" / "auto.json").read_text())
     assert [f["file"] for f in result["frames"]] == ["mastcam.png", "mastcam_pano.png"]
     for f in result["frames"]:
@@ -183,4 +182,10 @@ def test_bench_auto_reports_per_folder(tmp_path, capsys):
     s, = result["summary"]
     assert s["group"] == "cam" and s["frames"] == 2 and s["estimate"]["frames"] == 2
     assert "| cam | 0.1 | 2 |" in capsys.readouterr().out
+    d, = result["d_summary"]
+    assert d["max_error"] == 4 and d["frames"] == 2 and d["models"] == "default-d vs default" and d["all_within"]
+    assert all(f["within"] and abs(f["d_aware"] - f["shipped"]) < 1 for f in result["d_frames"])
     assert main(["bench-auto", str(folder), "--per-folder", "0"]) == 2
+    with pytest.raises(SystemExit) as bad:
+        main(["bench-auto", str(folder), "--max-error", "0"])
+    assert bad.value.code == 2 and "--max-error must be comma-separated whole numbers" in capsys.readouterr().err

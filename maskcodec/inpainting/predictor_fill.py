@@ -25,7 +25,7 @@ header, so the order comes from pixel positions alone:
   pixel is :data:`MID` (mid-grey).
 
 Integers only, so :func:`predictor_fill_reference` (numpy) and the flight core's ``mc_fill``
-(``flight/src/fill.c``, called by :func:`predictor` through ``maskcodec.survivors._flight``) agree
+(``flight/src/fill.c``, called by :func:`predictor` through :func:`maskcodec.survivors.predictive.flight_fill`) agree
 byte for byte. The choices (coarse to fine rather than from the kept pixels alone, the cell shift
 rule, 3 candidates a cell rather than 2) were measured on training frames; the result against
 ``linear`` and ``nconv``, and its speed: ``benchmarks/predictor_fill_train.py``.
@@ -183,7 +183,7 @@ def predictor(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     The known pixels go to 16-bit integers, ``rint(clip(image, 0, 1) * 65535)`` in float32 (NaN: 0; the
     unknown pixels are never read), the flight core's ``mc_fill`` (``flight/src/fill.c``, byte for byte
     :func:`predictor_fill_reference`) fills the missing ones, and the result comes back divided by 65535 in
-    float32; all of it in C (``maskcodec.survivors._flight.fill_unit``), about 0.03 s of one core per megapixel
+    float32; all of it in C (:func:`maskcodec.survivors.predictive.flight_fill`), about 0.03 s of one core per megapixel
     of RGB.
 
     Parameters
@@ -205,11 +205,9 @@ def predictor(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     >>> bool(err.mean() < 0.01), bool(err.max() < 0.05)
     (True, True)
     """
-    from ..survivors import _flight
+    from ..survivors.predictive import flight_fill
     image = np.ascontiguousarray(image, dtype=np.float32)
     known = np.ascontiguousarray(known, dtype=bool)
     if image.ndim != 3 or known.shape != image.shape[:2]:
         raise ValueError("image must be (H, W, C) and known (H, W)")
-    out = np.empty(image.shape, np.float32)
-    _flight.fill_unit(*image.shape, known, image, out)  # the conversions of the docstring, and mc_fill
-    return out
+    return flight_fill(image, known)

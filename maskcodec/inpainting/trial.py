@@ -208,9 +208,14 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
         est, floor = -10 * math.log10(noise), -10 * math.log10((header.max_error / scale) ** 2)
         return Trial({name: est for name in candidates}, (floor, est + 1.0), count)
     # the reference fill, fast enough to run over the whole image: its error at every held-back pixel
-    ref = CLASSICAL[REFERENCE](np.where(stay[..., None], image, 0).astype(np.float32), stay)
-    ref_err = np.mean((np.clip(ref, 0, 1).astype(np.float64) - image) ** 2, axis=2)
-    ref_all = float(ref_err[hold].mean())
+    ref = CLASSICAL[REFERENCE](image, stay)  # it reads the pixels of stay only
+
+    def ref_errors(where: np.ndarray, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+        return np.mean((np.clip(ref[rows, cols][where], 0, 1).astype(np.float64) - image[rows, cols][where]) ** 2,
+                       axis=1)
+
+    ref_hold = ref_errors(hold)
+    ref_all = float(ref_hold.mean())
     # the windows other candidates are tried in, and the distances there
     parts, held_r, miss_r = [], [], []
     for rows, cols, crows, ccols in windows(h, w, trial_area(h, w, count / hold.size)):
@@ -229,8 +234,8 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
     at_points = at_points or {}
     for name, inpaint in candidates.items():
         if name == REFERENCE:
-            e = ref_err[hold]
-            held = float(e.mean())
+            e = ref_hold
+            held = ref_all
         else:
             errors, ref_w = [], []
             for rows, cols, counted in parts:
@@ -241,7 +246,7 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
                 else:
                     est = np.clip(inpaint(sub, sub_known), 0, 1)[counted]
                 errors.append(np.mean((est.astype(np.float64) - image[rows, cols][counted]) ** 2, axis=1))
-                ref_w.append(ref_err[rows, cols][counted])
+                ref_w.append(ref_errors(counted, rows, cols))
             e = np.concatenate(errors)
             # the windows' error relative to the reference's there, times the reference's over the whole image
             held = float(e.mean()) / max(float(np.concatenate(ref_w).mean()), 1e-30) * ref_all

@@ -56,7 +56,7 @@ from . import rice
 from ..errors import FormatError
 from .transform import order as transform_order
 
-__all__ = ["Prior", "Level", "levels", "least_payload_size", "max_error_limit", "quantized_levels", "reconstructed",
+__all__ = ["Prior", "Level", "flight_fill", "levels", "least_payload_size", "max_error_limit", "quantized_levels", "reconstructed",
            "encode", "decode", "quantizer", "LEVEL_BASE", "CONTEXTS", "UNARY_SIZE"]
 
 LEVEL_BASE = 22         # keys below 2**22 are level 0; key k >= 2**22 is level bit_length(k) - 22 (1..10)
@@ -183,6 +183,17 @@ def _predict(known_idx, known_values, target_idx, width: int, level: int, bits: 
                         0)
     ctx = np.searchsorted(np.array(ACTIVITY), (spread << 8) >> bits, side="right")
     return pred, np.where(has, ctx, NO_PREDICTION)
+
+
+def flight_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """This predictor run over every missing pixel by the flight core (``mc_fill``, ``flight/src/fill.c``; the
+    rules and the numpy reference are :mod:`maskcodec.inpainting.predictor_fill`'s): ``image`` float32
+    ``(H, W, C)`` on [0, 1], C-contiguous, read at the ``known`` pixels only (bool ``(H, W)``); returns the
+    filled float32 image."""
+    from ._flight import fill_unit
+    out = np.empty(image.shape, np.float32)
+    fill_unit(*image.shape, known, image, out)  # to 16 bits, mc_fill, and back, all in C
+    return out
 
 
 def quantize(e: np.ndarray, step: int, rng: int) -> np.ndarray:

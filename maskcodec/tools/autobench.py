@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codec import decode, decode_report, encode
+from ..codec import decode, decode_report, encode, inspect
 from ..inpainting import CLASSICAL_NAMES
 from ..io.images import read_image
 from .. import masks
@@ -45,6 +45,7 @@ __all__ = ["folder_group", "SEED", "TOLERANCE_DB", "KEEPS", "measure", "run_auto
 SEED = 2000
 TOLERANCE_DB = 0.05  # auto may trail the best classical fill by this much on a frame (the goal's tolerance)
 KEEPS = (0.5, 0.1, 0.02)
+D_KEEP = 0.2  # the keep at which --max-error measures the d-aware models against the models they continue
 
 
 def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND, others: bool = True) -> dict:
@@ -71,18 +72,42 @@ def measure(image: np.ndarray, keep: float, seed: int, mask: str = DEFAULT_KIND,
     return row
 
 
+def d_gain(image: np.ndarray, seed: int, max_errors, mask: str = DEFAULT_KIND) -> list[dict]:
+    """At each ``max_error`` d, keep :data:`D_KEEP`: PSNR of the d-aware model ``auto`` picks and of the model
+    it continues (its training's ``init_from``), both with the kept values as decoded, and whether every kept
+    value of the d-aware decode is within d of the original. Nothing where ``auto`` picks no such model."""
+    from ..inpainting import choose
+    from ..runtime.manifest import load
+    bits = 8 * image.dtype.itemsize
+    known = masks.mask(image.shape, D_KEEP, seed, mask)
+    rows = []
+    for d in max_errors:
+        data = encode(image, D_KEEP, seed=seed, mask=mask, max_error=d)
+        model = choose("auto", inspect(data))
+        entry = load().entries.get(model)
+        base = entry.raw.get("training", {}).get("init_from") if entry is not None else None
+        if base is None:
+            continue
+        out = decode(data, inpainter=model)
+        error = np.abs(out[known].astype(np.int64) - image[known].astype(np.int64))
+        rows.append({"max_error": d, "model": model, "base": base, "d_aware": psnr(image, out, bits),
+                     "shipped": psnr(image, decode(data, inpainter=base), bits), "within": bool(error.max() <= d)})
+    return rows
+
+
 def folder_group(path: Path) -> str:
     """The table row an image belongs to: its camera folder (``mars_rgb/val``), or its folder's name."""
     return "/".join(path.parent.parts[-2:]) if path.parent.name in ("train", "val") else path.parent.name
 
 
 def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: int | None = None,
-                   mask: str = DEFAULT_KIND, progress: bool = True, command: str = "", others: bool = True) -> dict:
+                   mask: str = DEFAULT_KIND, progress: bool = True, command: str = "", others: bool = True,
+                   max_errors=()) -> dict:
     """Measure every image of ``files`` at every keep; write ``auto.json`` and ``auto.md``; return the result.
 
     ``per_folder`` takes that many images of each folder, evenly spaced in
     name order (all when None); without ``others`` only ``auto`` decodes (enough for the estimate and its
-    calibration, on many frames).
+    calibration, on many frames). With ``max_errors``, :func:`d_gain` at each of them too.
     """
     from tqdm import tqdm
     groups: dict[str, list[Path]] = {}
@@ -93,7 +118,7 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
                   for g, fs in groups.items()}
     todo = [(g, f) for g, fs in groups.items() for f in fs]
     decode_report(encode(read_image(todo[0][1]), keeps[0], seed=SEED))  # load the models before any timing
-    rows = []
+    rows, d_rows = [], []
     with tqdm(total=len(todo) * len(keeps), desc="bench-auto", unit="decode", file=sys.stderr,
               disable=not progress) as bar:
         for i, (g, f) in enumerate(todo):
@@ -101,9 +126,11 @@ def run_auto_bench(files: list[Path], out_dir: Path, keeps=KEEPS, per_folder: in
             for keep in keeps:
                 rows.append({"group": g, "file": f.name, **measure(image, keep, SEED + i, mask, others)})
                 bar.update()
+            d_rows += [{"group": g, "file": f.name, **r} for r in d_gain(image, SEED + i, max_errors, mask)]
     result = {"command": command, "seed": f"{SEED} + image index", "mask": mask, "tolerance_db": TOLERANCE_DB,
               "calibration_in_use_db": masks.kind_of(mask).trial_calibration_db, "calibration_fit_db": calibration(rows),
-              "summary": summarize(rows), "frames": rows}
+              "summary": summarize(rows), "frames": rows, "d_keep": D_KEEP, "d_summary": summarize_d(d_rows),
+              "d_frames": d_rows}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "auto.json").write_text(json.dumps(result, indent=1))
     (out_dir / "auto.md").write_text(markdown(result))
@@ -156,6 +183,21 @@ def calibration(rows: list[dict]) -> list[float] | None:
     return [round(v * 20) / 20 for v in (offset, np.quantile(d, 0.05) - offset, np.quantile(d, 0.95) - offset)]
 
 
+def summarize_d(rows: list[dict]) -> list[dict]:
+    """Per group and ``max_error``: the d-aware model's mean gain over the model it continues, the worst
+    frame's, and whether every kept value stayed within d."""
+    out = []
+    for g in dict.fromkeys(r["group"] for r in rows):
+        for d in dict.fromkeys(r["max_error"] for r in rows if r["group"] == g):
+            rs = [r for r in rows if r["group"] == g and r["max_error"] == d]
+            gains = [r["d_aware"] - r["shipped"] for r in rs]
+            out.append({"group": g, "max_error": d, "frames": len(rs), "models": f"{rs[0]['model']} vs {rs[0]['base']}",
+                        "d_aware": _mean(r["d_aware"] for r in rs), "shipped": _mean(r["shipped"] for r in rs),
+                        "gain_mean": _mean(gains), "gain_worst": round(min(gains), 3),
+                        "all_within": all(r["within"] for r in rs)})
+    return out
+
+
 def _num(value, fmt: str = ".2f") -> str:
     """A table cell: ``value`` formatted, or "-" where it was not measured."""
     return "-" if value is None else format(value, fmt)
@@ -193,7 +235,30 @@ def markdown(result: dict) -> str:
                      + f" {_num(speeds.get('auto'))}, {_num(speeds.get(model))}, "
                      + ", ".join(f"{n} {_num(speeds.get(n))}" for n in CLASSICAL_NAMES)
                      + f" | {_num(s['trial_share'] and 100 * s['trial_share'], '.0f')}% |")
+    if result["d_summary"]:
+        lines += ["", f"d-aware models at keep {result['d_keep']:g}, kept values as decoded (both columns):", "",
+                  "| images | max_error | frames | models | d-aware | shipped | gain (mean, worst) | every kept value "
+                  "within d |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {s['group']} | {s['max_error']} | {s['frames']} | {s['models']} | {s['d_aware']:.2f} | "
+                  f"{s['shipped']:.2f} | {s['gain_mean']:+.3f}, {s['gain_worst']:+.3f} | {s['all_within']} |"
+                  for s in result["d_summary"]]
     return "\n".join(lines) + "\n"
+
+
+def parse_max_errors(text: str) -> tuple[int, ...]:
+    """``--max-error`` values: comma-separated whole numbers of at least 1.
+
+    >>> parse_max_errors("2,4,8")
+    (2, 4, 8)
+    """
+    from ..errors import InvalidInputError
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise InvalidInputError(f"--max-error must be comma-separated whole numbers of at least 1, like 2,4,8; got {text!r}")
+    return values
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -215,6 +280,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="take N images of each folder, evenly spaced by name (default: all)")
     p.add_argument("--mask", choices=sorted(KIND_IDS), default=DEFAULT_KIND,
                    help=f"mask kind of the files (default {DEFAULT_KIND})")
+    p.add_argument("--max-error", type=argument(parse_max_errors), default=(), metavar="D,D,...",
+                   help=f"also measure the d-aware models at keep {D_KEEP:g} with these max_error values "
+                        "against the models they continue (e.g. 2,4,8)")
     p.add_argument("--auto-only", action="store_true",
                    help="decode with auto alone (its estimate and the calibration, not the comparisons)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -229,9 +297,11 @@ def run_cli(args: argparse.Namespace) -> int:
     command = (f"maskcodec bench-auto {' '.join(args.inputs)} -o {args.output} "
                f"--keep {','.join(f'{k:g}' for k in args.keep)}"
                + (f" --per-folder {args.per_folder}" if args.per_folder else "")
-               + (f" --mask {args.mask}" if args.mask != DEFAULT_KIND else "") + (" --auto-only" if args.auto_only else ""))
+               + (f" --mask {args.mask}" if args.mask != DEFAULT_KIND else "") + (" --auto-only" if args.auto_only else "")
+               + (f" --max-error {','.join(map(str, args.max_error))}" if args.max_error else ""))
     result = run_auto_bench(find_images(args.inputs), Path(args.output), keeps=args.keep, per_folder=args.per_folder,
-                            mask=args.mask, progress=not args.quiet, command=command, others=not args.auto_only)
+                            mask=args.mask, progress=not args.quiet, command=command, others=not args.auto_only,
+                            max_errors=args.max_error)
     print((Path(args.output) / "auto.md").read_text())
     print(f"results in {args.output}/auto.json and auto.md ({len(result['frames'])} decodes)")
     return 0
