@@ -20,7 +20,7 @@ comes from the image: ``p = P_GAIN * beta`` (at most ``P_MAX``), ``beta`` the
 log-log slope of the survivors' variogram (half the mean squared difference
 of two survivors at distance ``r``) between one and three survivor
 spacings. The rest, a constant per mask kind, and the 90% interval were
-measured on training frames (``maskcodec bench-auto --fit``), never on
+measured on training frames (``maskcodec bench-auto --auto-only``), never on
 validation frames: each kind's ``trial_calibration_db``. With ``max_error``
 d > 0, the held-back values are themselves up to d off; their quantization
 noise (variance ``d (d + 1) / 3``) is taken out of the held-back errors and
@@ -216,8 +216,9 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
 
     ref_hold = ref_errors(hold)
     ref_all = float(ref_hold.mean())
-    # the windows other candidates are tried in, and the distances there
-    parts, held_r, miss_r = [], [], []
+    # the windows other candidates are tried in (each one's input, once), the distances there, and the
+    # reference's error at their counted pixels
+    parts, held_r, miss_r, ref_w = [], [], [], []
     for rows, cols, crows, ccols in windows(h, w, trial_area(h, w, count / hold.size)):
         inner = np.zeros((rows.stop - rows.start, cols.stop - cols.start), bool)
         inner[crows.start - rows.start:crows.stop - rows.start, ccols.start - cols.start:ccols.stop - cols.start] = True
@@ -225,7 +226,11 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
         held_r.append(_distances(stay[rows, cols])[counted])
         miss_r.append(_distances(known[rows, cols])[inner & ~known[rows, cols]])
         if counted.any():
-            parts.append((rows, cols, counted))
+            sub_known = stay[rows, cols]
+            sub = np.where(sub_known[..., None], image[rows, cols], 0).astype(np.float32)
+            parts.append((sub, sub_known, counted, image[rows, cols][counted]))
+            ref_w.append(ref_errors(counted, rows, cols))
+    ref_window = max(float(np.concatenate(ref_w).mean()), 1e-30) if ref_w else 1e-30
     p = _exponent(image, known, kept_share)
     held_w, miss_w = np.concatenate(held_r) ** p, np.concatenate(miss_r) ** p
     ratio = float(miss_w.mean()) / float(held_w.mean()) if miss_w.size and held_w.size else 1.0
@@ -237,19 +242,16 @@ def trial(header: MaskHeader, image: np.ndarray, known: np.ndarray,
             e = ref_hold
             held = ref_all
         else:
-            errors, ref_w = [], []
-            for rows, cols, counted in parts:
-                sub_known = stay[rows, cols]
-                sub = np.where(sub_known[..., None], image[rows, cols], 0).astype(np.float32)
+            errors = []
+            for sub, sub_known, counted, truth in parts:
                 if name in at_points:
                     est = np.clip(at_points[name](sub, sub_known, counted), 0, 1)
                 else:
                     est = np.clip(inpaint(sub, sub_known), 0, 1)[counted]
-                errors.append(np.mean((est.astype(np.float64) - image[rows, cols][counted]) ** 2, axis=1))
-                ref_w.append(ref_errors(counted, rows, cols))
+                errors.append(np.mean((est.astype(np.float64) - truth) ** 2, axis=1))
             e = np.concatenate(errors)
             # the windows' error relative to the reference's there, times the reference's over the whole image
-            held = float(e.mean()) / max(float(np.concatenate(ref_w).mean()), 1e-30) * ref_all
+            held = float(e.mean()) / ref_window * ref_all
         held_mse = max(held - noise, 0.1 * held)
         mse = held_mse * ratio * (1 - kept_share) + noise * kept_share
         estimates[name] = math.inf if mse == 0 else 10 * math.log10(1 / mse) + offset
